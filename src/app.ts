@@ -1,0 +1,156 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { ApolloServer } from '@apollo/server';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import DataLoader from 'dataloader';
+import pino from 'pino';
+import type { Config } from './config';
+import { DomainError, StoreUnavailableError } from './domain/domain-error';
+import { ApiKeyScope } from './domain/workspace/api-key-scope.enum';
+import { buildGraphQLSchema } from './graphql/build-schema';
+import type { GraphQLAuth, GraphQLContext } from './graphql/context.type';
+import { formatError } from './graphql/errors';
+import { HttpError } from './ingest/http-error';
+import { MAX_REQUEST_BYTES } from './ingest/segment/normalize';
+import { registerSegmentRoutes } from './ingest/segment/segment.routes';
+import type { Services } from './services';
+
+export interface AppDeps {
+  services: Services;
+  config: Pick<Config, 'production' | 'logLevel'>;
+  logger?: pino.Logger;
+}
+
+/** Strict JSON for every route (also sent as text/plain by some Segment clients); `__proto__` stays data. */
+function parseJson(_req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) {
+  if (body === '') return done(new HttpError(400, 'MALFORMED_JSON', 'The request body is empty; send a JSON object'));
+  try {
+    done(null, JSON.parse(body));
+  } catch (err) {
+    done(new HttpError(400, 'MALFORMED_JSON', `The request body is not valid JSON: ${(err as Error).message}`));
+  }
+}
+
+async function graphQLAuth(services: Services, header: string | undefined): Promise<GraphQLAuth> {
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) return { ok: false, code: 'UNAUTHENTICATED', message: 'An admin key is required: Authorization: Bearer <admin key>' };
+  const check = await services.workspaces.verify(match[1]);
+  if (!check.ok) {
+    return {
+      ok: false,
+      code: 'UNAUTHENTICATED',
+      message: check.reason === 'revoked' ? 'This API key has been revoked' : 'Unknown API key',
+    };
+  }
+  if (check.key.scope !== ApiKeyScope.ADMIN) {
+    return { ok: false, code: 'FORBIDDEN', message: 'The GraphQL API needs an admin key; this is an ingest key' };
+  }
+  return { ok: true, workspaceId: check.key.workspaceId, scope: check.key.scope, keyId: check.key.id };
+}
+
+/**
+ * Builds the HTTP app: Segment ingest routes, GraphQL at /graphql and the operational routes.
+ * The tests build exactly this app; `index.ts` only adds configuration, migrations and `listen`.
+ */
+export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { services, config } = deps;
+  const logger = deps.logger ?? pino({ level: config.logLevel });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: MAX_REQUEST_BYTES,
+    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID()),
+    // one line per request is written by the onResponse hook below, with the workspace and outcome
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit: MAX_REQUEST_BYTES }, parseJson);
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        reqId: request.id,
+        method: request.method,
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        workspaceId: request.workspaceId,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.code(error.statusCode).headers(error.headers).send({ message: error.message, code: error.code });
+    }
+    if (error instanceof StoreUnavailableError) {
+      request.log.error({ err: error.cause }, 'store unavailable');
+      return reply.code(503).header('retry-after', '5').send({ message: error.message, code: error.code });
+    }
+    if (error instanceof DomainError) {
+      return reply.code(error.code === 'NOT_FOUND' ? 404 : 400).send({ message: error.message, code: error.code });
+    }
+    const fastifyError = error as { code?: string; statusCode?: number; message: string };
+    switch (fastifyError.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply.code(413).send({ message: 'The request body is over 500 KB', code: 'PAYLOAD_TOO_LARGE' });
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply.code(415).send({ message: 'Send JSON with content-type: application/json', code: 'UNSUPPORTED_MEDIA_TYPE' });
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return reply.code(400).send({ message: 'Content-Length does not match the body', code: 'MALFORMED_REQUEST' });
+    }
+    if (fastifyError.statusCode && fastifyError.statusCode < 500) {
+      return reply.code(fastifyError.statusCode).send({ message: fastifyError.message, code: 'BAD_REQUEST' });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ message: 'Internal server error', code: 'INTERNAL' });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  registerSegmentRoutes(app, services);
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: buildGraphQLSchema(),
+    introspection: true,
+    includeStacktraceInErrorResponses: !config.production,
+    formatError: formatError(config.production),
+    plugins: [fastifyApolloDrainPlugin(app)],
+  });
+  await apollo.start();
+  await app.register(fastifyApollo(apollo), {
+    path: '/graphql',
+    context: async (request): Promise<GraphQLContext> => {
+      let auth: GraphQLAuth;
+      try {
+        auth = await graphQLAuth(services, request.headers.authorization);
+      } catch (err) {
+        throw new StoreUnavailableError(err);
+      }
+      if (auth.ok) request.workspaceId = auth.workspaceId;
+      const ctx = { workspaceId: auth.ok ? auth.workspaceId : -1 };
+      return {
+        auth,
+        services,
+        loaders: {
+          anonymousIds: new DataLoader(async (ids) => {
+            const map = await services.profiles.anonymousIdsOf(ctx, ids);
+            return ids.map((id) => map.get(id) ?? []);
+          }),
+          groups: new DataLoader(async (ids) => {
+            const map = await services.groups.groupsOf(ctx, ids);
+            return ids.map((id) => map.get(id) ?? []);
+          }),
+        },
+      };
+    },
+  });
+
+  return app;
+}

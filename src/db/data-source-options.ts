@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from '../../migrations';
+import { DEFAULT_DATABASE_URL } from '../config';
+
+export type DriverKind = 'mysql' | 'sqlite';
+
+export class DatabaseUrlError extends Error {}
+
+/**
+ * Turns a `DATABASE_URL` (CONTRACT §1) into TypeORM options:
+ * `mysql://` → mysql2, `mariadb://` → TypeORM's `mariadb` type (also on mysql2),
+ * `sqlite:<path>` / `sqlite::memory:` / unset → better-sqlite3.
+ */
+export function dataSourceOptions(databaseUrl: string = DEFAULT_DATABASE_URL): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+  } as const;
+
+  if (databaseUrl.startsWith('sqlite:')) {
+    const file = databaseUrl.slice('sqlite:'.length) || './data/pigeon.sqlite';
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database: file,
+      prepareDatabase: (db: { pragma: (s: string) => unknown }) => {
+        if (file !== ':memory:') db.pragma('journal_mode = WAL');
+        db.pragma('busy_timeout = 5000');
+        db.pragma('foreign_keys = ON');
+      },
+    };
+  }
+
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    throw new DatabaseUrlError(`DATABASE_URL is not a valid URL: ${redactUrl(databaseUrl)}`);
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  if (scheme !== 'mysql' && scheme !== 'mariadb') {
+    throw new DatabaseUrlError(
+      `DATABASE_URL must start with mysql://, mariadb:// or sqlite:, got "${scheme}://"`,
+    );
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!database) throw new DatabaseUrlError('DATABASE_URL must name a database, e.g. mysql://root@127.0.0.1:3306/pigeon');
+  return {
+    ...common,
+    type: scheme,
+    connectorPackage: 'mysql2',
+    host: url.hostname || '127.0.0.1',
+    port: url.port ? Number(url.port) : 3306,
+    username: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+    database,
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    extra: {
+      connectionLimit: Number(url.searchParams.get('connectionLimit') ?? 10),
+      enableKeepAlive: true,
+    },
+  };
+}
+
+export function driverKindOf(options: DataSourceOptions): DriverKind {
+  return options.type === 'better-sqlite3' ? 'sqlite' : 'mysql';
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(databaseUrl: string): string {
+  return databaseUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+}

@@ -1,0 +1,132 @@
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { Dialect } from './dialect';
+import { driverKindOf, type DriverKind } from './data-source-options';
+
+/** What a service needs to run SQL: the pool outside a transaction, or one transaction. */
+export interface Sql {
+  readonly dialect: Dialect;
+  readonly manager: EntityManager;
+  /** Runs a statement that returns rows. */
+  rows<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a statement that changes rows; returns how many it changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+}
+
+export interface TransactionOptions {
+  /** Extra attempts after a deadlock or lock-wait timeout (MySQL/MariaDB) or a busy database (SQLite). */
+  retries?: number;
+}
+
+const RETRYABLE_MYSQL_ERRNOS = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
+
+/** True for errors where running the whole transaction again is the right answer. */
+export function isTransientConflict(err: unknown): boolean {
+  const driverError = (err as { driverError?: { errno?: number; code?: string } })?.driverError ?? err;
+  const e = driverError as { errno?: number; code?: string } | undefined;
+  if (!e) return false;
+  if (typeof e.errno === 'number' && RETRYABLE_MYSQL_ERRNOS.has(e.errno)) return true;
+  return e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_BUSY_SNAPSHOT';
+}
+
+/** True when the database refused a write because a unique key already holds the value. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = ((err as { driverError?: unknown })?.driverError ?? err) as { errno?: number; code?: string };
+  return e?.errno === 1062 || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+class QueryRunnerSql implements Sql {
+  constructor(
+    readonly dialect: Dialect,
+    private readonly runner: QueryRunner,
+  ) {}
+
+  get manager(): EntityManager {
+    return this.runner.manager;
+  }
+
+  async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const result = await this.runner.query(sql, params, true);
+    return (result.records ?? []) as T[];
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    const result = await this.runner.query(sql, params, true);
+    return result.affected ?? 0;
+  }
+}
+
+/**
+ * The one place that knows which engine is underneath: it hands out transactions
+ * (serialised on SQLite, which has one writer; retried on MySQL deadlocks) and the
+ * {@link Dialect} for the few statements that differ between engines.
+ */
+export class Database implements Sql {
+  readonly kind: DriverKind;
+  readonly dialect: Dialect;
+  private sqliteQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly dataSource: DataSource) {
+    this.kind = driverKindOf(dataSource.options);
+    this.dialect = new Dialect(this.kind);
+  }
+
+  get manager(): EntityManager {
+    return this.dataSource.manager;
+  }
+
+  async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      return await new QueryRunnerSql(this.dialect, runner).rows<T>(sql, params);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** A write outside an explicit transaction still goes through {@link transaction} (one statement). */
+  run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.transaction((tx) => tx.run(sql, params));
+  }
+
+  /**
+   * Runs `work` in one transaction and commits; rolls back on any error.
+   * On MySQL/MariaDB the transaction is READ COMMITTED (fewer gap locks for upserts) and is
+   * run again from the start after a deadlock. On SQLite, transactions run one at a time.
+   */
+  async transaction<T>(work: (tx: Sql) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const retries = options.retries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.serialised(() => this.once(work));
+      } catch (err) {
+        if (attempt >= retries || !isTransientConflict(err)) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
+      }
+    }
+  }
+
+  private async once<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction(this.kind === 'mysql' ? 'READ COMMITTED' : undefined);
+      try {
+        const result = await work(new QueryRunnerSql(this.dialect, runner));
+        await runner.commitTransaction();
+        return result;
+      } catch (err) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.kind !== 'sqlite') return fn();
+    const next = this.sqliteQueue.then(fn, fn);
+    this.sqliteQueue = next.catch(() => undefined);
+    return next;
+  }
+}

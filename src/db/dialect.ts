@@ -1,0 +1,128 @@
+import type { DriverKind } from './data-source-options';
+
+/**
+ * The SQL that differs between MySQL/MariaDB and SQLite, in one place (DESIGN: "branch on the
+ * driver in one place"). Everything else is written once, with `?` placeholders, for both.
+ */
+export class Dialect {
+  constructor(readonly kind: DriverKind) {}
+
+  /** RFC 7396 merge of `patch` into `target`, done by the database: JSON_MERGE_PATCH / json_patch. */
+  jsonMergePatch(target: string, patch: string): string {
+    return this.kind === 'mysql' ? `JSON_MERGE_PATCH(${target}, ${patch})` : `json_patch(${target}, ${patch})`;
+  }
+
+  /** The value a row tried to insert, inside an upsert's update clause. */
+  inserted(column: string): string {
+    return this.kind === 'mysql' ? `VALUES(${column})` : `excluded.${column}`;
+  }
+
+  /** `ON DUPLICATE KEY UPDATE …` / `ON CONFLICT (…) DO UPDATE SET …`. */
+  onConflictUpdate(conflictColumns: string[], assignments: string): string {
+    return this.kind === 'mysql'
+      ? `ON DUPLICATE KEY UPDATE ${assignments}`
+      : `ON CONFLICT (${conflictColumns.join(', ')}) DO UPDATE SET ${assignments}`;
+  }
+
+  /** Keeps the existing row when a unique key is taken (without MySQL's INSERT IGNORE, which hides other errors). */
+  onConflictIgnore(conflictColumns: string[]): string {
+    const first = conflictColumns[0];
+    return this.kind === 'mysql'
+      ? `ON DUPLICATE KEY UPDATE ${first} = ${first}`
+      : `ON CONFLICT (${conflictColumns.join(', ')}) DO NOTHING`;
+  }
+
+  /** A JSON value at `path` (a bound `$.…` parameter) as SQL text/number, unquoted. */
+  jsonValue(column: string, pathPlaceholder = '?'): string {
+    return this.kind === 'mysql'
+      ? `JSON_UNQUOTE(JSON_EXTRACT(${column}, ${pathPlaceholder}))`
+      : `json_extract(${column}, ${pathPlaceholder})`;
+  }
+
+  /**
+   * The JSON type at `path`, normalised to one of
+   * `object array string number boolean null` (or SQL NULL when the path is missing).
+   */
+  jsonType(column: string, pathPlaceholder = '?'): string {
+    if (this.kind === 'mysql') {
+      const t = `JSON_TYPE(JSON_EXTRACT(${column}, ${pathPlaceholder}))`;
+      return `(CASE ${t} WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array' WHEN 'STRING' THEN 'string'
+        WHEN 'INTEGER' THEN 'number' WHEN 'DOUBLE' THEN 'number' WHEN 'DECIMAL' THEN 'number' WHEN 'UNSIGNED INTEGER' THEN 'number'
+        WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN 'null' ELSE NULL END)`;
+    }
+    const t = `json_type(${column}, ${pathPlaceholder})`;
+    return `(CASE ${t} WHEN 'object' THEN 'object' WHEN 'array' THEN 'array' WHEN 'text' THEN 'string'
+      WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' WHEN 'true' THEN 'boolean' WHEN 'false' THEN 'boolean'
+      WHEN 'null' THEN 'null' ELSE NULL END)`;
+  }
+
+  /**
+   * A condition "the JSON value at `path` equals `value`" with JSON types respected
+   * (`true` ≠ `"true"` ≠ `1`). Objects compare by content; arrays by containment both ways
+   * on MySQL/MariaDB (order-insensitive), by canonical text on SQLite.
+   */
+  jsonEquals(column: string, path: string, value: unknown): { sql: string; params: unknown[] } {
+    const type = this.jsonType(column);
+    const mysql = this.kind === 'mysql';
+    if (value === null) return { sql: `${type} = 'null'`, params: [path] };
+    switch (typeof value) {
+      case 'boolean':
+        return mysql
+          ? { sql: `${type} = 'boolean' AND JSON_UNQUOTE(JSON_EXTRACT(${column}, ?)) = ?`, params: [path, path, String(value)] }
+          : { sql: `${type} = 'boolean' AND json_extract(${column}, ?) = ?`, params: [path, path, value ? 1 : 0] };
+      case 'number':
+        return { sql: `${type} = 'number' AND ${this.jsonValue(column)} + 0 = ?`, params: [path, path, value] };
+      case 'string':
+        return mysql
+          ? { sql: `${type} = 'string' AND CAST(JSON_UNQUOTE(JSON_EXTRACT(${column}, ?)) AS BINARY) = CAST(? AS BINARY)`, params: [path, path, value] }
+          : { sql: `${type} = 'string' AND json_extract(${column}, ?) = ?`, params: [path, path, value] };
+      default: {
+        const json = JSON.stringify(value);
+        return mysql
+          ? { sql: `${type} IN ('object', 'array') AND JSON_CONTAINS(${column}, ?, ?) AND JSON_CONTAINS(?, JSON_EXTRACT(${column}, ?))`, params: [path, json, path, json, path] }
+          : { sql: `${type} IN ('object', 'array') AND json(json_extract(${column}, ?)) = json(?)`, params: [path, path, json] };
+      }
+    }
+  }
+
+  /** The later of two DATETIME values. */
+  greatest(a: string, b: string): string {
+    return this.kind === 'mysql' ? `GREATEST(${a}, ${b})` : `max(${a}, ${b})`;
+  }
+
+  /** Case-insensitive substring match (`?` is the pattern with `%` around it). */
+  containsInsensitive(expression: string): string {
+    return `LOWER(${expression}) LIKE ? ESCAPE '!'`;
+  }
+
+  /** Row locks for a job claim; SQLite has a single writer and no such clause. */
+  get forUpdateSkipLocked(): string {
+    return this.kind === 'mysql' ? ' FOR UPDATE SKIP LOCKED' : '';
+  }
+}
+
+/** `Date` → `YYYY-MM-DD HH:MM:SS.mmm` in UTC: what DATETIME(3) and the SQLite text columns hold. */
+export function toDbTime(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** A DATETIME read back from either engine (mysql2 gives `Date`, SQLite gives text in UTC). */
+export function fromDbTime(value: unknown): Date {
+  if (value instanceof Date) return value;
+  const text = String(value);
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
+}
+
+/** Escapes `%`, `_` and the escape character itself for `LIKE … ESCAPE '!'`. */
+export function likePattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+/** A dotted trait path (`a.b c.d`) as a quoted JSON path (`$."a"."b c"."d"`). */
+export function jsonPath(dotted: string): string {
+  const parts = dotted.split('.');
+  if (parts.some((p) => p === '' || /["\\]/.test(p))) {
+    throw new RangeError(`"${dotted}" is not a valid path: use dot-separated keys without quotes or backslashes`);
+  }
+  return '$' + parts.map((p) => `."${p}"`).join('');
+}

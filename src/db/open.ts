@@ -1,0 +1,12 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { Database } from './database';
+import { dataSourceOptions } from './data-source-options';
+
+/** Opens the database at `databaseUrl` and applies pending migrations (never `synchronize`). */
+export async function openDatabase(databaseUrl: string, options: { migrate?: boolean } = {}): Promise<Database> {
+  const dataSource = new DataSource(dataSourceOptions(databaseUrl));
+  await dataSource.initialize();
+  if (options.migrate ?? true) await dataSource.runMigrations({ transaction: 'each' });
+  return new Database(dataSource);
+}

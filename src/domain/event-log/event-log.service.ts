@@ -1,0 +1,317 @@
+import type { Database, Sql } from '../../db/database';
+import { isUniqueViolation } from '../../db/database';
+import { fromDbTime, toDbTime } from '../../db/dialect';
+import { DomainError, InvalidInputError, StoreUnavailableError } from '../domain-error';
+import type { RequestContext } from '../request-context';
+import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import type { GroupChange, GroupService } from '../group/group.service';
+import type { ProfileService, TraitPatch } from '../profile/profile.service';
+import { EventStatus } from './event-status.enum';
+import { EventType } from './event-type.enum';
+import { InboundEvent, TRACK_EVENT_PREFIX } from './inbound-event.entity';
+import type { IncomingEvent, IngestOutcome } from './incoming-event';
+
+export interface EventFilter {
+  type?: EventType | null;
+  status?: EventStatus | null;
+  /** The full inbound name, e.g. `Segment-TrackEvent:Order Completed`. */
+  name?: string | null;
+  userId?: string | null;
+  /** receivedAt ≥ since */
+  since?: Date | null;
+  /** receivedAt < until */
+  until?: Date | null;
+}
+
+export interface EventNameCount {
+  name: string;
+  count: number;
+  lastSeenAt: Date;
+}
+
+interface EventRow {
+  id: string | number;
+  workspace_id: number;
+  message_id: string;
+  type: string;
+  name: string | null;
+  user_id: string | null;
+  anonymous_id: string | null;
+  status: string;
+  payload: unknown;
+  timestamp: unknown;
+  received_at: unknown;
+  message_ref: string | null;
+}
+
+const INSERT_ROWS = 500;
+const INSERT_BYTES = 4 * 1024 * 1024;
+const UNIQUE_RACE_RETRIES = 3;
+
+function toEvent(row: EventRow): InboundEvent {
+  return Object.assign(new InboundEvent(), {
+    id: String(row.id),
+    workspaceId: Number(row.workspace_id),
+    messageId: row.message_id,
+    type: row.type as EventType,
+    name: row.name,
+    userId: row.user_id,
+    anonymousId: row.anonymous_id,
+    status: row.status as EventStatus,
+    payload: typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload,
+    timestamp: fromDbTime(row.timestamp),
+    receivedAt: fromDbTime(row.received_at),
+    messageRef: row.message_ref,
+  });
+}
+
+/** The full name a track is logged under. */
+export function trackEventName(event: string): string {
+  return TRACK_EVENT_PREFIX + event;
+}
+
+/**
+ * The inbound event log. {@link ingest} stores a batch of events and applies what each one does
+ * (CONTRACT §2.4) in one transaction, with multi-row inserts; an event whose messageId the workspace
+ * already holds is acknowledged again and applied never twice.
+ */
+export class EventLogService {
+  constructor(
+    private readonly db: Database,
+    private readonly profiles: ProfileService,
+    private readonly groups: GroupService,
+  ) {}
+
+  /**
+   * Stores and applies `events` in order. Resolves only once everything is committed; throws
+   * {@link StoreUnavailableError} when the database cannot commit (nothing of the call is stored then).
+   */
+  async ingest(ctx: RequestContext, events: IncomingEvent[]): Promise<IngestOutcome[]> {
+    if (!events.length) return [];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.transaction((tx) => this.ingestIn(tx, ctx.workspaceId, events));
+      } catch (err) {
+        // a concurrent request stored one of these messageIds first: run again, it is a duplicate now
+        if (isUniqueViolation(err) && attempt < UNIQUE_RACE_RETRIES) continue;
+        if (err instanceof DomainError) throw err;
+        throw new StoreUnavailableError(err);
+      }
+    }
+  }
+
+  private async ingestIn(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<IngestOutcome[]> {
+    const outcomes: IngestOutcome[] = events.map(() => 'duplicate');
+    const firstIndex = new Map<string, number>();
+    events.forEach((e, i) => {
+      if (!firstIndex.has(e.messageId)) firstIndex.set(e.messageId, i);
+    });
+    const stored = await this.existingMessageIds(tx, workspaceId, [...firstIndex.keys()]);
+    const fresh: IncomingEvent[] = [];
+    for (const [messageId, i] of firstIndex) {
+      if (stored.has(messageId)) continue;
+      outcomes[i] = 'stored';
+      fresh.push(events[i]);
+    }
+    fresh.sort((a, b) => firstIndex.get(a.messageId)! - firstIndex.get(b.messageId)!);
+    if (!fresh.length) return outcomes;
+
+    await this.insertEvents(tx, workspaceId, fresh);
+    await this.applyEffects(tx, workspaceId, fresh);
+    await this.countNames(tx, workspaceId, fresh);
+    return outcomes;
+  }
+
+  private async existingMessageIds(tx: Sql, workspaceId: number, messageIds: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < messageIds.length; i += INSERT_ROWS) {
+      const part = messageIds.slice(i, i + INSERT_ROWS);
+      const rows = await tx.rows<{ message_id: string }>(
+        `SELECT message_id FROM inbound_events WHERE workspace_id = ? AND message_id IN (${part.map(() => '?').join(', ')})`,
+        [workspaceId, ...part],
+      );
+      rows.forEach((r) => found.add(r.message_id));
+    }
+    return found;
+  }
+
+  private async insertEvents(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<void> {
+    let rows: unknown[][] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (!rows.length) return;
+      await tx.run(
+        `INSERT INTO inbound_events (workspace_id, message_id, type, name, user_id, anonymous_id, status, payload, timestamp, received_at)
+         VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        rows.flat(),
+      );
+      rows = [];
+      bytes = 0;
+    };
+    for (const e of events) {
+      const payload = JSON.stringify(e.payload);
+      const isTrack = e.type === EventType.TRACK;
+      rows.push([
+        workspaceId,
+        e.messageId,
+        e.type,
+        isTrack ? trackEventName(e.event!) : null,
+        e.userId,
+        e.anonymousId,
+        isTrack ? EventStatus.UNMAPPED : EventStatus.PROCESSED,
+        payload,
+        toDbTime(e.timestamp),
+        toDbTime(e.receivedAt),
+      ]);
+      bytes += payload.length;
+      if (rows.length >= INSERT_ROWS || bytes >= INSERT_BYTES) await flush();
+    }
+    await flush();
+  }
+
+  /**
+   * identify, group and alias change profiles and groups, in the order received. Runs of simple
+   * changes are written together; a merge of one profile into another is a point where they are flushed.
+   */
+  private async applyEffects(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<void> {
+    const at = events[0].receivedAt;
+    const anonymousIds = new Set<string>();
+    for (const e of events) {
+      if (e.anonymousId) anonymousIds.add(e.anonymousId);
+      if (e.type === EventType.ALIAS && e.previousId) anonymousIds.add(e.previousId);
+    }
+    if (!events.some((e) => e.type === EventType.IDENTIFY || e.type === EventType.GROUP || e.type === EventType.ALIAS)) return;
+    const aliasOf = await this.profiles.resolveAliases(tx, workspaceId, [...anonymousIds]);
+    const hasProfile = await this.profiles.existingKeys(tx, workspaceId, [...anonymousIds]);
+
+    let patches: TraitPatch[] = [];
+    let aliases: { anonymousId: string; userId: string }[] = [];
+    let groupChanges: GroupChange[] = [];
+    const flush = async () => {
+      await this.profiles.upsertTraits(tx, workspaceId, patches, at);
+      await this.profiles.recordAliases(tx, workspaceId, aliases, at);
+      await this.groups.apply(tx, workspaceId, groupChanges, at);
+      patches = [];
+      aliases = [];
+      groupChanges = [];
+    };
+    const profileKey = (e: IncomingEvent): string => {
+      if (e.userId) return e.userId;
+      const key = aliasOf.get(e.anonymousId!) ?? e.anonymousId!;
+      if (key === e.anonymousId) hasProfile.add(key);
+      return key;
+    };
+
+    for (const e of events) {
+      switch (e.type) {
+        case EventType.IDENTIFY: {
+          const anon = e.anonymousId;
+          if (e.userId && anon && anon !== e.userId) {
+            if (hasProfile.has(anon)) {
+              await flush();
+              await this.profiles.mergeInto(tx, workspaceId, anon, e.userId, at);
+              hasProfile.delete(anon);
+            } else {
+              aliases.push({ anonymousId: anon, userId: e.userId });
+            }
+            if (!aliasOf.has(anon)) aliasOf.set(anon, e.userId);
+          }
+          patches.push({ key: profileKey(e), patch: e.traits ?? {} });
+          break;
+        }
+        case EventType.GROUP: {
+          const key = profileKey(e);
+          patches.push({ key, patch: {} });
+          groupChanges.push({ groupId: e.groupId!, patch: e.traits ?? {}, userId: key });
+          break;
+        }
+        case EventType.ALIAS: {
+          const from = e.previousId!;
+          const to = e.userId!;
+          if (from === to) break;
+          await flush();
+          await this.profiles.mergeInto(tx, workspaceId, from, to, at);
+          hasProfile.delete(from);
+          if (!aliasOf.has(from)) aliasOf.set(from, to);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    await flush();
+  }
+
+  /** Maintains the per-name counters behind `eventNames` (sorted, so concurrent batches lock in one order). */
+  private async countNames(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<void> {
+    const counts = new Map<string, { n: number; last: Date }>();
+    for (const e of events) {
+      if (e.type !== EventType.TRACK) continue;
+      const name = trackEventName(e.event!);
+      const c = counts.get(name);
+      if (c) {
+        c.n++;
+        if (e.receivedAt > c.last) c.last = e.receivedAt;
+      } else counts.set(name, { n: 1, last: e.receivedAt });
+    }
+    if (!counts.size) return;
+    const names = [...counts.keys()].sort();
+    const d = tx.dialect;
+    await tx.run(
+      `INSERT INTO event_names (workspace_id, name, event_count, last_seen_at) VALUES ${names.map(() => '(?, ?, ?, ?)').join(', ')}
+       ${d.onConflictUpdate(
+         ['workspace_id', 'name'],
+         `event_count = event_count + ${d.inserted('event_count')}, last_seen_at = ${d.greatest('last_seen_at', d.inserted('last_seen_at'))}`,
+       )}`,
+      names.flatMap((n) => [workspaceId, n, counts.get(n)!.n, toDbTime(counts.get(n)!.last)]),
+    );
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------
+
+  /** Events newest first (receivedAt, then id), keyset-paginated so pages stay stable under inserts. */
+  async list(ctx: RequestContext, filter: EventFilter, first: number, after?: string | null): Promise<Page<InboundEvent>> {
+    const where = ['workspace_id = ?'];
+    const params: unknown[] = [ctx.workspaceId];
+    const add = (sql: string, value: unknown) => {
+      where.push(sql);
+      params.push(value);
+    };
+    if (filter.type) add('type = ?', filter.type);
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.name) add('name = ?', filter.name);
+    if (filter.userId) add('user_id = ?', filter.userId);
+    if (filter.since) add('received_at >= ?', toDbTime(filter.since));
+    if (filter.until) add('received_at < ?', toDbTime(filter.until));
+    if (after) {
+      const [receivedAt, id] = decodeCursor(after, 2);
+      if (typeof receivedAt !== 'string' || !/^\d+$/.test(String(id))) throw new InvalidInputError('after is not a cursor of this list');
+      where.push('received_at <= ? AND (received_at < ? OR id < ?)');
+      params.push(receivedAt, receivedAt, id);
+    }
+    const rows = await this.db.rows<EventRow>(
+      `SELECT * FROM inbound_events WHERE ${where.join(' AND ')} ORDER BY received_at DESC, id DESC LIMIT ${first + 1}`,
+      params,
+    );
+    return {
+      items: rows.slice(0, first).map(toEvent),
+      hasNextPage: rows.length > first,
+      cursorOf: (e) => encodeCursor([toDbTime(e.receivedAt), e.id]),
+    };
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<InboundEvent | null> {
+    if (!/^\d{1,19}$/.test(id)) return null;
+    const rows = await this.db.rows<EventRow>('SELECT * FROM inbound_events WHERE workspace_id = ? AND id = ?', [ctx.workspaceId, id]);
+    return rows.length ? toEvent(rows[0]) : null;
+  }
+
+  /** Distinct track names with their counts, from the maintained counters (no scan of the log). */
+  async names(ctx: RequestContext): Promise<EventNameCount[]> {
+    const rows = await this.db.rows<{ name: string; event_count: string | number; last_seen_at: unknown }>(
+      'SELECT name, event_count, last_seen_at FROM event_names WHERE workspace_id = ? ORDER BY name',
+      [ctx.workspaceId],
+    );
+    return rows.map((r) => ({ name: r.name, count: Number(r.event_count), lastSeenAt: fromDbTime(r.last_seen_at) }));
+  }
+}

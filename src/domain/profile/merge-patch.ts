@@ -1,0 +1,48 @@
+/** A JSON object (what traits are). */
+export type JsonObject = Record<string, unknown>;
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * RFC 7396 JSON Merge Patch: objects merge deeply, arrays and scalars replace, `null` removes the key.
+ * The database applies the same semantics itself (JSON_MERGE_PATCH / json_patch); this copy is used
+ * where a patch must be applied before it reaches the database (e.g. a new row gets `patch` applied to `{}`).
+ * Never mutates its arguments; keys such as `__proto__` are kept as plain data.
+ */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isJsonObject(patch)) return patch;
+  const result: JsonObject = isJsonObject(target) ? copyObject(target) : Object.create(null);
+  for (const key of Object.keys(patch)) {
+    const value = patch[key];
+    if (value === null) {
+      delete result[key];
+    } else {
+      define(result, key, mergePatch(result[key], value));
+    }
+  }
+  return toPlain(result);
+}
+
+/** True when applying `patch` would delete something (it holds a `null` at any depth of its objects). */
+export function patchDeletes(patch: unknown): boolean {
+  if (!isJsonObject(patch)) return false;
+  return Object.values(patch).some((v) => v === null || patchDeletes(v));
+}
+
+function copyObject(source: JsonObject): JsonObject {
+  const copy: JsonObject = Object.create(null);
+  for (const key of Object.keys(source)) define(copy, key, source[key]);
+  return copy;
+}
+
+function define(target: JsonObject, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function toPlain(source: JsonObject): JsonObject {
+  const plain: JsonObject = {};
+  for (const key of Object.keys(source)) define(plain, key, source[key]);
+  return plain;
+}

@@ -1,0 +1,161 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Database, Sql } from '../../db/database';
+import { toDbTime } from '../../db/dialect';
+import { InvalidInputError, NotFoundError } from '../domain-error';
+import type { RequestContext } from '../request-context';
+import { ApiKey } from './api-key.entity';
+import { ApiKeyScope } from './api-key-scope.enum';
+import { Workspace } from './workspace.entity';
+
+export const DEFAULT_WORKSPACE = 'default';
+
+/** How many leading characters of a key are stored in clear to find it (and to show in listings). */
+const PREFIX_LENGTH = 12;
+/** `last_used_at` is written at most this often per key, so busy keys do not cost a write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface CreatedKey {
+  apiKey: ApiKey;
+  /** The key itself: shown once, never stored. */
+  secret: string;
+}
+
+export type KeyCheck =
+  | { ok: true; key: ApiKey }
+  | { ok: false; reason: 'unknown' | 'revoked' };
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** A new key: a scope tag and 240 bits of randomness, base64url. */
+export function generateSecret(scope: ApiKeyScope): string {
+  return `pgn_${scope === ApiKeyScope.ADMIN ? 'a' : 'i'}_${randomBytes(30).toString('base64url')}`;
+}
+
+/** Workspaces and their API keys. Keys are stored as SHA-256 hashes and compared in constant time. */
+export class WorkspaceService {
+  private readonly lastUsedWritten = new Map<string, number>();
+
+  constructor(private readonly db: Database) {}
+
+  async findByName(name: string): Promise<Workspace | null> {
+    return this.db.manager.findOne(Workspace, { where: { name } });
+  }
+
+  /** Creates a workspace with its first admin and ingest keys (the secrets are returned once). */
+  async createWorkspace(name: string): Promise<{ workspace: Workspace; admin: CreatedKey; ingest: CreatedKey }> {
+    const trimmed = name.trim();
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(trimmed)) {
+      throw new InvalidInputError('A workspace name is 1–100 letters, digits, "_", "." or "-", starting with a letter or digit');
+    }
+    return this.db.transaction(async (tx) => {
+      const existing = await tx.rows('SELECT id FROM workspaces WHERE name = ?', [trimmed]);
+      if (existing.length) throw new InvalidInputError(`Workspace "${trimmed}" already exists`);
+      const workspace = await this.insertWorkspace(tx, trimmed);
+      const admin = await this.insertKey(tx, workspace.id, ApiKeyScope.ADMIN, generateSecret(ApiKeyScope.ADMIN), 'admin');
+      const ingest = await this.insertKey(tx, workspace.id, ApiKeyScope.INGEST, generateSecret(ApiKeyScope.INGEST), 'ingest');
+      return { workspace, admin, ingest };
+    });
+  }
+
+  /**
+   * First start (CONTRACT §1): makes sure workspace `default` exists; when it has no keys yet, its admin
+   * and ingest keys come from the given values or are generated. Returns the keys that were generated,
+   * which the caller prints once.
+   */
+  async bootstrapDefault(given: { adminKey?: string; ingestKey?: string }): Promise<CreatedKey[]> {
+    return this.db.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO workspaces (name, created_at) VALUES (?, ?) ${tx.dialect.onConflictIgnore(['name'])}`,
+        [DEFAULT_WORKSPACE, toDbTime(new Date())],
+      );
+      const [ws] = await tx.rows<{ id: number }>(
+        `SELECT id FROM workspaces WHERE name = ?${tx.dialect.kind === 'mysql' ? ' FOR UPDATE' : ''}`,
+        [DEFAULT_WORKSPACE],
+      );
+      const [{ n }] = await tx.rows<{ n: number | string }>('SELECT COUNT(*) AS n FROM api_keys WHERE workspace_id = ?', [ws.id]);
+      if (Number(n) > 0) return [];
+      const generated: CreatedKey[] = [];
+      for (const [scope, value] of [
+        [ApiKeyScope.ADMIN, given.adminKey],
+        [ApiKeyScope.INGEST, given.ingestKey],
+      ] as const) {
+        const created = await this.insertKey(tx, Number(ws.id), scope, value ?? generateSecret(scope), scope.toLowerCase());
+        if (!value) generated.push(created);
+      }
+      return generated;
+    });
+  }
+
+  async createKey(ctx: RequestContext, scope: ApiKeyScope, name?: string | null): Promise<CreatedKey> {
+    if (name !== undefined && name !== null && name.length > 100) throw new InvalidInputError('A key name is at most 100 characters');
+    return this.db.transaction((tx) => this.insertKey(tx, ctx.workspaceId, scope, generateSecret(scope), name ?? null));
+  }
+
+  async listKeys(ctx: RequestContext): Promise<ApiKey[]> {
+    return this.db.manager.find(ApiKey, { where: { workspaceId: ctx.workspaceId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Revokes a key of the caller's workspace; it stops working on the next request. Revoking twice is harmless. */
+  async revokeKey(ctx: RequestContext, id: string): Promise<ApiKey> {
+    const key = await this.db.manager.findOne(ApiKey, { where: { id, workspaceId: ctx.workspaceId } });
+    if (!key) throw new NotFoundError('API key', id);
+    if (!key.revokedAt) {
+      await this.db.run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [toDbTime(new Date()), id]);
+    }
+    return (await this.db.manager.findOne(ApiKey, { where: { id } }))!;
+  }
+
+  /** Finds the key a caller presented. Unknown and revoked keys are told apart (401 vs 403). */
+  async verify(secret: string): Promise<KeyCheck> {
+    if (!secret || secret.length > 512) return { ok: false, reason: 'unknown' };
+    const presented = Buffer.from(hashSecret(secret), 'hex');
+    const candidates = await this.db.manager.find(ApiKey, { where: { prefix: secret.slice(0, PREFIX_LENGTH) } });
+    let found: ApiKey | undefined;
+    for (const candidate of candidates) {
+      // every candidate is compared, in constant time, whatever matched before
+      if (timingSafeEqual(presented, Buffer.from(candidate.secretHash, 'hex'))) found = candidate;
+    }
+    if (!found) return { ok: false, reason: 'unknown' };
+    if (found.revokedAt) return { ok: false, reason: 'revoked' };
+    this.touch(found);
+    return { ok: true, key: found };
+  }
+
+  private touch(key: ApiKey): void {
+    const now = Date.now();
+    if (now - (this.lastUsedWritten.get(key.id) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    this.lastUsedWritten.set(key.id, now);
+    // best effort: a failed bookkeeping write must not fail the request
+    this.db.run('UPDATE api_keys SET last_used_at = ? WHERE id = ?', [toDbTime(new Date(now)), key.id]).catch(() => {
+      this.lastUsedWritten.delete(key.id);
+    });
+  }
+
+  private async insertWorkspace(tx: Sql, name: string): Promise<Workspace> {
+    const createdAt = new Date();
+    await tx.run('INSERT INTO workspaces (name, created_at) VALUES (?, ?)', [name, toDbTime(createdAt)]);
+    const [row] = await tx.rows<{ id: number }>('SELECT id FROM workspaces WHERE name = ?', [name]);
+    return Object.assign(new Workspace(), { id: Number(row.id), name, createdAt });
+  }
+
+  private async insertKey(tx: Sql, workspaceId: number, scope: ApiKeyScope, secret: string, name: string | null): Promise<CreatedKey> {
+    const apiKey = Object.assign(new ApiKey(), {
+      id: randomUUID(),
+      workspaceId,
+      name,
+      prefix: secret.slice(0, PREFIX_LENGTH),
+      secretHash: hashSecret(secret),
+      scope,
+      createdAt: new Date(),
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+    await tx.run(
+      'INSERT INTO api_keys (id, workspace_id, name, prefix, secret_hash, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [apiKey.id, workspaceId, name, apiKey.prefix, apiKey.secretHash, scope, toDbTime(apiKey.createdAt)],
+    );
+    return { apiKey, secret };
+  }
+}

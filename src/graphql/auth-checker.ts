@@ -1,0 +1,15 @@
+import { GraphQLError } from 'graphql';
+import type { MiddlewareFn } from 'type-graphql';
+import type { GraphQLContext } from './context.type';
+
+/**
+ * Every root query and mutation needs an active admin key (CONTRACT §3.3). Introspection
+ * (`__schema`, `__type`) is resolved by graphql-js itself, never reaches this middleware, and stays open.
+ */
+export const requireAdminKey: MiddlewareFn<GraphQLContext> = ({ info, context }, next) => {
+  const parent = info.parentType.name;
+  if ((parent === 'Query' || parent === 'Mutation') && !context.auth.ok) {
+    throw new GraphQLError(context.auth.message, { extensions: { code: context.auth.code } });
+  }
+  return next();
+};

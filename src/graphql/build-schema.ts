@@ -1,0 +1,24 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchemaSync } from 'type-graphql';
+import { requireAdminKey } from './auth-checker';
+import { ApiKeyResolver } from './resolvers/api-key.resolver';
+import { EventResolver } from './resolvers/event.resolver';
+import { GroupResolver } from './resolvers/group.resolver';
+import { ProfileResolver } from './resolvers/profile.resolver';
+
+let cached: GraphQLSchema | undefined;
+
+/** The executable schema, built once from the type-graphql resolvers. */
+export function buildGraphQLSchema(): GraphQLSchema {
+  cached ??= buildSchemaSync({
+    resolvers: [ProfileResolver, GroupResolver, EventResolver, ApiKeyResolver],
+    globalMiddlewares: [requireAdminKey],
+    validate: false,
+  });
+  return cached;
+}
+
+/** The SDL committed at schema/schema.graphql (sorted, so it only changes when the schema does). */
+export function printSDL(): string {
+  return printSchema(lexicographicSortSchema(buildGraphQLSchema())) + '\n';
+}

@@ -1,0 +1,27 @@
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { ApiKey } from '../../domain/workspace/api-key.entity';
+import { ApiKeyScope } from '../../domain/workspace/api-key-scope.enum';
+import { workspaceOf, type GraphQLContext } from '../context.type';
+import { CreatedApiKey } from '../types/created-api-key.type';
+
+@Resolver(() => ApiKey)
+export class ApiKeyResolver {
+  @Query(() => [ApiKey], { description: "The workspace's keys (never their secrets)" })
+  apiKeys(@Ctx() ctx: GraphQLContext): Promise<ApiKey[]> {
+    return ctx.services.workspaces.listKeys(workspaceOf(ctx));
+  }
+
+  @Mutation(() => CreatedApiKey, { description: 'Creates a key; its secret is returned here only' })
+  createApiKey(
+    @Arg('scope', () => ApiKeyScope) scope: ApiKeyScope,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('name', () => String, { nullable: true }) name?: string | null,
+  ): Promise<CreatedApiKey> {
+    return ctx.services.workspaces.createKey(workspaceOf(ctx), scope, name);
+  }
+
+  @Mutation(() => ApiKey, { description: 'Revokes a key of this workspace; it stops working at once' })
+  revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ApiKey> {
+    return ctx.services.workspaces.revokeKey(workspaceOf(ctx), id);
+  }
+}

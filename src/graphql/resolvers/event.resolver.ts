@@ -1,0 +1,31 @@
+import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { InboundEvent } from '../../domain/event-log/inbound-event.entity';
+import { pageSize } from '../../domain/pagination';
+import { workspaceOf, type GraphQLContext } from '../context.type';
+import { EventFilter } from '../inputs/event-filter.input';
+import { toConnection } from '../types/connection.type';
+import { EventConnection } from '../types/event-connection.type';
+import { EventName } from '../types/event-name.type';
+
+@Resolver(() => InboundEvent)
+export class EventResolver {
+  @Query(() => EventConnection, { description: 'The event log, newest first' })
+  async events(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('filter', () => EventFilter, { nullable: true }) filter?: EventFilter | null,
+  ) {
+    return toConnection(await ctx.services.events.list(workspaceOf(ctx), filter ?? {}, pageSize(first), after));
+  }
+
+  @Query(() => InboundEvent, { nullable: true })
+  event(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<InboundEvent | null> {
+    return ctx.services.events.get(workspaceOf(ctx), id);
+  }
+
+  @Query(() => [EventName], { description: 'Distinct track event names seen, with count and last time seen' })
+  eventNames(@Ctx() ctx: GraphQLContext): Promise<EventName[]> {
+    return ctx.services.events.names(workspaceOf(ctx));
+  }
+}

@@ -1,0 +1,24 @@
+import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { Group } from '../../domain/group/group.entity';
+import { pageSize } from '../../domain/pagination';
+import { workspaceOf, type GraphQLContext } from '../context.type';
+import { toConnection } from '../types/connection.type';
+import { ProfileConnection } from '../types/profile-connection.type';
+
+@Resolver(() => Group)
+export class GroupResolver {
+  @Query(() => Group, { nullable: true })
+  group(@Arg('groupId', () => String) groupId: string, @Ctx() ctx: GraphQLContext): Promise<Group | null> {
+    return ctx.services.groups.get(workspaceOf(ctx), groupId);
+  }
+
+  @FieldResolver(() => ProfileConnection, { description: 'Members in the order they joined' })
+  async members(
+    @Root() group: Group,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ) {
+    return toConnection(await ctx.services.groups.members(workspaceOf(ctx), group.groupId, pageSize(first), after));
+  }
+}

@@ -1,0 +1,4 @@
+import { InboundEvent } from '../../domain/event-log/inbound-event.entity';
+import { connectionType } from './connection.type';
+
+export const EventConnection = connectionType(InboundEvent, 'Event');

@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import pino from 'pino';
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { redactUrl } from './db/data-source-options';
+import { openDatabase } from './db/open';
+import { createServices } from './services';
+
+/** Boot only: read config, open the database, migrate, bootstrap, listen. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel });
+  const db = await openDatabase(config.databaseUrl);
+  logger.info({ database: redactUrl(config.databaseUrl), role: config.role }, 'database ready, migrations applied');
+  const services = createServices(db);
+
+  const generated = await services.workspaces.bootstrapDefault({ adminKey: config.adminKey, ingestKey: config.ingestKey });
+  if (generated.length) {
+    const lines = generated.map((k) => `  ${k.apiKey.scope.toLowerCase().padEnd(6)} key: ${k.secret}`);
+    process.stdout.write(
+      `\nPigeon created workspace "default". Its keys are shown only this once; store them now:\n${lines.join('\n')}\n\n`,
+    );
+  }
+
+  const app = config.role === 'worker' ? undefined : await createApp({ services, config, logger });
+  if (app) {
+    await app.listen({ port: config.port, host: config.host });
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => process.exit(1), 20_000);
+    timer.unref();
+    await app?.close();
+    await db.dataSource.destroy();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`pigeon: ${err.message}\n`);
+  } else {
+    process.stderr.write(`pigeon: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});
