@@ -20,7 +20,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['fastify', '@apollo/*', '@as-integrations/*', '**/graphql/**', '**/ingest/**'], message: 'domain/ and pipeline/ never import HTTP or GraphQL code (DESIGN.md)' },
+            {
+              group: ['fastify', '@apollo/*', '@as-integrations/*', '**/graphql/**', '**/ingest/**'],
+              message: 'domain/ and pipeline/ never import HTTP or GraphQL code (DESIGN.md)',
+            },
           ],
         },
       ],

@@ -17,13 +17,21 @@ export class CreateGroups1764400002000 implements MigrationInterface {
           c.time('created_at'),
           c.time('updated_at'),
         ],
-        uniques: [new TableUnique({ name: 'UQ_user_groups_workspace_group', columnNames: ['workspace_id', 'group_id'] })],
+        uniques: [
+          new TableUnique({ name: 'UQ_user_groups_workspace_group', columnNames: ['workspace_id', 'group_id'] }),
+        ],
       }),
     );
     await queryRunner.createTable(
       new Table({
         name: 'group_memberships',
-        columns: [c.id(), c.int('workspace_id'), c.string('group_id', 255), c.string('user_id', 255), c.time('created_at')],
+        columns: [
+          c.id(),
+          c.int('workspace_id'),
+          c.string('group_id', 255),
+          c.string('user_id', 255),
+          c.time('created_at'),
+        ],
         uniques: [
           new TableUnique({
             name: 'UQ_group_memberships_workspace_group_user',

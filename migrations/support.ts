@@ -24,7 +24,11 @@ export function columns(queryRunner: QueryRunner) {
       isGenerated: true,
       generationStrategy: 'increment',
     }),
-    int: (name: string, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({ name, type: 'int', ...extra }),
+    int: (name: string, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
+      name,
+      type: 'int',
+      ...extra,
+    }),
     bigint: (name: string, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
       name,
       type: 'bigint',
@@ -37,7 +41,11 @@ export function columns(queryRunner: QueryRunner) {
       ...binary,
       ...extra,
     }),
-    json: (name: string, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({ name, type: 'json', ...extra }),
+    json: (name: string, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
+      name,
+      type: 'json',
+      ...extra,
+    }),
     time: (name: string, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
       name,
       type: 'datetime',

@@ -34,7 +34,12 @@ function parseJson(_req: FastifyRequest, body: string, done: (err: Error | null,
 
 async function graphQLAuth(services: Services, header: string | undefined): Promise<GraphQLAuth> {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match) return { ok: false, code: 'UNAUTHENTICATED', message: 'An admin key is required: Authorization: Bearer <admin key>' };
+  if (!match)
+    return {
+      ok: false,
+      code: 'UNAUTHENTICATED',
+      message: 'An admin key is required: Authorization: Bearer <admin key>',
+    };
   const check = await services.workspaces.verify(match[1]);
   if (!check.ok) {
     return {
@@ -59,13 +64,18 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: MAX_REQUEST_BYTES,
-    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID()),
+    genReqId: (req) =>
+      typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID(),
     // one line per request is written by the onResponse hook below, with the workspace and outcome
     logController: new LogController({ disableRequestLogging: true }),
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit: MAX_REQUEST_BYTES }, parseJson);
+  app.addContentTypeParser(
+    ['application/json', 'text/plain'],
+    { parseAs: 'string', bodyLimit: MAX_REQUEST_BYTES },
+    parseJson,
+  );
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
@@ -97,7 +107,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return reply.code(413).send({ message: 'The request body is over 500 KB', code: 'PAYLOAD_TOO_LARGE' });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return reply.code(415).send({ message: 'Send JSON with content-type: application/json', code: 'UNSUPPORTED_MEDIA_TYPE' });
+        return reply
+          .code(415)
+          .send({ message: 'Send JSON with content-type: application/json', code: 'UNSUPPORTED_MEDIA_TYPE' });
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
         return reply.code(400).send({ message: 'Content-Length does not match the body', code: 'MALFORMED_REQUEST' });
     }

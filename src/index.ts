@@ -14,7 +14,10 @@ async function main(): Promise<void> {
   logger.info({ database: redactUrl(config.databaseUrl), role: config.role }, 'database ready, migrations applied');
   const services = createServices(db);
 
-  const generated = await services.workspaces.bootstrapDefault({ adminKey: config.adminKey, ingestKey: config.ingestKey });
+  const generated = await services.workspaces.bootstrapDefault({
+    adminKey: config.adminKey,
+    ingestKey: config.ingestKey,
+  });
   if (generated.length) {
     const lines = generated.map((k) => `  ${k.apiKey.scope.toLowerCase().padEnd(6)} key: ${k.secret}`);
     process.stdout.write(
@@ -46,7 +49,9 @@ main().catch((err) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`pigeon: ${err.message}\n`);
   } else {
-    process.stderr.write(`pigeon: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `pigeon: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
   }
   process.exit(1);
 });

@@ -46,12 +46,11 @@ export function dataSourceOptions(databaseUrl: string = DEFAULT_DATABASE_URL): D
   }
   const scheme = url.protocol.replace(/:$/, '');
   if (scheme !== 'mysql' && scheme !== 'mariadb') {
-    throw new DatabaseUrlError(
-      `DATABASE_URL must start with mysql://, mariadb:// or sqlite:, got "${scheme}://"`,
-    );
+    throw new DatabaseUrlError(`DATABASE_URL must start with mysql://, mariadb:// or sqlite:, got "${scheme}://"`);
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) throw new DatabaseUrlError('DATABASE_URL must name a database, e.g. mysql://root@127.0.0.1:3306/pigeon');
+  if (!database)
+    throw new DatabaseUrlError('DATABASE_URL must name a database, e.g. mysql://root@127.0.0.1:3306/pigeon');
   return {
     ...common,
     type: scheme,

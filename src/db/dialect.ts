@@ -1,3 +1,4 @@
+import { deletedPaths, mergePatch } from '../domain/profile/merge-patch';
 import type { DriverKind } from './data-source-options';
 
 /**
@@ -10,6 +11,27 @@ export class Dialect {
   /** RFC 7396 merge of `patch` into `target`, done by the database: JSON_MERGE_PATCH / json_patch. */
   jsonMergePatch(target: string, patch: string): string {
     return this.kind === 'mysql' ? `JSON_MERGE_PATCH(${target}, ${patch})` : `json_patch(${target}, ${patch})`;
+  }
+
+  /**
+   * `column` with the RFC 7396 `patch` applied, for a patch that deletes keys. MariaDB's
+   * JSON_MERGE_PATCH loses sibling updates when a patch also removes a key (10.11: `{"a":1,"b":2}`
+   * patched with `{"b":20,"a":null}` gives `{"b":2}`), so on MySQL/MariaDB the deletions are done
+   * first with JSON_REMOVE and the rest is merged without nulls — the same result by RFC 7396.
+   * SQLite's json_patch is correct and gets the patch as is.
+   */
+  jsonMergeDeleting(column: string, patch: unknown): { sql: string; params: unknown[] } {
+    if (this.kind === 'sqlite') return { sql: `json_patch(${column}, ?)`, params: [JSON.stringify(patch)] };
+    const paths = deletedPaths(patch).map((keys) => '$' + keys.map((k) => `.${JSON.stringify(k)}`).join(''));
+    return {
+      sql: `JSON_MERGE_PATCH(JSON_REMOVE(${column}, ${paths.map(() => '?').join(', ')}), ?)`,
+      params: [...paths, JSON.stringify(mergePatch({}, patch))],
+    };
+  }
+
+  /** `UPDATE` that skips rows which would break a unique key (they are left as they were). */
+  get updateIgnore(): string {
+    return this.kind === 'mysql' ? 'UPDATE IGNORE' : 'UPDATE OR IGNORE';
   }
 
   /** The value a row tried to insert, inside an upsert's update clause. */
@@ -68,19 +90,31 @@ export class Dialect {
     switch (typeof value) {
       case 'boolean':
         return mysql
-          ? { sql: `${type} = 'boolean' AND JSON_UNQUOTE(JSON_EXTRACT(${column}, ?)) = ?`, params: [path, path, String(value)] }
+          ? {
+              sql: `${type} = 'boolean' AND JSON_UNQUOTE(JSON_EXTRACT(${column}, ?)) = ?`,
+              params: [path, path, String(value)],
+            }
           : { sql: `${type} = 'boolean' AND json_extract(${column}, ?) = ?`, params: [path, path, value ? 1 : 0] };
       case 'number':
         return { sql: `${type} = 'number' AND ${this.jsonValue(column)} + 0 = ?`, params: [path, path, value] };
       case 'string':
         return mysql
-          ? { sql: `${type} = 'string' AND CAST(JSON_UNQUOTE(JSON_EXTRACT(${column}, ?)) AS BINARY) = CAST(? AS BINARY)`, params: [path, path, value] }
+          ? {
+              sql: `${type} = 'string' AND CAST(JSON_UNQUOTE(JSON_EXTRACT(${column}, ?)) AS BINARY) = CAST(? AS BINARY)`,
+              params: [path, path, value],
+            }
           : { sql: `${type} = 'string' AND json_extract(${column}, ?) = ?`, params: [path, path, value] };
       default: {
         const json = JSON.stringify(value);
         return mysql
-          ? { sql: `${type} IN ('object', 'array') AND JSON_CONTAINS(${column}, ?, ?) AND JSON_CONTAINS(?, JSON_EXTRACT(${column}, ?))`, params: [path, json, path, json, path] }
-          : { sql: `${type} IN ('object', 'array') AND json(json_extract(${column}, ?)) = json(?)`, params: [path, path, json] };
+          ? {
+              sql: `${type} IN ('object', 'array') AND JSON_CONTAINS(${column}, ?, ?) AND JSON_CONTAINS(?, JSON_EXTRACT(${column}, ?))`,
+              params: [path, json, path, json, path],
+            }
+          : {
+              sql: `${type} IN ('object', 'array') AND json(json_extract(${column}, ?)) = json(?)`,
+              params: [path, path, json],
+            };
       }
     }
   }

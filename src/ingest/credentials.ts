@@ -10,7 +10,8 @@ export function headerKey(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header === undefined || header === '') return undefined;
   const match = /^(Basic|Bearer)\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new HttpError(401, 'UNAUTHENTICATED', 'Authorization must be "Basic base64(<key>:)" or "Bearer <key>"');
+  if (!match)
+    throw new HttpError(401, 'UNAUTHENTICATED', 'Authorization must be "Basic base64(<key>:)" or "Bearer <key>"');
   if (match[1].toLowerCase() === 'bearer') return match[2];
   const decoded = Buffer.from(match[2], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');

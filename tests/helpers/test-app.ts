@@ -29,7 +29,11 @@ export interface TestApp {
   /** A fresh workspace of this test file. */
   ws: TestWorkspace;
   newWorkspace(): Promise<TestWorkspace>;
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<GraphQLResult<T>>;
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    key?: string | null,
+  ): Promise<GraphQLResult<T>>;
   inject(options: InjectOptions): Promise<LightMyRequestResponse>;
   /** POST a JSON body with Basic auth of the workspace's ingest key. */
   send(url: string, body: unknown, key?: string): Promise<LightMyRequestResponse>;
@@ -59,7 +63,12 @@ export async function startTestApp(): Promise<TestApp> {
   const newWorkspace = async (): Promise<TestWorkspace> => {
     const name = `t-${randomUUID().slice(0, 12)}`;
     const created = await services.workspaces.createWorkspace(name);
-    return { name, workspaceId: created.workspace.id, adminKey: created.admin.secret, ingestKey: created.ingest.secret };
+    return {
+      name,
+      workspaceId: created.workspace.id,
+      adminKey: created.admin.secret,
+      ingestKey: created.ingest.secret,
+    };
   };
   const ws = await newWorkspace();
 

@@ -48,7 +48,11 @@ describe('Segment ingest routes', () => {
           expect(res.statusCode).toBe(route.endsWith('segment') ? 202 : 200);
           const events = await eventsOf(userId);
           expect(events).toHaveLength(1);
-          expect(events[0]).toMatchObject({ type: 'TRACK', name: 'Segment-TrackEvent:Auth Checked', status: 'UNMAPPED' });
+          expect(events[0]).toMatchObject({
+            type: 'TRACK',
+            name: 'Segment-TrackEvent:Auth Checked',
+            status: 'UNMAPPED',
+          });
         });
       }
     }
@@ -67,7 +71,12 @@ describe('Segment ingest routes', () => {
         { authorization: 'Digest abc' },
         { authorization: `Basic ${Buffer.from(':').toString('base64')}` },
       ]) {
-        const res = await t.inject({ method: 'POST', url: '/segment', headers: { 'content-type': 'application/json', ...headers }, payload: body });
+        const res = await t.inject({
+          method: 'POST',
+          url: '/segment',
+          headers: { 'content-type': 'application/json', ...headers },
+          payload: body,
+        });
         expect(res.statusCode).toBe(401);
         expect(res.json()).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.any(String) });
       }
@@ -92,7 +101,11 @@ describe('Segment ingest routes', () => {
       const revoked = await t.gql(`mutation { revokeApiKey(id: "${apiKey.id}") { revokedAt } }`, {}, ws.adminKey);
       expect(revoked.data!.revokeApiKey.revokedAt).toEqual(expect.any(String));
       for (const route of ['/segment', '/inbound/segment', '/v1/identify', '/v1/batch']) {
-        const res = await t.send(route, route === '/v1/batch' ? { batch: [fixture('track')] } : fixture('identify'), secret);
+        const res = await t.send(
+          route,
+          route === '/v1/batch' ? { batch: [fixture('track')] } : fixture('identify'),
+          secret,
+        );
         expect(res.statusCode).toBe(403);
         expect(res.json()).toEqual({ code: 'FORBIDDEN', message: 'This API key has been revoked' });
       }
@@ -171,9 +184,18 @@ describe('Segment ingest routes', () => {
       [{ type: 'alias', previousId: 'a1' }, 'alias requires userId'],
       [{ type: 'identify', userId: 'u1', traits: ['a'] }, 'identify traits must be an object'],
       [{ type: 'group', userId: 'u1', groupId: 'g', traits: 'x' }, 'group traits must be an object'],
-      [{ type: 'track', userId: 'u1', event: 'x', timestamp: 'yesterday' }, 'timestamp must be an ISO-8601 date-time, e.g. 2026-11-20T18:41:29.093Z'],
-      [{ type: 'track', userId: 'u1', event: 'x', timestamp: '2026-13-45T99:00:00Z' }, 'timestamp must be an ISO-8601 date-time, e.g. 2026-11-20T18:41:29.093Z'],
-      [{ type: 'track', userId: '', event: 'x' }, 'userId must be a non-empty string (or number) of at most 255 characters'],
+      [
+        { type: 'track', userId: 'u1', event: 'x', timestamp: 'yesterday' },
+        'timestamp must be an ISO-8601 date-time, e.g. 2026-11-20T18:41:29.093Z',
+      ],
+      [
+        { type: 'track', userId: 'u1', event: 'x', timestamp: '2026-13-45T99:00:00Z' },
+        'timestamp must be an ISO-8601 date-time, e.g. 2026-11-20T18:41:29.093Z',
+      ],
+      [
+        { type: 'track', userId: '', event: 'x' },
+        'userId must be a non-empty string (or number) of at most 255 characters',
+      ],
       [{ type: 'track', userId: 'u1', event: '' }, 'track event must be a non-empty string of at most 236 characters'],
       [{ type: 'track', userId: 'u1', event: 'x', properties: 5 }, 'track properties must be an object'],
       [{ type: 'track', userId: 'u1', event: 'x', context: [] }, 'context must be an object'],
@@ -222,7 +244,11 @@ describe('Segment ingest routes', () => {
       const res = await t.send('/segment', big);
       expect(res.statusCode).toBe(413);
       expect(res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining('32 KB') });
-      const huge = await t.send('/v1/batch', { batch: Array.from({ length: 20 }, () => fixture('track', { userId, properties: { blob: 'y'.repeat(30 * 1024) } })) });
+      const huge = await t.send('/v1/batch', {
+        batch: Array.from({ length: 20 }, () =>
+          fixture('track', { userId, properties: { blob: 'y'.repeat(30 * 1024) } }),
+        ),
+      });
       expect(huge.statusCode).toBe(413);
       expect(huge.json()).toEqual({ message: 'The request body is over 500 KB', code: 'PAYLOAD_TOO_LARGE' });
       expect(await eventsOf(userId)).toHaveLength(0);
@@ -234,9 +260,18 @@ describe('Segment ingest routes', () => {
       const sentAt = new Date(Date.now() - 3600_000);
       const original = new Date(sentAt.getTime() - 2000);
       const before = Date.now();
-      await t.send('/segment', fixture('track', { userId, event: 'Skewed', timestamp: original.toISOString(), sentAt: sentAt.toISOString() }));
+      await t.send(
+        '/segment',
+        fixture('track', { userId, event: 'Skewed', timestamp: original.toISOString(), sentAt: sentAt.toISOString() }),
+      );
       await t.send('/segment', { type: 'track', userId, event: 'No Time', messageId: uid('m') });
-      await t.send('/segment', { type: 'track', userId, event: 'Exact', messageId: uid('m'), timestamp: '2020-01-02T03:04:05.678Z' });
+      await t.send('/segment', {
+        type: 'track',
+        userId,
+        event: 'Exact',
+        messageId: uid('m'),
+        timestamp: '2020-01-02T03:04:05.678Z',
+      });
       const after = Date.now();
       const events = await eventsOf(userId);
       const byName = Object.fromEntries(events.map((e: any) => [e.name, e]));
@@ -267,16 +302,27 @@ describe('Segment ingest routes', () => {
   });
 
   describe('POST /v1/<type>', () => {
-    it.each(['identify', 'track', 'group', 'page', 'screen', 'alias'])('/v1/%s answers {"success": true} and the route decides the type', async (type) => {
-      const userId = uid();
-      const body: Record<string, unknown> = { type: 'page', userId, messageId: uid('m'), event: 'Route Typed', groupId: 'g-1', previousId: uid('prev'), name: 'Home' };
-      const res = await t.send(`/v1/${type}`, body);
-      expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ success: true });
-      const [event] = await eventsOf(userId);
-      expect(event.type).toBe(type.toUpperCase());
-      expect(event.status).toBe(type === 'track' ? 'UNMAPPED' : 'PROCESSED');
-    });
+    it.each(['identify', 'track', 'group', 'page', 'screen', 'alias'])(
+      '/v1/%s answers {"success": true} and the route decides the type',
+      async (type) => {
+        const userId = uid();
+        const body: Record<string, unknown> = {
+          type: 'page',
+          userId,
+          messageId: uid('m'),
+          event: 'Route Typed',
+          groupId: 'g-1',
+          previousId: uid('prev'),
+          name: 'Home',
+        };
+        const res = await t.send(`/v1/${type}`, body);
+        expect(res.statusCode).toBe(200);
+        expect(res.json()).toEqual({ success: true });
+        const [event] = await eventsOf(userId);
+        expect(event.type).toBe(type.toUpperCase());
+        expect(event.status).toBe(type === 'track' ? 'UNMAPPED' : 'PROCESSED');
+      },
+    );
 
     it('400 with the reason for an invalid message', async () => {
       const res = await t.send('/v1/track', { userId: 'u1' });
@@ -325,7 +371,14 @@ describe('Segment ingest routes', () => {
       const sentAt = new Date(Date.now() - 60_000);
       const res = await t.send('/v1/batch', {
         batch: [
-          { type: 'track', userId, event: 'A', messageId: uid('m'), timestamp: new Date(sentAt.getTime() - 500).toISOString(), context: { page: { path: '/a' } } },
+          {
+            type: 'track',
+            userId,
+            event: 'A',
+            messageId: uid('m'),
+            timestamp: new Date(sentAt.getTime() - 500).toISOString(),
+            context: { page: { path: '/a' } },
+          },
           { type: 'track', userId, event: 'B', messageId: uid('m'), integrations: { Slack: false } },
         ],
         context: { library: { name: 'test-lib' }, page: { path: '/top' } },
@@ -355,46 +408,68 @@ describe('Segment ingest routes', () => {
     it('400 when batch is not an array; 413 over 2,500 items', async () => {
       const notArray = await t.send('/v1/batch', { batch: { type: 'track' } });
       expect(notArray.statusCode).toBe(400);
-      expect(notArray.json()).toEqual({ message: 'batch must be an array of messages: {"batch": [...]}', code: 'INVALID_EVENT' });
+      expect(notArray.json()).toEqual({
+        message: 'batch must be an array of messages: {"batch": [...]}',
+        code: 'INVALID_EVENT',
+      });
       const tooMany = await t.send('/v1/batch', { batch: Array.from({ length: 2501 }, () => ({ type: 'track' })) });
       expect(tooMany.statusCode).toBe(413);
-      expect(tooMany.json()).toEqual({ message: 'a batch holds at most 2500 messages, got 2501', code: 'PAYLOAD_TOO_LARGE' });
+      expect(tooMany.json()).toEqual({
+        message: 'a batch holds at most 2500 messages, got 2501',
+        code: 'PAYLOAD_TOO_LARGE',
+      });
     });
 
     it('stores a full batch of 2,500 events in one request', async () => {
       const userId = uid();
-      const batch = Array.from({ length: 2500 }, (_, i) => ({ type: 'track', userId, event: `E${i % 7}`, messageId: `${userId}-${i}` }));
+      const batch = Array.from({ length: 2500 }, (_, i) => ({
+        type: 'track',
+        userId,
+        event: `E${i % 7}`,
+        messageId: `${userId}-${i}`,
+      }));
       const res = await t.send('/v1/batch', { batch });
       expect(res.statusCode).toBe(200);
-      const [{ n }] = await t.db.rows<{ n: number | string }>('SELECT COUNT(*) AS n FROM inbound_events WHERE workspace_id = ? AND user_id = ?', [t.ws.workspaceId, userId]);
+      const [{ n }] = await t.db.rows<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM inbound_events WHERE workspace_id = ? AND user_id = ?',
+        [t.ws.workspaceId, userId],
+      );
       expect(Number(n)).toBe(2500);
     });
   });
 
   describe('the fixtures', () => {
-    it.each(['identify', 'track', 'group', 'page', 'alias', 'engage-audience-identify', 'engage-audience-entered'])('%s.json is accepted on /segment and logged', async (name) => {
-      const msg = fixture(name);
-      const res = await t.send('/segment', msg);
-      expect(res.statusCode).toBe(202);
-      const stored = await t.db.rows<{ type: string; status: string; name: string | null }>(
-        'SELECT type, status, name FROM inbound_events WHERE workspace_id = ? AND message_id = ?',
-        [t.ws.workspaceId, msg.messageId],
-      );
-      expect(stored).toEqual([
-        {
-          type: msg.type.toUpperCase(),
-          status: msg.type === 'track' ? 'UNMAPPED' : 'PROCESSED',
-          name: msg.type === 'track' ? `Segment-TrackEvent:${msg.event}` : null,
-        },
-      ]);
-    });
+    it.each(['identify', 'track', 'group', 'page', 'alias', 'engage-audience-identify', 'engage-audience-entered'])(
+      '%s.json is accepted on /segment and logged',
+      async (name) => {
+        const msg = fixture(name);
+        const res = await t.send('/segment', msg);
+        expect(res.statusCode).toBe(202);
+        const stored = await t.db.rows<{ type: string; status: string; name: string | null }>(
+          'SELECT type, status, name FROM inbound_events WHERE workspace_id = ? AND message_id = ?',
+          [t.ws.workspaceId, msg.messageId],
+        );
+        expect(stored).toEqual([
+          {
+            type: msg.type.toUpperCase(),
+            status: msg.type === 'track' ? 'UNMAPPED' : 'PROCESSED',
+            name: msg.type === 'track' ? `Segment-TrackEvent:${msg.event}` : null,
+          },
+        ]);
+      },
+    );
 
     it('analytics-node-batch.json is accepted on /v1/batch with its writeKey replaced', async () => {
       const body = fixture('analytics-node-batch');
       body.writeKey = t.ws.ingestKey;
       const userId = uid();
       body.batch = body.batch.map((m: any) => ({ ...m, userId, messageId: `${m.messageId}-${userId}` }));
-      const res = await t.inject({ method: 'POST', url: '/v1/batch', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+      const res = await t.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({ success: true });
       const profile = await t.gql(`{ profile(userId: "${userId}") { traits } }`);
@@ -427,9 +502,10 @@ describe('when the database cannot commit', () => {
     const t = await startTestApp();
     const userId = uid();
     let url: string;
+    let roUser: string | undefined;
     if (isMysql()) {
       const db = new URL(process.env.DATABASE_URL!).pathname.slice(1);
-      const user = `pigeon_ro_${Date.now() % 1e9}`;
+      const user = (roUser = `pigeon_ro_${Date.now() % 1e9}`);
       await t.db.run(`CREATE USER '${user}'@'%' IDENTIFIED BY 'ro-pass'`);
       await t.db.run(`GRANT SELECT ON \`${db}\`.* TO '${user}'@'%'`);
       const u = new URL(process.env.DATABASE_URL!);
@@ -452,6 +528,7 @@ describe('when the database cannot commit', () => {
     expect(res.json()).toEqual({ message: 'The event store is unavailable; retry later', code: 'STORE_UNAVAILABLE' });
     await app.close();
     await roDb.dataSource.destroy();
+    if (roUser) await t.db.run(`DROP USER '${roUser}'@'%'`);
     expect(await t.db.rows('SELECT id FROM inbound_events WHERE user_id = ?', [userId])).toHaveLength(0);
     expect(await t.db.rows('SELECT id FROM profiles WHERE user_id = ?', [userId])).toHaveLength(0);
     await t.close();

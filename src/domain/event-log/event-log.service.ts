@@ -180,7 +180,8 @@ export class EventLogService {
       if (e.anonymousId) anonymousIds.add(e.anonymousId);
       if (e.type === EventType.ALIAS && e.previousId) anonymousIds.add(e.previousId);
     }
-    if (!events.some((e) => e.type === EventType.IDENTIFY || e.type === EventType.GROUP || e.type === EventType.ALIAS)) return;
+    if (!events.some((e) => e.type === EventType.IDENTIFY || e.type === EventType.GROUP || e.type === EventType.ALIAS))
+      return;
     const aliasOf = await this.profiles.resolveAliases(tx, workspaceId, [...anonymousIds]);
     const hasProfile = await this.profiles.existingKeys(tx, workspaceId, [...anonymousIds]);
 
@@ -270,7 +271,12 @@ export class EventLogService {
   // ---- reads -------------------------------------------------------------------------------------
 
   /** Events newest first (receivedAt, then id), keyset-paginated so pages stay stable under inserts. */
-  async list(ctx: RequestContext, filter: EventFilter, first: number, after?: string | null): Promise<Page<InboundEvent>> {
+  async list(
+    ctx: RequestContext,
+    filter: EventFilter,
+    first: number,
+    after?: string | null,
+  ): Promise<Page<InboundEvent>> {
     const where = ['workspace_id = ?'];
     const params: unknown[] = [ctx.workspaceId];
     const add = (sql: string, value: unknown) => {
@@ -285,7 +291,8 @@ export class EventLogService {
     if (filter.until) add('received_at < ?', toDbTime(filter.until));
     if (after) {
       const [receivedAt, id] = decodeCursor(after, 2);
-      if (typeof receivedAt !== 'string' || !/^\d+$/.test(String(id))) throw new InvalidInputError('after is not a cursor of this list');
+      if (typeof receivedAt !== 'string' || !/^\d+$/.test(String(id)))
+        throw new InvalidInputError('after is not a cursor of this list');
       where.push('received_at <= ? AND (received_at < ? OR id < ?)');
       params.push(receivedAt, receivedAt, id);
     }
@@ -302,7 +309,10 @@ export class EventLogService {
 
   async get(ctx: RequestContext, id: string): Promise<InboundEvent | null> {
     if (!/^\d{1,19}$/.test(id)) return null;
-    const rows = await this.db.rows<EventRow>('SELECT * FROM inbound_events WHERE workspace_id = ? AND id = ?', [ctx.workspaceId, id]);
+    const rows = await this.db.rows<EventRow>('SELECT * FROM inbound_events WHERE workspace_id = ? AND id = ?', [
+      ctx.workspaceId,
+      id,
+    ]);
     return rows.length ? toEvent(rows[0]) : null;
   }
 

@@ -43,17 +43,17 @@ export class GroupService {
     const now = toDbTime(at);
     const d = tx.dialect;
     for (const change of changes) {
-      const deletes = patchDeletes(change.patch);
+      const deleting = patchDeletes(change.patch) ? d.jsonMergeDeleting('traits', change.patch) : null;
       await tx.run(
         `INSERT INTO user_groups (workspace_id, group_id, traits, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ${d.onConflictUpdate(['workspace_id', 'group_id'], `traits = ${d.jsonMergePatch('traits', deletes ? '?' : d.inserted('traits'))}, updated_at = ${d.inserted('updated_at')}`)}`,
+         ${d.onConflictUpdate(['workspace_id', 'group_id'], `traits = ${deleting ? deleting.sql : d.jsonMergePatch('traits', d.inserted('traits'))}, updated_at = ${d.inserted('updated_at')}`)}`,
         [
           workspaceId,
           change.groupId,
-          JSON.stringify(deletes ? mergePatch({}, change.patch) : change.patch),
+          JSON.stringify(deleting ? mergePatch({}, change.patch) : change.patch),
           now,
           now,
-          ...(deletes ? [JSON.stringify(change.patch)] : []),
+          ...(deleting?.params ?? []),
         ],
       );
     }
@@ -69,7 +69,10 @@ export class GroupService {
   }
 
   async get(ctx: RequestContext, groupId: string): Promise<Group | null> {
-    const rows = await this.db.rows<GroupRow>('SELECT * FROM user_groups WHERE workspace_id = ? AND group_id = ?', [ctx.workspaceId, groupId]);
+    const rows = await this.db.rows<GroupRow>('SELECT * FROM user_groups WHERE workspace_id = ? AND group_id = ?', [
+      ctx.workspaceId,
+      groupId,
+    ]);
     return rows.length ? toGroup(rows[0]) : null;
   }
 

@@ -31,6 +31,14 @@ export function patchDeletes(patch: unknown): boolean {
   return Object.values(patch).some((v) => v === null || patchDeletes(v));
 }
 
+/** The key paths a patch deletes (its `null`s reachable through objects), e.g. `[["a","b"]]` for `{a:{b:null}}`. */
+export function deletedPaths(patch: unknown, prefix: string[] = []): string[][] {
+  if (!isJsonObject(patch)) return [];
+  return Object.keys(patch).flatMap((key) =>
+    patch[key] === null ? [[...prefix, key]] : deletedPaths(patch[key], [...prefix, key]),
+  );
+}
+
 function copyObject(source: JsonObject): JsonObject {
   const copy: JsonObject = Object.create(null);
   for (const key of Object.keys(source)) define(copy, key, source[key]);

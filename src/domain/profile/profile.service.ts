@@ -85,10 +85,11 @@ export class ProfileService {
         continue;
       }
       await flush();
+      const merged = d.jsonMergeDeleting('traits', p.patch);
       await tx.run(
         `INSERT INTO profiles (workspace_id, user_id, traits, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ${d.onConflictUpdate(['workspace_id', 'user_id'], `traits = ${d.jsonMergePatch('traits', '?')}, updated_at = ${d.inserted('updated_at')}`)}`,
-        [workspaceId, p.key, JSON.stringify(mergePatch({}, p.patch)), now, now, JSON.stringify(p.patch)],
+         ${d.onConflictUpdate(['workspace_id', 'user_id'], `traits = ${merged.sql}, updated_at = ${d.inserted('updated_at')}`)}`,
+        [workspaceId, p.key, JSON.stringify(mergePatch({}, p.patch)), now, now, ...merged.params],
       );
     }
     await flush();
@@ -123,7 +124,12 @@ export class ProfileService {
   }
 
   /** Remembers `anonymousId → userId`; an anonymous id keeps the first user it was linked to. */
-  async recordAliases(tx: Sql, workspaceId: number, pairs: { anonymousId: string; userId: string }[], at: Date): Promise<void> {
+  async recordAliases(
+    tx: Sql,
+    workspaceId: number,
+    pairs: { anonymousId: string; userId: string }[],
+    at: Date,
+  ): Promise<void> {
     const now = toDbTime(at);
     for (let i = 0; i < pairs.length; i += CHUNK) {
       const part = pairs.slice(i, i + CHUNK);
@@ -155,13 +161,17 @@ export class ProfileService {
          ${d.onConflictUpdate(['workspace_id', 'user_id'], `traits = ${d.jsonMergePatch(d.inserted('traits'), 'traits')}, updated_at = ${d.inserted('updated_at')}`)}`,
         [workspaceId, toKey, fromTraits, now, now],
       );
-      await tx.run('UPDATE profile_aliases SET user_id = ? WHERE workspace_id = ? AND user_id = ?', [toKey, workspaceId, fromKey]);
-      await tx.run(
-        `INSERT INTO group_memberships (workspace_id, group_id, user_id, created_at)
-         SELECT workspace_id, group_id, ?, created_at FROM group_memberships WHERE workspace_id = ? AND user_id = ?
-         ${d.onConflictIgnore(['workspace_id', 'group_id', 'user_id'])}`,
-        [toKey, workspaceId, fromKey],
-      );
+      await tx.run('UPDATE profile_aliases SET user_id = ? WHERE workspace_id = ? AND user_id = ?', [
+        toKey,
+        workspaceId,
+        fromKey,
+      ]);
+      // memberships the user already has stay where they are and are dropped with the rest below
+      await tx.run(`${d.updateIgnore} group_memberships SET user_id = ? WHERE workspace_id = ? AND user_id = ?`, [
+        toKey,
+        workspaceId,
+        fromKey,
+      ]);
       await tx.run('DELETE FROM group_memberships WHERE workspace_id = ? AND user_id = ?', [workspaceId, fromKey]);
       await tx.run('DELETE FROM profiles WHERE workspace_id = ? AND user_id = ?', [workspaceId, fromKey]);
     }
@@ -173,12 +183,18 @@ export class ProfileService {
 
   /** A profile by user id; an anonymous id that was merged into a user finds that user's profile. */
   async get(ctx: RequestContext, userId: string): Promise<Profile | null> {
-    const rows = await this.db.rows<ProfileRow>('SELECT * FROM profiles WHERE workspace_id = ? AND user_id = ?', [ctx.workspaceId, userId]);
+    const rows = await this.db.rows<ProfileRow>('SELECT * FROM profiles WHERE workspace_id = ? AND user_id = ?', [
+      ctx.workspaceId,
+      userId,
+    ]);
     if (rows.length) return toProfile(rows[0]);
     const alias = await this.resolveAliases(this.db, ctx.workspaceId, [userId]);
     const target = alias.get(userId);
     if (!target) return null;
-    const aliased = await this.db.rows<ProfileRow>('SELECT * FROM profiles WHERE workspace_id = ? AND user_id = ?', [ctx.workspaceId, target]);
+    const aliased = await this.db.rows<ProfileRow>('SELECT * FROM profiles WHERE workspace_id = ? AND user_id = ?', [
+      ctx.workspaceId,
+      target,
+    ]);
     return aliased.length ? toProfile(aliased[0]) : null;
   }
 
@@ -201,11 +217,14 @@ export class ProfileService {
     const params: unknown[] = [ctx.workspaceId];
     const d = this.db.dialect;
     if (filter.search) {
-      where.push(`(${d.containsInsensitive('user_id')} OR ${d.containsInsensitive(d.jsonValue('traits', "'$.email'"))})`);
+      where.push(
+        `(${d.containsInsensitive('user_id')} OR ${d.containsInsensitive(d.jsonValue('traits', "'$.email'"))})`,
+      );
       params.push(likePattern(filter.search), likePattern(filter.search));
     }
     if (filter.trait !== undefined && filter.trait !== null) {
-      if (filter.equals === undefined) throw new InvalidInputError('filter.trait needs filter.equals (the value to compare with)');
+      if (filter.equals === undefined)
+        throw new InvalidInputError('filter.trait needs filter.equals (the value to compare with)');
       let path: string;
       try {
         path = jsonPath(filter.trait);
@@ -235,7 +254,9 @@ export class ProfileService {
   async merge(ctx: RequestContext, userId: string, traits: JsonObject): Promise<Profile> {
     checkUserId(userId);
     if (!isJsonObject(traits)) throw new InvalidInputError('traits must be a JSON object');
-    await this.db.transaction((tx) => this.upsertTraits(tx, ctx.workspaceId, [{ key: userId, patch: traits }], new Date()));
+    await this.db.transaction((tx) =>
+      this.upsertTraits(tx, ctx.workspaceId, [{ key: userId, patch: traits }], new Date()),
+    );
     return (await this.get(ctx, userId))!;
   }
 
@@ -257,7 +278,10 @@ export class ProfileService {
   async delete(ctx: RequestContext, userId: string): Promise<boolean> {
     checkUserId(userId);
     return this.db.transaction(async (tx) => {
-      const deleted = await tx.run('DELETE FROM profiles WHERE workspace_id = ? AND user_id = ?', [ctx.workspaceId, userId]);
+      const deleted = await tx.run('DELETE FROM profiles WHERE workspace_id = ? AND user_id = ?', [
+        ctx.workspaceId,
+        userId,
+      ]);
       if (!deleted) return false;
       await tx.run('DELETE FROM profile_aliases WHERE workspace_id = ? AND user_id = ?', [ctx.workspaceId, userId]);
       await tx.run('DELETE FROM group_memberships WHERE workspace_id = ? AND user_id = ?', [ctx.workspaceId, userId]);

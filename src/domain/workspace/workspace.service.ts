@@ -20,9 +20,7 @@ export interface CreatedKey {
   secret: string;
 }
 
-export type KeyCheck =
-  | { ok: true; key: ApiKey }
-  | { ok: false; reason: 'unknown' | 'revoked' };
+export type KeyCheck = { ok: true; key: ApiKey } | { ok: false; reason: 'unknown' | 'revoked' };
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -47,14 +45,28 @@ export class WorkspaceService {
   async createWorkspace(name: string): Promise<{ workspace: Workspace; admin: CreatedKey; ingest: CreatedKey }> {
     const trimmed = name.trim();
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(trimmed)) {
-      throw new InvalidInputError('A workspace name is 1–100 letters, digits, "_", "." or "-", starting with a letter or digit');
+      throw new InvalidInputError(
+        'A workspace name is 1–100 letters, digits, "_", "." or "-", starting with a letter or digit',
+      );
     }
     return this.db.transaction(async (tx) => {
       const existing = await tx.rows('SELECT id FROM workspaces WHERE name = ?', [trimmed]);
       if (existing.length) throw new InvalidInputError(`Workspace "${trimmed}" already exists`);
       const workspace = await this.insertWorkspace(tx, trimmed);
-      const admin = await this.insertKey(tx, workspace.id, ApiKeyScope.ADMIN, generateSecret(ApiKeyScope.ADMIN), 'admin');
-      const ingest = await this.insertKey(tx, workspace.id, ApiKeyScope.INGEST, generateSecret(ApiKeyScope.INGEST), 'ingest');
+      const admin = await this.insertKey(
+        tx,
+        workspace.id,
+        ApiKeyScope.ADMIN,
+        generateSecret(ApiKeyScope.ADMIN),
+        'admin',
+      );
+      const ingest = await this.insertKey(
+        tx,
+        workspace.id,
+        ApiKeyScope.INGEST,
+        generateSecret(ApiKeyScope.INGEST),
+        'ingest',
+      );
       return { workspace, admin, ingest };
     });
   }
@@ -66,22 +78,31 @@ export class WorkspaceService {
    */
   async bootstrapDefault(given: { adminKey?: string; ingestKey?: string }): Promise<CreatedKey[]> {
     return this.db.transaction(async (tx) => {
-      await tx.run(
-        `INSERT INTO workspaces (name, created_at) VALUES (?, ?) ${tx.dialect.onConflictIgnore(['name'])}`,
-        [DEFAULT_WORKSPACE, toDbTime(new Date())],
-      );
+      await tx.run(`INSERT INTO workspaces (name, created_at) VALUES (?, ?) ${tx.dialect.onConflictIgnore(['name'])}`, [
+        DEFAULT_WORKSPACE,
+        toDbTime(new Date()),
+      ]);
       const [ws] = await tx.rows<{ id: number }>(
         `SELECT id FROM workspaces WHERE name = ?${tx.dialect.kind === 'mysql' ? ' FOR UPDATE' : ''}`,
         [DEFAULT_WORKSPACE],
       );
-      const [{ n }] = await tx.rows<{ n: number | string }>('SELECT COUNT(*) AS n FROM api_keys WHERE workspace_id = ?', [ws.id]);
+      const [{ n }] = await tx.rows<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM api_keys WHERE workspace_id = ?',
+        [ws.id],
+      );
       if (Number(n) > 0) return [];
       const generated: CreatedKey[] = [];
       for (const [scope, value] of [
         [ApiKeyScope.ADMIN, given.adminKey],
         [ApiKeyScope.INGEST, given.ingestKey],
       ] as const) {
-        const created = await this.insertKey(tx, Number(ws.id), scope, value ?? generateSecret(scope), scope.toLowerCase());
+        const created = await this.insertKey(
+          tx,
+          Number(ws.id),
+          scope,
+          value ?? generateSecret(scope),
+          scope.toLowerCase(),
+        );
         if (!value) generated.push(created);
       }
       return generated;
@@ -89,12 +110,16 @@ export class WorkspaceService {
   }
 
   async createKey(ctx: RequestContext, scope: ApiKeyScope, name?: string | null): Promise<CreatedKey> {
-    if (name !== undefined && name !== null && name.length > 100) throw new InvalidInputError('A key name is at most 100 characters');
+    if (name !== undefined && name !== null && name.length > 100)
+      throw new InvalidInputError('A key name is at most 100 characters');
     return this.db.transaction((tx) => this.insertKey(tx, ctx.workspaceId, scope, generateSecret(scope), name ?? null));
   }
 
   async listKeys(ctx: RequestContext): Promise<ApiKey[]> {
-    return this.db.manager.find(ApiKey, { where: { workspaceId: ctx.workspaceId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.db.manager.find(ApiKey, {
+      where: { workspaceId: ctx.workspaceId },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
   }
 
   /** Revokes a key of the caller's workspace; it stops working on the next request. Revoking twice is harmless. */
@@ -102,7 +127,10 @@ export class WorkspaceService {
     const key = await this.db.manager.findOne(ApiKey, { where: { id, workspaceId: ctx.workspaceId } });
     if (!key) throw new NotFoundError('API key', id);
     if (!key.revokedAt) {
-      await this.db.run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [toDbTime(new Date()), id]);
+      await this.db.run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [
+        toDbTime(new Date()),
+        id,
+      ]);
     }
     return (await this.db.manager.findOne(ApiKey, { where: { id } }))!;
   }
@@ -140,7 +168,13 @@ export class WorkspaceService {
     return Object.assign(new Workspace(), { id: Number(row.id), name, createdAt });
   }
 
-  private async insertKey(tx: Sql, workspaceId: number, scope: ApiKeyScope, secret: string, name: string | null): Promise<CreatedKey> {
+  private async insertKey(
+    tx: Sql,
+    workspaceId: number,
+    scope: ApiKeyScope,
+    secret: string,
+    name: string | null,
+  ): Promise<CreatedKey> {
     const apiKey = Object.assign(new ApiKey(), {
       id: randomUUID(),
       workspaceId,

@@ -10,7 +10,10 @@ export class EventFilter {
   @Field(() => EventStatus, { nullable: true })
   status?: EventStatus | null;
 
-  @Field(() => String, { nullable: true, description: 'The full inbound name, e.g. `Segment-TrackEvent:Order Completed`' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The full inbound name, e.g. `Segment-TrackEvent:Order Completed`',
+  })
   name?: string | null;
 
   @Field(() => String, { nullable: true })

@@ -21,7 +21,20 @@ export class MessageRejection {
 }
 
 /** Keys where Segment libraries send `null` to mean "not set" (analytics.js: `userId: null`). */
-const NULLABLE_KEYS = ['userId', 'anonymousId', 'messageId', 'timestamp', 'originalTimestamp', 'sentAt', 'receivedAt', 'context', 'integrations', 'traits', 'properties', 'name'];
+const NULLABLE_KEYS = [
+  'userId',
+  'anonymousId',
+  'messageId',
+  'timestamp',
+  'originalTimestamp',
+  'sentAt',
+  'receivedAt',
+  'context',
+  'integrations',
+  'traits',
+  'properties',
+  'name',
+];
 
 export interface BatchDefaults {
   context?: JsonObject;

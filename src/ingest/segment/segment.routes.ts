@@ -19,7 +19,11 @@ export function registerSegmentRoutes(app: FastifyInstance, services: Services):
   async function authenticate(request: FastifyRequest): Promise<RequestContext> {
     const key = headerKey(request) ?? bodyKey(request.body);
     if (!key) {
-      throw new HttpError(401, 'UNAUTHENTICATED', 'An API key is required: Authorization Basic base64("<key>:"), Bearer <key>, or writeKey in the body');
+      throw new HttpError(
+        401,
+        'UNAUTHENTICATED',
+        'An API key is required: Authorization Basic base64("<key>:"), Bearer <key>, or writeKey in the body',
+      );
     }
     let check;
     try {
@@ -69,7 +73,11 @@ export function registerSegmentRoutes(app: FastifyInstance, services: Services):
       throw new HttpError(400, 'INVALID_EVENT', 'batch must be an array of messages: {"batch": [...]}');
     }
     if (body.batch.length > MAX_BATCH_ITEMS) {
-      throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `a batch holds at most ${MAX_BATCH_ITEMS} messages, got ${body.batch.length}`);
+      throw new HttpError(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `a batch holds at most ${MAX_BATCH_ITEMS} messages, got ${body.batch.length}`,
+      );
     }
     const defaults: BatchDefaults = {
       context: isJsonObject(body.context) ? (body.context as JsonObject) : undefined,

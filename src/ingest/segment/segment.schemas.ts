@@ -36,7 +36,12 @@ const common = {
   type: { type: 'string' },
   userId: id('userId'),
   anonymousId: id('anonymousId'),
-  messageId: { type: 'string', minLength: 1, maxLength: 255, errorMessage: 'messageId must be a non-empty string of at most 255 characters' },
+  messageId: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 255,
+    errorMessage: 'messageId must be a non-empty string of at most 255 characters',
+  },
   timestamp: time('timestamp'),
   originalTimestamp: time('originalTimestamp'),
   sentAt: time('sentAt'),
@@ -81,7 +86,11 @@ export const SEGMENT_SCHEMAS: Record<SegmentType, object> = {
     },
     { event: 'track requires event' },
   ),
-  group: schema('group', { groupId: id('groupId'), traits: object('group traits') }, { groupId: 'group requires groupId' }),
+  group: schema(
+    'group',
+    { groupId: id('groupId'), traits: object('group traits') },
+    { groupId: 'group requires groupId' },
+  ),
   page: schema('page', { name: { type: 'string' }, properties: object('page properties') }),
   screen: schema('screen', { name: { type: 'string' }, properties: object('screen properties') }),
   alias: schema(
@@ -98,9 +107,10 @@ ajv.addFormat('iso-date-time', {
   validate: (value: string) => ISO_8601.test(value) && !Number.isNaN(Date.parse(value)),
 });
 
-const validators = Object.fromEntries(
-  SEGMENT_TYPES.map((t) => [t, ajv.compile(SEGMENT_SCHEMAS[t])]),
-) as Record<SegmentType, ValidateFunction>;
+const validators = Object.fromEntries(SEGMENT_TYPES.map((t) => [t, ajv.compile(SEGMENT_SCHEMAS[t])])) as Record<
+  SegmentType,
+  ValidateFunction
+>;
 
 /** Validates one message of a known type; returns the first problem in words, or null. */
 export function validateMessage(type: SegmentType, message: unknown): string | null {
