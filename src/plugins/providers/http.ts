@@ -27,7 +27,7 @@ export async function providerFetch(what: string, url: string, init: ProviderReq
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
       throw new RetryableProviderError(`${what}: no answer within ${timeoutMs} ms`);
     }
-    if (e instanceof TypeError && /invalid url|failed to parse url/i.test(`${e.message} ${e.cause?.message ?? ''}`)) {
+    if (e.name === 'TypeError' && /invalid url|failed to parse url/i.test(`${e.message} ${e.cause?.message ?? ''}`)) {
       throw new PermanentProviderError(`${what}: invalid URL ${url}`);
     }
     throw new RetryableProviderError(`${what}: connection failed (${e.cause?.code ?? e.cause?.message ?? e.message})`);

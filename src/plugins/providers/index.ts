@@ -1,0 +1,44 @@
+import type { Channel } from '../../domain/template/channel.enum';
+import { fcmProvider } from './fcm/fcm.provider';
+import { logProvider } from './log/log.provider';
+import { msTeamsProvider } from './msteams/msteams.provider';
+import { sendgridProvider } from './sendgrid/sendgrid.provider';
+import { slackProvider } from './slack/slack.provider';
+import { smtpProvider } from './smtp/smtp.provider';
+import { twilioProvider } from './twilio/twilio.provider';
+import type { ProviderDefinition } from './types';
+import { webhookProvider } from './webhook/webhook.provider';
+
+/**
+ * The installed provider plugins, listed explicitly (no discovery, no globs). To add one, write
+ * its definition (see README.md in this folder) and add it here.
+ */
+export const PROVIDERS: readonly ProviderDefinition[] = [
+  smtpProvider,
+  sendgridProvider,
+  twilioProvider,
+  slackProvider,
+  msTeamsProvider,
+  fcmProvider,
+  webhookProvider,
+  logProvider,
+];
+
+/** Looks plugins up by slug; the pipeline and the configuration service share one registry. */
+export class ProviderRegistry {
+  private readonly bySlug: Map<string, ProviderDefinition>;
+
+  constructor(readonly providers: readonly ProviderDefinition[] = PROVIDERS) {
+    this.bySlug = new Map(providers.map((p) => [p.slug, p]));
+    if (this.bySlug.size !== providers.length) throw new Error('two provider plugins share a slug');
+  }
+
+  get(slug: string): ProviderDefinition | undefined {
+    return this.bySlug.get(slug);
+  }
+
+  /** Whether plugin `slug` can deliver on `channel`. */
+  serves(slug: string, channel: Channel): boolean {
+    return this.bySlug.get(slug)?.channels.includes(channel) ?? false;
+  }
+}

@@ -1,0 +1,173 @@
+import { Channel } from '../../../domain/template/channel.enum';
+import type { SmsContent, WhatsAppContent } from '../../../domain/template/channel-content';
+import { PermanentProviderError, ProviderError, RetryableProviderError } from '../errors';
+import { joinUrl, providerFetch } from '../http';
+import type { ProviderDefinition } from '../types';
+
+/** Settings of a Twilio provider configuration. */
+export interface TwilioSettings {
+  /** Account SID (`AC…`): the account the message is sent from and the Basic-auth user. */
+  accountSid: string;
+  /** Auth token of the account: the Basic-auth password. */
+  authToken: string;
+  /** Sender number (E.164) for SMS, and for WhatsApp when `whatsappFrom` is not set. */
+  from?: string;
+  /** WhatsApp sender number; `whatsapp:` is added when missing. */
+  whatsappFrom?: string;
+  /** Messaging Service SID (`MG…`), sent instead of `From` when set. */
+  messagingServiceSid?: string;
+  /** API base URL; `https://api.twilio.com` unless pointed at a fake or a proxy. */
+  baseUrl?: string;
+  /** How long one API call may take, in milliseconds. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_BASE_URL = 'https://api.twilio.com';
+const WHATSAPP_PREFIX = 'whatsapp:';
+
+/**
+ * Twilio Programmable Messaging: SMS and WhatsApp through the Messages API
+ * (`POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded, HTTP Basic auth).
+ *
+ * The address is the profile's phone number (`phone_number`, `phone`, `sms` or `whatsapp`),
+ * normalised to E.164 (`+1 (415) 555-0100` → `+14155550100`); for WhatsApp both `To` and `From`
+ * carry the `whatsapp:` prefix. The external id is the message SID.
+ *
+ * @example
+ * ```ts
+ * configureProvider({ channel: SMS, provider: 'twilio',
+ *   config: { accountSid: 'AC…', authToken: '…', from: '+14155550100' } })
+ * ```
+ */
+export const twilioProvider: ProviderDefinition<TwilioSettings> = {
+  slug: 'twilio',
+  title: 'Twilio (SMS, WhatsApp)',
+  channels: [Channel.SMS, Channel.WHATSAPP],
+  settings: {
+    type: 'object',
+    properties: {
+      accountSid: { type: 'string', description: 'Twilio Account SID (starts with AC).' },
+      authToken: { type: 'string', description: 'Twilio Auth Token of the account.', secret: true },
+      from: {
+        type: 'string',
+        description:
+          'Sender phone number in E.164 form (e.g. +14155550100); also the WhatsApp sender unless whatsappFrom is set.',
+      },
+      whatsappFrom: {
+        type: 'string',
+        description: 'WhatsApp-enabled sender number (E.164, with or without the whatsapp: prefix).',
+      },
+      messagingServiceSid: {
+        type: 'string',
+        description: 'Messaging Service SID (starts with MG), used instead of a From number when set.',
+      },
+      baseUrl: {
+        type: 'string',
+        format: 'uri',
+        description: 'Twilio API base URL.',
+        default: DEFAULT_BASE_URL,
+      },
+      timeoutMs: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Timeout of one API call in milliseconds.',
+        default: 10_000,
+      },
+    },
+    required: ['accountSid', 'authToken'],
+  },
+
+  async send(ctx) {
+    const { settings } = ctx;
+    if (!settings.accountSid || !settings.authToken) {
+      throw new PermanentProviderError('Twilio: the configuration needs accountSid and authToken');
+    }
+    const whatsapp = ctx.channel === Channel.WHATSAPP;
+    const to = normalisePhone(ctx.address);
+    if (!to) {
+      throw new PermanentProviderError(
+        `Twilio: the profile's ${whatsapp ? 'WhatsApp' : 'SMS'} address is not a phone number`,
+      );
+    }
+
+    const form = new URLSearchParams();
+    form.set('To', whatsapp ? WHATSAPP_PREFIX + to : to);
+    // Sender: SMS → messagingServiceSid, else from; WhatsApp → whatsappFrom, else messagingServiceSid, else from.
+    const whatsappSender = whatsapp
+      ? (settings.whatsappFrom ?? (settings.messagingServiceSid ? undefined : settings.from))
+      : undefined;
+    if (whatsappSender) {
+      const from = normalisePhone(whatsappSender);
+      if (!from) throw new PermanentProviderError('Twilio: whatsappFrom/from is not a phone number');
+      form.set('From', WHATSAPP_PREFIX + from);
+    } else if (settings.messagingServiceSid) {
+      form.set('MessagingServiceSid', settings.messagingServiceSid);
+    } else if (settings.from && !whatsapp) {
+      // Kept as configured: it may be an alphanumeric sender id or a short code.
+      form.set('From', settings.from);
+    } else {
+      throw new PermanentProviderError('Twilio: the configuration needs from (or whatsappFrom) or messagingServiceSid');
+    }
+    const content = ctx.content as SmsContent | WhatsAppContent;
+    form.set('Body', content.body ?? '');
+
+    const url = joinUrl(
+      settings.baseUrl || DEFAULT_BASE_URL,
+      `/2010-04-01/Accounts/${encodeURIComponent(settings.accountSid)}/Messages.json`,
+    );
+    const auth = Buffer.from(`${settings.accountSid}:${settings.authToken}`).toString('base64');
+    const what = 'Twilio Messages';
+    let response: Response;
+    try {
+      response = await providerFetch(what, url, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${auth}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
+        body: form.toString(),
+        signal: ctx.signal,
+        timeoutMs: settings.timeoutMs,
+      });
+    } catch (err) {
+      throw withTwilioDetail(what, err);
+    }
+    const json = (await response.json().catch(() => ({}))) as { sid?: unknown };
+    return { externalId: typeof json.sid === 'string' ? json.sid : null };
+  },
+};
+
+/**
+ * An address as E.164-ish digits: spaces, dashes, dots and parentheses removed, a leading `+`
+ * (or a `whatsapp:` prefix) kept/dropped; null when what is left is not 6–15 digits.
+ */
+export function normalisePhone(value: unknown): string | null {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) value = String(value);
+  if (typeof value !== 'string') return null;
+  let s = value.trim();
+  if (s.toLowerCase().startsWith(WHATSAPP_PREFIX)) s = s.slice(WHATSAPP_PREFIX.length).trim();
+  s = s.replace(/[\s\-().]/g, '');
+  return /^\+?\d{6,15}$/.test(s) ? s : null;
+}
+
+/** Re-words an HTTP error with Twilio's `code` and `message` from its JSON error body. */
+function withTwilioDetail(what: string, err: unknown): unknown {
+  if (!(err instanceof ProviderError) || err.status === undefined) return err;
+  const prefix = `${what}: HTTP ${err.status} `;
+  if (!err.message.startsWith(prefix)) return err;
+  let body: { code?: unknown; message?: unknown; more_info?: unknown };
+  try {
+    body = JSON.parse(err.message.slice(prefix.length));
+  } catch {
+    return err;
+  }
+  if (body.code === undefined && body.message === undefined) return err;
+  const detail = [body.code !== undefined ? `error ${String(body.code)}` : '', String(body.message ?? '')]
+    .filter(Boolean)
+    .join(': ');
+  const message = `${what}: HTTP ${err.status} ${detail}${typeof body.more_info === 'string' ? ` (${body.more_info})` : ''}`;
+  return err instanceof RetryableProviderError
+    ? new RetryableProviderError(message, err.status, err.retryAfterMs)
+    : new PermanentProviderError(message, err.status);
+}

@@ -1,0 +1,163 @@
+import { createHmac } from 'node:crypto';
+import { Channel } from '../../../domain/template/channel.enum';
+import type { WebhookContent } from '../../../domain/template/channel-content';
+import { PermanentProviderError } from '../errors';
+import { DEFAULT_TIMEOUT_MS, postJson } from '../http';
+import type { ProviderDefinition, SendContext, SendResult } from '../types';
+
+/** Settings of a webhook provider configuration. */
+export interface WebhookSettings {
+  /** Where every delivery is POSTed. */
+  url: string;
+  /** When set, every request is signed: `X-Pigeon-Signature: sha256=<hex HMAC-SHA256 of the body>`. */
+  secret?: string;
+  /** Extra request headers, e.g. `{ "Authorization": "Bearer …" }`. */
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** The signature header; its value is `sha256=` and the hex HMAC-SHA256 of the raw body, keyed by the secret. */
+export const WEBHOOK_SIGNATURE_HEADER = 'X-Pigeon-Signature';
+
+/** Headers Pigeon sets itself; `settings.headers` cannot override them. */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'idempotency-key', 'x-pigeon-signature', 'host']);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `sha256=<hex>`: the signature of `rawBody` with `secret`, as the receiver recomputes it. */
+export function signWebhookBody(secret: string, rawBody: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
+}
+
+/**
+ * The exact JSON text to POST (CONTRACT §3.3): the rendered `webhook.body` when the template has
+ * one (a string is sent as is when it is JSON text, else as a JSON string), otherwise
+ * `{ event, userId, data, messageId }`.
+ */
+export function webhookBody(ctx: Pick<SendContext, 'content' | 'message' | 'profile'>): string {
+  const rendered = (ctx.content as WebhookContent | undefined)?.body;
+  if (rendered !== undefined && rendered !== null) {
+    if (typeof rendered === 'string') {
+      try {
+        JSON.parse(rendered);
+        return rendered;
+      } catch {
+        return JSON.stringify(rendered);
+      }
+    }
+    return JSON.stringify(rendered);
+  }
+  return JSON.stringify({
+    event: ctx.message.eventName,
+    userId: ctx.profile.userId,
+    data: ctx.message.data,
+    messageId: ctx.message.id,
+  });
+}
+
+function validate(settings: unknown): WebhookSettings & { timeoutMs: number; headers: Record<string, string> } {
+  if (typeof settings !== 'object' || settings === null) {
+    throw new PermanentProviderError('webhook: settings must be an object');
+  }
+  const s = settings as Partial<Record<keyof WebhookSettings, unknown>>;
+  if (typeof s.url !== 'string' || s.url.trim() === '')
+    throw new PermanentProviderError('webhook: settings.url is required');
+  let protocol: string;
+  try {
+    protocol = new URL(s.url).protocol;
+  } catch {
+    throw new PermanentProviderError('webhook: settings.url must be an http(s) URL');
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new PermanentProviderError('webhook: settings.url must be an http(s) URL');
+  }
+  if (s.secret !== undefined && s.secret !== null && typeof s.secret !== 'string') {
+    throw new PermanentProviderError('webhook: settings.secret must be a string');
+  }
+  const headers = s.headers ?? {};
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw new PermanentProviderError('webhook: settings.headers must be an object of header names to values');
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name))
+      throw new PermanentProviderError(`webhook: settings.headers has an invalid name "${name}"`);
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
+      throw new PermanentProviderError(`webhook: settings.headers.${name} must be a single-line string`);
+    }
+  }
+  const timeoutMs = s.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
+    throw new PermanentProviderError('webhook: settings.timeoutMs must be a positive number');
+  }
+  return { ...(settings as WebhookSettings), headers: headers as Record<string, string>, timeoutMs };
+}
+
+/** The `id` of a JSON object response (string or number), else null. */
+async function responseId(response: Response): Promise<string | null> {
+  const text = await response.text().catch(() => '');
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      const id = (parsed as { id?: unknown }).id;
+      if (typeof id === 'string' || typeof id === 'number') return String(id);
+    }
+  } catch {
+    // not JSON: no id
+  }
+  return null;
+}
+
+/**
+ * POSTs each delivery as JSON to a fixed URL (CONTRACT §3.3), with `Idempotency-Key` and, when a
+ * secret is set, `X-Pigeon-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. The externalId is
+ * the `id` field of a JSON response, if any.
+ *
+ * @example
+ * ```ts
+ * { url: 'https://hooks.example.com/pigeon', secret: 'whsec_…', headers: { 'X-Team': 'growth' } }
+ * ```
+ */
+export const webhookProvider: ProviderDefinition<WebhookSettings> = {
+  slug: 'webhook',
+  title: 'Webhook',
+  channels: [Channel.WEBHOOK],
+  settings: {
+    type: 'object',
+    properties: {
+      url: { type: 'string', description: 'The http(s) URL every delivery is POSTed to', format: 'uri' },
+      secret: {
+        type: 'string',
+        description:
+          'Signing secret: when set, requests carry X-Pigeon-Signature: sha256=<hex HMAC-SHA256 of the body>',
+        secret: true,
+      },
+      headers: {
+        type: 'object',
+        description:
+          'Extra request headers as name → value strings (Content-Type, Idempotency-Key and the signature are set by Pigeon)',
+      },
+      timeoutMs: {
+        type: 'integer',
+        description: `How long one request may take, in milliseconds (default ${DEFAULT_TIMEOUT_MS})`,
+        minimum: 1,
+      },
+    },
+    required: ['url'],
+    additionalProperties: false,
+  },
+  async send(ctx): Promise<SendResult> {
+    const settings = validate(ctx.settings);
+    const body = webhookBody(ctx);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(settings.headers)) {
+      if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name] = value;
+    }
+    headers['idempotency-key'] = ctx.idempotencyKey;
+    if (settings.secret) headers[WEBHOOK_SIGNATURE_HEADER.toLowerCase()] = signWebhookBody(settings.secret, body);
+    const response = await postJson('webhook', settings.url, body, {
+      headers,
+      timeoutMs: settings.timeoutMs,
+      signal: ctx.signal,
+    });
+    return { externalId: await responseId(response) };
+  },
+};
