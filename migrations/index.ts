@@ -2,6 +2,12 @@ import { CreateWorkspacesAndApiKeys1764400000000 } from './1764400000000-create-
 import { CreateProfiles1764400001000 } from './1764400001000-create-profiles';
 import { CreateGroups1764400002000 } from './1764400002000-create-groups';
 import { CreateInboundEvents1764400003000 } from './1764400003000-create-inbound-events';
+import { CreateTemplates1764500000000 } from './1764500000000-create-templates';
+import { CreateEventMappings1764500001000 } from './1764500001000-create-event-mappings';
+import { CreateRoutingRules1764500002000 } from './1764500002000-create-routing-rules';
+import { CreateProviderConfigs1764500003000 } from './1764500003000-create-provider-configs';
+import { CreateMessages1764500004000 } from './1764500004000-create-messages';
+import { CreateJobs1764500005000 } from './1764500005000-create-jobs';
 
 /**
  * Every migration, in order. A new one (`npm run migration:generate -- migrations/<name>`)
@@ -12,4 +18,10 @@ export const MIGRATIONS = [
   CreateProfiles1764400001000,
   CreateGroups1764400002000,
   CreateInboundEvents1764400003000,
+  CreateTemplates1764500000000,
+  CreateEventMappings1764500001000,
+  CreateRoutingRules1764500002000,
+  CreateProviderConfigs1764500003000,
+  CreateMessages1764500004000,
+  CreateJobs1764500005000,
 ];

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ApolloServer } from '@apollo/server';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
-import DataLoader from 'dataloader';
 import pino from 'pino';
 import type { Config } from './config';
 import { DomainError, StoreUnavailableError } from './domain/domain-error';
@@ -11,6 +10,7 @@ import { ApiKeyScope } from './domain/workspace/api-key-scope.enum';
 import { buildGraphQLSchema } from './graphql/build-schema';
 import type { GraphQLAuth, GraphQLContext } from './graphql/context.type';
 import { formatError } from './graphql/errors';
+import { createLoaders } from './graphql/loaders';
 import { HttpError } from './ingest/http-error';
 import { MAX_REQUEST_BYTES } from './ingest/segment/normalize';
 import { registerSegmentRoutes } from './ingest/segment/segment.routes';
@@ -146,21 +146,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
         throw new StoreUnavailableError(err);
       }
       if (auth.ok) request.workspaceId = auth.workspaceId;
-      const ctx = { workspaceId: auth.ok ? auth.workspaceId : -1 };
-      return {
-        auth,
-        services,
-        loaders: {
-          anonymousIds: new DataLoader(async (ids) => {
-            const map = await services.profiles.anonymousIdsOf(ctx, ids);
-            return ids.map((id) => map.get(id) ?? []);
-          }),
-          groups: new DataLoader(async (ids) => {
-            const map = await services.groups.groupsOf(ctx, ids);
-            return ids.map((id) => map.get(id) ?? []);
-          }),
-        },
-      };
+      return { auth, services, loaders: createLoaders(services, { workspaceId: auth.ok ? auth.workspaceId : -1 }) };
     },
   });
 

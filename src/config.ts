@@ -14,6 +14,16 @@ export interface Config {
   secret?: string;
   logLevel: string;
   production: boolean;
+  /** Tries per provider (PIGEON_RETRY_ATTEMPTS). */
+  retryAttempts: number;
+  /** Base of the exponential retry backoff in ms (PIGEON_RETRY_BASE_MS). */
+  retryBaseMs: number;
+  /** How long a worker holds a claimed job before another may take it (PIGEON_JOB_LEASE_MS). */
+  jobLeaseMs: number;
+  /** Jobs one worker process runs at once (PIGEON_WORKER_CONCURRENCY). */
+  workerConcurrency: number;
+  /** How often an idle worker polls for due jobs (PIGEON_WORKER_POLL_MS). */
+  workerPollMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -24,6 +34,15 @@ export const DEFAULT_DATABASE_URL = 'sqlite:./data/pigeon.sqlite';
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min)
+    throw new ConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -37,6 +56,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const production = env.NODE_ENV === 'production';
   const secret = nonEmpty(env.PIGEON_SECRET);
+  if (production && !secret) {
+    throw new ConfigError('PIGEON_SECRET is required when NODE_ENV=production (it encrypts provider secrets at rest)');
+  }
   return {
     port,
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
@@ -47,5 +69,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secret,
     logLevel: nonEmpty(env.LOG_LEVEL) ?? 'info',
     production,
+    retryAttempts: integer(env, 'PIGEON_RETRY_ATTEMPTS', 3, 1),
+    retryBaseMs: integer(env, 'PIGEON_RETRY_BASE_MS', 1000, 0),
+    jobLeaseMs: integer(env, 'PIGEON_JOB_LEASE_MS', 60_000, 100),
+    workerConcurrency: integer(env, 'PIGEON_WORKER_CONCURRENCY', 8, 1),
+    workerPollMs: integer(env, 'PIGEON_WORKER_POLL_MS', 500, 1),
   };
 }

@@ -4,6 +4,7 @@ import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { redactUrl } from './db/data-source-options';
 import { openDatabase } from './db/open';
+import { Worker } from './pipeline/worker';
 import { createServices } from './services';
 
 /** Boot only: read config, open the database, migrate, bootstrap, listen. */
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const db = await openDatabase(config.databaseUrl);
   logger.info({ database: redactUrl(config.databaseUrl), role: config.role }, 'database ready, migrations applied');
-  const services = createServices(db);
+  const services = createServices(db, config);
 
   const generated = await services.workspaces.bootstrapDefault({
     adminKey: config.adminKey,
@@ -29,6 +30,17 @@ async function main(): Promise<void> {
   if (app) {
     await app.listen({ port: config.port, host: config.host });
   }
+  const worker =
+    config.role === 'api'
+      ? undefined
+      : new Worker(
+          services.queue,
+          services.pipeline,
+          { concurrency: config.workerConcurrency, leaseMs: config.jobLeaseMs, pollMs: config.workerPollMs },
+          logger,
+        );
+  worker?.start();
+  if (worker) logger.info({ workerId: worker.id, concurrency: config.workerConcurrency }, 'worker started');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -38,6 +50,7 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => process.exit(1), 20_000);
     timer.unref();
     await app?.close();
+    await worker?.stop(15_000);
     await db.dataSource.destroy();
     process.exit(0);
   };

@@ -5,13 +5,30 @@ import { ApiKeyResolver } from './resolvers/api-key.resolver';
 import { EventResolver } from './resolvers/event.resolver';
 import { GroupResolver } from './resolvers/group.resolver';
 import { ProfileResolver } from './resolvers/profile.resolver';
+import { EventNameResolver, MappingResolver } from './resolvers/mapping.resolver';
+import { InboundEventMessageResolver, MessageResolver } from './resolvers/message.resolver';
+import { ProviderResolver } from './resolvers/provider.resolver';
+import { RoutingRuleResolver } from './resolvers/routing-rule.resolver';
+import { TemplateResolver } from './resolvers/template.resolver';
 
 let cached: GraphQLSchema | undefined;
 
 /** The executable schema, built once from the type-graphql resolvers. */
 export function buildGraphQLSchema(): GraphQLSchema {
   cached ??= buildSchemaSync({
-    resolvers: [ProfileResolver, GroupResolver, EventResolver, ApiKeyResolver],
+    resolvers: [
+      ProfileResolver,
+      GroupResolver,
+      EventResolver,
+      ApiKeyResolver,
+      TemplateResolver,
+      MappingResolver,
+      EventNameResolver,
+      RoutingRuleResolver,
+      ProviderResolver,
+      MessageResolver,
+      InboundEventMessageResolver,
+    ],
     globalMiddlewares: [requireAdminKey],
     validate: false,
   });

@@ -1,8 +1,7 @@
-import type DataLoader from 'dataloader';
-import type { Group } from '../domain/group/group.entity';
 import type { RequestContext } from '../domain/request-context';
 import type { ApiKeyScope } from '../domain/workspace/api-key-scope.enum';
 import type { Services } from '../services';
+import type { Loaders } from './loaders';
 
 export type GraphQLAuth =
   | { ok: true; workspaceId: number; scope: ApiKeyScope; keyId: string }
@@ -12,10 +11,7 @@ export type GraphQLAuth =
 export interface GraphQLContext {
   auth: GraphQLAuth;
   services: Services;
-  loaders: {
-    anonymousIds: DataLoader<string, string[]>;
-    groups: DataLoader<string, Group[]>;
-  };
+  loaders: Loaders;
 }
 
 /** The caller's workspace. Only called behind the auth middleware, which has already refused the rest. */

@@ -7,7 +7,9 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { createApp } from '../../src/app';
 import type { Database } from '../../src/db/database';
 import { openDatabase } from '../../src/db/open';
-import { createServices, type Services } from '../../src/services';
+import { Worker } from '../../src/pipeline/worker';
+import { createServices, type ServiceConfig, type Services } from '../../src/services';
+import pino from 'pino';
 
 export interface GraphQLResult<T = Record<string, any>> {
   data?: T;
@@ -37,6 +39,8 @@ export interface TestApp {
   inject(options: InjectOptions): Promise<LightMyRequestResponse>;
   /** POST a JSON body with Basic auth of the workspace's ingest key. */
   send(url: string, body: unknown, key?: string): Promise<LightMyRequestResponse>;
+  /** A worker on this app's queue (not started: call `drain()` to run due jobs). */
+  worker(options?: { leaseMs?: number; id?: string }): Worker;
   close(): Promise<void>;
 }
 
@@ -53,10 +57,13 @@ export function basic(key: string): string {
   return `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 }
 
-export async function startTestApp(): Promise<TestApp> {
+/** Test defaults: fast retries, so backoff paths run in milliseconds. */
+export const TEST_SERVICE_CONFIG: ServiceConfig = { secret: 'test-secret', retryAttempts: 3, retryBaseMs: 5 };
+
+export async function startTestApp(config: Partial<ServiceConfig> = {}): Promise<TestApp> {
   const url = testDatabaseUrl();
   const db = await openDatabase(url, { migrate: !isMysql() });
-  const services = createServices(db);
+  const services = createServices(db, { ...TEST_SERVICE_CONFIG, ...config });
   const app = await createApp({ services, config: { production: false, logLevel: 'silent' } });
   await app.ready();
 
@@ -95,6 +102,14 @@ export async function startTestApp(): Promise<TestApp> {
         headers: { 'content-type': 'application/json', authorization: basic(key) },
         payload: typeof body === 'string' ? body : JSON.stringify(body),
       });
+    },
+    worker(options = {}) {
+      return new Worker(
+        services.queue,
+        services.pipeline,
+        { concurrency: 8, leaseMs: options.leaseMs ?? 30_000, pollMs: 20, id: options.id },
+        pino({ level: 'silent' }),
+      );
     },
     async close() {
       await app.close();

@@ -5,6 +5,8 @@ import { DomainError, InvalidInputError, StoreUnavailableError } from '../domain
 import type { RequestContext } from '../request-context';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 import type { GroupChange, GroupService } from '../group/group.service';
+import type { MappingService } from '../mapping/mapping.service';
+import type { MessageService } from '../message/message.service';
 import type { ProfileService, TraitPatch } from '../profile/profile.service';
 import { EventStatus } from './event-status.enum';
 import { EventType } from './event-type.enum';
@@ -65,6 +67,23 @@ function toEvent(row: EventRow): InboundEvent {
   });
 }
 
+/** The SQL conditions of an {@link EventFilter} (times are on `received_at`). */
+export function eventWhere(workspaceId: number, filter: EventFilter): { where: string[]; params: unknown[] } {
+  const where = ['workspace_id = ?'];
+  const params: unknown[] = [workspaceId];
+  const add = (sql: string, value: unknown) => {
+    where.push(sql);
+    params.push(value);
+  };
+  if (filter.type) add('type = ?', filter.type);
+  if (filter.status) add('status = ?', filter.status);
+  if (filter.name) add('name = ?', filter.name);
+  if (filter.userId) add('user_id = ?', filter.userId);
+  if (filter.since) add('received_at >= ?', toDbTime(filter.since));
+  if (filter.until) add('received_at < ?', toDbTime(filter.until));
+  return { where, params };
+}
+
 /** The full name a track is logged under. */
 export function trackEventName(event: string): string {
   return TRACK_EVENT_PREFIX + event;
@@ -80,6 +99,8 @@ export class EventLogService {
     private readonly db: Database,
     private readonly profiles: ProfileService,
     private readonly groups: GroupService,
+    private readonly mappings: MappingService,
+    private readonly messages: MessageService,
   ) {}
 
   /**
@@ -90,7 +111,9 @@ export class EventLogService {
     if (!events.length) return [];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction((tx) => this.ingestIn(tx, ctx.workspaceId, events));
+        const { outcomes, mapped } = await this.db.transaction((tx) => this.ingestIn(tx, ctx.workspaceId, events));
+        if (mapped) this.messages.wake();
+        return outcomes;
       } catch (err) {
         // a concurrent request stored one of these messageIds first: run again, it is a duplicate now
         if (isUniqueViolation(err) && attempt < UNIQUE_RACE_RETRIES) continue;
@@ -100,7 +123,11 @@ export class EventLogService {
     }
   }
 
-  private async ingestIn(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<IngestOutcome[]> {
+  private async ingestIn(
+    tx: Sql,
+    workspaceId: number,
+    events: IncomingEvent[],
+  ): Promise<{ outcomes: IngestOutcome[]; mapped: number }> {
     const outcomes: IngestOutcome[] = events.map(() => 'duplicate');
     const firstIndex = new Map<string, number>();
     events.forEach((e, i) => {
@@ -114,12 +141,42 @@ export class EventLogService {
       fresh.push(events[i]);
     }
     fresh.sort((a, b) => firstIndex.get(a.messageId)! - firstIndex.get(b.messageId)!);
-    if (!fresh.length) return outcomes;
+    if (!fresh.length) return { outcomes, mapped: 0 };
 
     await this.insertEvents(tx, workspaceId, fresh);
     await this.applyEffects(tx, workspaceId, fresh);
     await this.countNames(tx, workspaceId, fresh);
-    return outcomes;
+    const mapped = await this.mapTracks(tx, workspaceId, fresh);
+    return { outcomes, mapped };
+  }
+
+  /** A mapped track becomes a message in the transaction that stores it (CONTRACT §2.4). */
+  private async mapTracks(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<number> {
+    const tracks = events.filter((e) => e.type === EventType.TRACK);
+    if (!tracks.length) return 0;
+    const templates = await this.mappings.templatesFor(
+      tx,
+      workspaceId,
+      tracks.map((e) => trackEventName(e.event!)),
+    );
+    const mapped = tracks.filter((e) => templates.has(trackEventName(e.event!)));
+    if (!mapped.length) return 0;
+    const byMessageId = new Map(mapped.map((e) => [e.messageId, e]));
+    const rows = await tx.rows<{ id: string | number; message_id: string }>(
+      `SELECT id, message_id FROM inbound_events WHERE workspace_id = ? AND message_id IN (${mapped.map(() => '?').join(', ')})`,
+      [workspaceId, ...byMessageId.keys()],
+    );
+    const stored = rows.map((r) => {
+      const e = byMessageId.get(r.message_id)!;
+      return {
+        id: String(r.id),
+        name: trackEventName(e.event!),
+        userId: e.userId,
+        anonymousId: e.anonymousId,
+        properties: e.payload.properties,
+      };
+    });
+    return this.messages.mapEventsIn(tx, workspaceId, stored, events[0].receivedAt, templates);
   }
 
   private async existingMessageIds(tx: Sql, workspaceId: number, messageIds: string[]): Promise<Set<string>> {
@@ -277,18 +334,7 @@ export class EventLogService {
     first: number,
     after?: string | null,
   ): Promise<Page<InboundEvent>> {
-    const where = ['workspace_id = ?'];
-    const params: unknown[] = [ctx.workspaceId];
-    const add = (sql: string, value: unknown) => {
-      where.push(sql);
-      params.push(value);
-    };
-    if (filter.type) add('type = ?', filter.type);
-    if (filter.status) add('status = ?', filter.status);
-    if (filter.name) add('name = ?', filter.name);
-    if (filter.userId) add('user_id = ?', filter.userId);
-    if (filter.since) add('received_at >= ?', toDbTime(filter.since));
-    if (filter.until) add('received_at < ?', toDbTime(filter.until));
+    const { where, params } = eventWhere(ctx.workspaceId, filter);
     if (after) {
       const [receivedAt, id] = decodeCursor(after, 2);
       if (typeof receivedAt !== 'string' || !/^\d+$/.test(String(id)))
@@ -314,6 +360,16 @@ export class EventLogService {
       id,
     ]);
     return rows.length ? toEvent(rows[0]) : null;
+  }
+
+  async getByIds(ctx: RequestContext, ids: readonly string[]): Promise<Map<string, InboundEvent>> {
+    const valid = ids.filter((id) => /^\d{1,19}$/.test(id));
+    if (!valid.length) return new Map();
+    const rows = await this.db.rows<EventRow>(
+      `SELECT * FROM inbound_events WHERE workspace_id = ? AND id IN (${valid.map(() => '?').join(', ')})`,
+      [ctx.workspaceId, ...valid],
+    );
+    return new Map(rows.map((r) => [String(r.id), toEvent(r)]));
   }
 
   /** Distinct track names with their counts, from the maintained counters (no scan of the log). */

@@ -1,0 +1,88 @@
+import type { Database, Sql } from '../../db/database';
+import { fromDbTime, toDbTime } from '../../db/dialect';
+import { InvalidInputError, NotFoundError } from '../domain-error';
+import type { RequestContext } from '../request-context';
+import { EventMapping } from './event-mapping.entity';
+
+interface MappingRow {
+  workspace_id: number;
+  event_name: string;
+  template_id: string;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+function toMapping(row: MappingRow): EventMapping {
+  return Object.assign(new EventMapping(), {
+    workspaceId: Number(row.workspace_id),
+    eventName: row.event_name,
+    templateId: row.template_id,
+    createdAt: fromDbTime(row.created_at),
+    updatedAt: fromDbTime(row.updated_at),
+  });
+}
+
+/** Event mappings: an inbound event name → the template a message of that event is sent with. */
+export class MappingService {
+  constructor(private readonly db: Database) {}
+
+  /** Upsert keyed by the full inbound name; mapping to a template that is not published yet is allowed. */
+  async map(ctx: RequestContext, eventName: string, templateId: string): Promise<EventMapping> {
+    if (!eventName || eventName.length > 255)
+      throw new InvalidInputError('eventName must be 1–255 characters, e.g. "Segment-TrackEvent:Order Completed"');
+    const now = toDbTime(new Date());
+    await this.db.transaction(async (tx) => {
+      const template = await tx.rows('SELECT id FROM templates WHERE workspace_id = ? AND id = ?', [
+        ctx.workspaceId,
+        templateId,
+      ]);
+      if (!template.length) throw new NotFoundError('Template', templateId);
+      await tx.run(
+        `INSERT INTO event_mappings (workspace_id, event_name, template_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+         ${tx.dialect.onConflictUpdate(['workspace_id', 'event_name'], `template_id = ${tx.dialect.inserted('template_id')}, updated_at = ${tx.dialect.inserted('updated_at')}`)}`,
+        [ctx.workspaceId, eventName, templateId, now, now],
+      );
+    });
+    return (await this.get(ctx, eventName))!;
+  }
+
+  async unmap(ctx: RequestContext, eventName: string): Promise<boolean> {
+    return (
+      (await this.db.run('DELETE FROM event_mappings WHERE workspace_id = ? AND event_name = ?', [
+        ctx.workspaceId,
+        eventName,
+      ])) > 0
+    );
+  }
+
+  async get(ctx: RequestContext, eventName: string): Promise<EventMapping | null> {
+    const rows = await this.db.rows<MappingRow>(
+      'SELECT * FROM event_mappings WHERE workspace_id = ? AND event_name = ?',
+      [ctx.workspaceId, eventName],
+    );
+    return rows.length ? toMapping(rows[0]) : null;
+  }
+
+  async list(ctx: RequestContext): Promise<EventMapping[]> {
+    const rows = await this.db.rows<MappingRow>(
+      'SELECT * FROM event_mappings WHERE workspace_id = ? ORDER BY event_name',
+      [ctx.workspaceId],
+    );
+    return rows.map(toMapping);
+  }
+
+  /** The template each of `eventNames` maps to, read inside the caller's transaction. */
+  async templatesFor(sql: Sql, workspaceId: number, eventNames: string[]): Promise<Map<string, string>> {
+    const map = new Map<string, string>();
+    const names = [...new Set(eventNames)];
+    for (let i = 0; i < names.length; i += 500) {
+      const part = names.slice(i, i + 500);
+      const rows = await sql.rows<{ event_name: string; template_id: string }>(
+        `SELECT event_name, template_id FROM event_mappings WHERE workspace_id = ? AND event_name IN (${part.map(() => '?').join(', ')})`,
+        [workspaceId, ...part],
+      );
+      rows.forEach((r) => map.set(r.event_name, r.template_id));
+    }
+    return map;
+  }
+}

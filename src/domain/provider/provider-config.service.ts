@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Database } from '../../db/database';
+import { fromDbTime, toDbTime } from '../../db/dialect';
+import type { ProviderRegistry } from '../../plugins/providers';
+import type { SettingsProperty, SettingsSchema } from '../../plugins/providers/types';
+import { InvalidInputError, NotFoundError } from '../domain-error';
+import { isJsonObject } from '../profile/merge-patch';
+import type { RequestContext } from '../request-context';
+import type { Channel } from '../template/channel.enum';
+import { ProviderConfig } from './provider-config.entity';
+import { SecretBox } from './secret-box';
+
+export const MASK = '********';
+
+export interface ProviderConfigInput {
+  id?: string | null;
+  channel: Channel;
+  provider: string;
+  config: Record<string, unknown>;
+  priority?: number | null;
+  enabled?: boolean | null;
+}
+
+interface ConfigRow {
+  id: string;
+  workspace_id: number;
+  channel: string;
+  provider: string;
+  config: unknown;
+  priority: number;
+  enabled: number | boolean;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+type Walker = (value: unknown, property: SettingsProperty) => unknown;
+
+/** Applies `fn` to every value whose schema property is `secret: true`, nested objects included. */
+function mapSecrets(
+  config: Record<string, unknown>,
+  properties: Record<string, SettingsProperty>,
+  fn: Walker,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const [key, property] of Object.entries(properties)) {
+    if (!(key in out) || out[key] === undefined || out[key] === null) continue;
+    if (property.secret) out[key] = fn(out[key], property);
+    else if (property.properties && isJsonObject(out[key]))
+      out[key] = mapSecrets(out[key] as Record<string, unknown>, property.properties, fn);
+  }
+  return out;
+}
+
+/** Keeps a stored secret where an update sends the mask back unchanged. */
+function keepMasked(
+  next: Record<string, unknown>,
+  stored: Record<string, unknown>,
+  properties: Record<string, SettingsProperty>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...next };
+  for (const [key, property] of Object.entries(properties)) {
+    if (property.secret && out[key] === MASK && key in stored) out[key] = stored[key];
+    else if (property.properties && isJsonObject(out[key]) && isJsonObject(stored[key])) {
+      out[key] = keepMasked(
+        out[key] as Record<string, unknown>,
+        stored[key] as Record<string, unknown>,
+        property.properties,
+      );
+    }
+  }
+  return out;
+}
+
+/** A configuration with its secrets opened, for the pipeline only. */
+export interface OpenProviderConfig {
+  id: string;
+  channel: Channel;
+  provider: string;
+  priority: number;
+  settings: Record<string, unknown>;
+}
+
+/**
+ * Provider configurations. Settings are validated against the plugin's JSON Schema; fields marked
+ * `secret: true` are sealed with PIGEON_SECRET before they are stored and are never returned by reads.
+ */
+export class ProviderConfigService {
+  private readonly ajv = addFormats(new Ajv({ allErrors: false, strict: false, useDefaults: false }));
+  private readonly validators = new Map<string, ReturnType<Ajv['compile']>>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly registry: ProviderRegistry,
+    private readonly box: SecretBox,
+  ) {}
+
+  async configure(ctx: RequestContext, input: ProviderConfigInput): Promise<ProviderConfig> {
+    const plugin = this.registry.get(input.provider);
+    if (!plugin) {
+      throw new InvalidInputError(
+        `Unknown provider "${input.provider}"; installed: ${this.registry.providers.map((p) => p.slug).join(', ')}`,
+      );
+    }
+    if (!plugin.channels.includes(input.channel)) {
+      throw new InvalidInputError(
+        `Provider "${plugin.slug}" cannot serve ${input.channel}; it serves ${plugin.channels.join(', ')}`,
+      );
+    }
+    if (!isJsonObject(input.config)) throw new InvalidInputError('config must be a JSON object');
+    if (input.priority !== undefined && input.priority !== null && !Number.isInteger(input.priority)) {
+      throw new InvalidInputError('priority must be an integer');
+    }
+    let config = input.config;
+    const existing = input.id ? await this.row(ctx, input.id) : null;
+    if (input.id && !existing) throw new NotFoundError('Provider configuration', input.id);
+    if (existing) {
+      const stored = mapSecrets(this.parse(existing.config), plugin.settings.properties, (v) =>
+        SecretBox.isSealed(v) ? this.box.open(v) : v,
+      );
+      config = keepMasked(config, stored, plugin.settings.properties);
+    }
+    this.validate(plugin.slug, plugin.settings, config);
+    const sealed = mapSecrets(config, plugin.settings.properties, (v) => this.box.seal(v));
+    const now = toDbTime(new Date());
+    const id = existing?.id ?? randomUUID();
+    const priority = input.priority ?? (existing ? Number(existing.priority) : 0);
+    const enabled = input.enabled ?? (existing ? Boolean(Number(existing.enabled)) : true);
+    if (existing) {
+      await this.db.run(
+        'UPDATE provider_configs SET channel = ?, provider = ?, config = ?, priority = ?, enabled = ?, updated_at = ? WHERE id = ? AND workspace_id = ?',
+        [input.channel, plugin.slug, JSON.stringify(sealed), priority, enabled ? 1 : 0, now, id, ctx.workspaceId],
+      );
+    } else {
+      await this.db.run(
+        `INSERT INTO provider_configs (id, workspace_id, channel, provider, config, priority, enabled, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [id, ctx.workspaceId, input.channel, plugin.slug, JSON.stringify(sealed), priority, enabled ? 1 : 0, now, now],
+      );
+    }
+    return (await this.get(ctx, id))!;
+  }
+
+  async delete(ctx: RequestContext, id: string): Promise<boolean> {
+    return (
+      (await this.db.run('DELETE FROM provider_configs WHERE id = ? AND workspace_id = ?', [id, ctx.workspaceId])) > 0
+    );
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<ProviderConfig | null> {
+    const row = await this.row(ctx, id);
+    return row ? this.masked(row) : null;
+  }
+
+  /** Every configuration of the workspace, secrets masked, by channel then priority. */
+  async list(ctx: RequestContext): Promise<ProviderConfig[]> {
+    const rows = await this.db.rows<ConfigRow>(
+      'SELECT * FROM provider_configs WHERE workspace_id = ? ORDER BY channel, priority, created_at, id',
+      [ctx.workspaceId],
+    );
+    return rows.map((r) => this.masked(r));
+  }
+
+  /** Enabled configurations whose plugin is installed and serves their channel, secrets opened, by priority. */
+  async enabled(ctx: RequestContext): Promise<OpenProviderConfig[]> {
+    const rows = await this.db.rows<ConfigRow>(
+      'SELECT * FROM provider_configs WHERE workspace_id = ? AND enabled = ? ORDER BY priority, created_at, id',
+      [ctx.workspaceId, 1],
+    );
+    const out: OpenProviderConfig[] = [];
+    for (const row of rows) {
+      const plugin = this.registry.get(row.provider);
+      if (!plugin || !plugin.channels.includes(row.channel as Channel)) continue;
+      out.push({
+        id: row.id,
+        channel: row.channel as Channel,
+        provider: row.provider,
+        priority: Number(row.priority),
+        settings: mapSecrets(this.parse(row.config), plugin.settings.properties, (v) =>
+          SecretBox.isSealed(v) ? this.box.open(v) : v,
+        ),
+      });
+    }
+    return out;
+  }
+
+  private validate(slug: string, schema: SettingsSchema, config: Record<string, unknown>): void {
+    let validate = this.validators.get(slug);
+    if (!validate) {
+      validate = this.ajv.compile(schema);
+      this.validators.set(slug, validate);
+    }
+    if (!validate(config)) {
+      const e = validate.errors![0];
+      const where = e.instancePath ? `config${e.instancePath.replace(/\//g, '.')}` : 'config';
+      throw new InvalidInputError(
+        `${slug}: ${where} ${e.message}${e.params && 'missingProperty' in e.params ? ` (${e.params.missingProperty})` : ''}`,
+      );
+    }
+  }
+
+  private async row(ctx: RequestContext, id: string): Promise<ConfigRow | null> {
+    const rows = await this.db.rows<ConfigRow>('SELECT * FROM provider_configs WHERE id = ? AND workspace_id = ?', [
+      id,
+      ctx.workspaceId,
+    ]);
+    return rows[0] ?? null;
+  }
+
+  private parse(config: unknown): Record<string, unknown> {
+    return (typeof config === 'string' ? JSON.parse(config) : config) as Record<string, unknown>;
+  }
+
+  private masked(row: ConfigRow): ProviderConfig {
+    const plugin = this.registry.get(row.provider);
+    const raw = this.parse(row.config);
+    const config = plugin ? mapSecrets(raw, plugin.settings.properties, () => MASK) : mapSecrets(raw, {}, () => MASK);
+    // a value still sealed here belongs to a plugin that is gone: mask it all the same
+    for (const [k, v] of Object.entries(config)) if (SecretBox.isSealed(v)) config[k] = MASK;
+    return Object.assign(new ProviderConfig(), {
+      id: row.id,
+      workspaceId: Number(row.workspace_id),
+      channel: row.channel as Channel,
+      provider: row.provider,
+      config,
+      priority: Number(row.priority),
+      enabled: Boolean(Number(row.enabled)),
+      createdAt: fromDbTime(row.created_at),
+      updatedAt: fromDbTime(row.updated_at),
+    });
+  }
+}

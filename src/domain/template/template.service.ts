@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Sql } from '../../db/database';
+import { fromDbTime, toDbTime } from '../../db/dialect';
+import { InvalidInputError, NotFoundError } from '../domain-error';
+import { isJsonObject } from '../profile/merge-patch';
+import type { ProfileService } from '../profile/profile.service';
+import type { RequestContext } from '../request-context';
+import { ALL_CHANNELS, Channel, contentKey } from './channel.enum';
+import type { ChannelContent } from './channel-content';
+import { renderContent, validateContent, type RenderResult } from './render';
+import { Template } from './template.entity';
+import { TemplateStatus } from './template-status.enum';
+
+export interface TemplateInput {
+  key: string;
+  name: string;
+  channels: Channel[];
+  content: Record<string, unknown>;
+}
+
+/** A published version, as the pipeline renders it. */
+export interface PublishedTemplate {
+  templateId: string;
+  version: number;
+  channels: Channel[];
+  content: ChannelContent;
+}
+
+export interface PreviewInput {
+  templateId?: string | null;
+  content?: Record<string, unknown> | null;
+  data?: Record<string, unknown> | null;
+  userId?: string | null;
+}
+
+interface TemplateRow {
+  id: string;
+  workspace_id: number;
+  template_key: string;
+  name: string;
+  channels: unknown;
+  draft: unknown;
+  published_version: number | null;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+
+function toTemplate(row: TemplateRow): Template {
+  return Object.assign(new Template(), {
+    id: row.id,
+    workspaceId: Number(row.workspace_id),
+    key: row.template_key,
+    name: row.name,
+    channels: json(row.channels),
+    draft: json(row.draft),
+    publishedVersion: row.published_version === null ? null : Number(row.published_version),
+    createdAt: fromDbTime(row.created_at),
+    updatedAt: fromDbTime(row.updated_at),
+  });
+}
+
+export function templateStatus(t: Template): TemplateStatus {
+  return t.publishedVersion ? TemplateStatus.PUBLISHED : TemplateStatus.DRAFT;
+}
+
+function checkInput(input: TemplateInput): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/.test(input.key ?? '')) {
+    throw new InvalidInputError(
+      'key must be 1–100 letters, digits, "_", ".", ":" or "-", starting with a letter or digit',
+    );
+  }
+  if (!input.name || input.name.length > 255) throw new InvalidInputError('name must be 1–255 characters');
+  if (!Array.isArray(input.channels) || input.channels.length === 0) {
+    throw new InvalidInputError('channels must list at least one channel');
+  }
+  if (new Set(input.channels).size !== input.channels.length) throw new InvalidInputError('channels must not repeat');
+  for (const c of input.channels) {
+    if (!ALL_CHANNELS.includes(c)) throw new InvalidInputError(`unknown channel ${String(c)}`);
+  }
+  validateContent(input.channels, input.content);
+}
+
+/**
+ * Templates: drafts are edited freely; `publish` freezes the draft as the next numbered version.
+ * The pipeline only ever uses published versions.
+ */
+export class TemplateService {
+  constructor(
+    private readonly db: Database,
+    private readonly profiles: ProfileService,
+  ) {}
+
+  async create(ctx: RequestContext, input: TemplateInput): Promise<Template> {
+    checkInput(input);
+    const id = randomUUID();
+    const now = toDbTime(new Date());
+    await this.db.transaction(async (tx) => {
+      const taken = await tx.rows('SELECT id FROM templates WHERE workspace_id = ? AND template_key = ?', [
+        ctx.workspaceId,
+        input.key,
+      ]);
+      if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
+      await tx.run(
+        `INSERT INTO templates (id, workspace_id, template_key, name, channels, draft, published_version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+        [
+          id,
+          ctx.workspaceId,
+          input.key,
+          input.name,
+          JSON.stringify(input.channels),
+          JSON.stringify(input.content),
+          now,
+          now,
+        ],
+      );
+    });
+    return (await this.get(ctx, { id }))!;
+  }
+
+  /** Edits the draft only; published versions never change. */
+  async update(ctx: RequestContext, id: string, input: TemplateInput): Promise<Template> {
+    checkInput(input);
+    await this.db.transaction(async (tx) => {
+      await this.require(tx, ctx, id);
+      const taken = await tx.rows('SELECT id FROM templates WHERE workspace_id = ? AND template_key = ? AND id <> ?', [
+        ctx.workspaceId,
+        input.key,
+        id,
+      ]);
+      if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
+      await tx.run(
+        'UPDATE templates SET template_key = ?, name = ?, channels = ?, draft = ?, updated_at = ? WHERE id = ? AND workspace_id = ?',
+        [
+          input.key,
+          input.name,
+          JSON.stringify(input.channels),
+          JSON.stringify(input.content),
+          toDbTime(new Date()),
+          id,
+          ctx.workspaceId,
+        ],
+      );
+    });
+    return (await this.get(ctx, { id }))!;
+  }
+
+  /** The draft becomes the next published version (1, 2, 3…). */
+  async publish(ctx: RequestContext, id: string): Promise<Template> {
+    await this.db.transaction(async (tx) => {
+      const template = await this.require(tx, ctx, id, true);
+      validateContent(template.channels, template.draft);
+      const version = (template.publishedVersion ?? 0) + 1;
+      const now = toDbTime(new Date());
+      await tx.run(
+        'INSERT INTO template_versions (template_id, version, channels, content, published_at) VALUES (?, ?, ?, ?, ?)',
+        [id, version, JSON.stringify(template.channels), JSON.stringify(template.draft), now],
+      );
+      await tx.run('UPDATE templates SET published_version = ?, updated_at = ? WHERE id = ?', [version, now, id]);
+    });
+    return (await this.get(ctx, { id }))!;
+  }
+
+  async list(ctx: RequestContext): Promise<Template[]> {
+    const rows = await this.db.rows<TemplateRow>(
+      'SELECT * FROM templates WHERE workspace_id = ? ORDER BY created_at, id',
+      [ctx.workspaceId],
+    );
+    return rows.map(toTemplate);
+  }
+
+  /** By id or by key (exactly one of them). */
+  async get(ctx: RequestContext, by: { id?: string | null; key?: string | null }): Promise<Template | null> {
+    if ((by.id ? 1 : 0) + (by.key ? 1 : 0) !== 1) throw new InvalidInputError('give exactly one of id or key');
+    const rows = await this.db.rows<TemplateRow>(
+      `SELECT * FROM templates WHERE workspace_id = ? AND ${by.id ? 'id' : 'template_key'} = ?`,
+      [ctx.workspaceId, by.id ?? by.key],
+    );
+    return rows.length ? toTemplate(rows[0]) : null;
+  }
+
+  async getByIds(ctx: RequestContext, ids: readonly string[]): Promise<Map<string, Template>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db.rows<TemplateRow>(
+      `SELECT * FROM templates WHERE workspace_id = ? AND id IN (${ids.map(() => '?').join(', ')})`,
+      [ctx.workspaceId, ...ids],
+    );
+    return new Map(rows.map((r) => [r.id, toTemplate(r)]));
+  }
+
+  /** The latest published version, or null when the template was never published (or is unknown). */
+  async published(ctx: RequestContext, templateId: string, version?: number | null): Promise<PublishedTemplate | null> {
+    const rows = await this.db.rows<{ version: number; channels: unknown; content: unknown }>(
+      `SELECT v.version, v.channels, v.content FROM template_versions v JOIN templates t ON t.id = v.template_id
+       WHERE t.workspace_id = ? AND t.id = ? AND v.version = ${version ? '?' : 't.published_version'}`,
+      version ? [ctx.workspaceId, templateId, version] : [ctx.workspaceId, templateId],
+    );
+    if (!rows.length) return null;
+    return {
+      templateId,
+      version: Number(rows[0].version),
+      channels: json(rows[0].channels),
+      content: json(rows[0].content),
+    };
+  }
+
+  /** `previewTemplate`: renders a template (its draft) or inline content over sample data and a profile. */
+  async preview(ctx: RequestContext, input: PreviewInput): Promise<RenderResult> {
+    let channels: Channel[];
+    let content: Record<string, unknown>;
+    if (input.content) {
+      content = input.content;
+      channels = ALL_CHANNELS.filter((c) => isJsonObject(content) && contentKey(c) in content);
+      validateContent(channels, content);
+    } else if (input.templateId) {
+      const template = await this.get(ctx, { id: input.templateId });
+      if (!template) throw new NotFoundError('Template', input.templateId);
+      channels = template.channels;
+      content = template.draft as Record<string, unknown>;
+    } else {
+      throw new InvalidInputError('previewTemplate needs templateId or content');
+    }
+    const profile = input.userId ? await this.profiles.get(ctx, input.userId) : null;
+    return renderContent(channels, content, { data: input.data ?? {}, profile: profile?.traits ?? {}, event: {} });
+  }
+
+  private async require(tx: Sql, ctx: RequestContext, id: string, lock = false): Promise<Template> {
+    const rows = await tx.rows<TemplateRow>(
+      `SELECT * FROM templates WHERE workspace_id = ? AND id = ?${lock && tx.dialect.kind === 'mysql' ? ' FOR UPDATE' : ''}`,
+      [ctx.workspaceId, id],
+    );
+    if (!rows.length) throw new NotFoundError('Template', id);
+    return toTemplate(rows[0]);
+  }
+}

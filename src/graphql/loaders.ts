@@ -1,0 +1,40 @@
+import DataLoader from 'dataloader';
+import type { InboundEvent } from '../domain/event-log/inbound-event.entity';
+import type { Group } from '../domain/group/group.entity';
+import type { Delivery } from '../domain/message/delivery.entity';
+import type { Message } from '../domain/message/message.entity';
+import type { MessageHistory } from '../domain/message/message-history.entity';
+import type { RequestContext } from '../domain/request-context';
+import type { Template } from '../domain/template/template.entity';
+import type { Services } from '../services';
+
+/** Per-request DataLoaders: a page of 50 messages or events costs a constant number of queries. */
+export interface Loaders {
+  anonymousIds: DataLoader<string, string[]>;
+  groups: DataLoader<string, Group[]>;
+  templates: DataLoader<string, Template | null>;
+  messages: DataLoader<string, Message | null>;
+  events: DataLoader<string, InboundEvent | null>;
+  deliveries: DataLoader<string, Delivery[]>;
+  history: DataLoader<string, MessageHistory[]>;
+}
+
+function loader<V>(load: (keys: readonly string[]) => Promise<Map<string, V>>, missing: V): DataLoader<string, V> {
+  return new DataLoader(async (keys) => {
+    const map = await load(keys);
+    return keys.map((k) => map.get(k) ?? missing);
+  });
+}
+
+export function createLoaders(services: Services, ctx: RequestContext): Loaders {
+  return {
+    anonymousIds: loader((ids) => services.profiles.anonymousIdsOf(ctx, ids), [] as string[]),
+    groups: loader((ids) => services.groups.groupsOf(ctx, ids), [] as Group[]),
+    templates: loader((ids) => services.templates.getByIds(ctx, ids), null as Template | null),
+    messages: loader((ids) => services.messages.getByIds(ctx, ids), null as Message | null),
+    events: loader((ids) => services.events.getByIds(ctx, ids), null as InboundEvent | null),
+    // deliveries and history are only reached through a message of this workspace
+    deliveries: loader((ids) => services.messages.deliveriesOf(ids), [] as Delivery[]),
+    history: loader((ids) => services.messages.historyOf(ids), [] as MessageHistory[]),
+  };
+}

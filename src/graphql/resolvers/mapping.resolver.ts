@@ -1,0 +1,42 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { EventMapping } from '../../domain/mapping/event-mapping.entity';
+import { Template } from '../../domain/template/template.entity';
+import { workspaceOf, type GraphQLContext } from '../context.type';
+import { EventName } from '../types/event-name.type';
+
+@Resolver(() => EventMapping)
+export class MappingResolver {
+  @Query(() => [EventMapping])
+  mappings(@Ctx() ctx: GraphQLContext): Promise<EventMapping[]> {
+    return ctx.services.mappings.list(workspaceOf(ctx));
+  }
+
+  @Mutation(() => EventMapping, {
+    description: 'Upsert: maps the full inbound name to a template; calling twice is harmless',
+  })
+  mapEvent(
+    @Arg('eventName', () => String) eventName: string,
+    @Arg('templateId', () => ID) templateId: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<EventMapping> {
+    return ctx.services.mappings.map(workspaceOf(ctx), eventName, templateId);
+  }
+
+  @Mutation(() => Boolean, { description: 'False when there was no mapping' })
+  unmapEvent(@Arg('eventName', () => String) eventName: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    return ctx.services.mappings.unmap(workspaceOf(ctx), eventName);
+  }
+
+  @FieldResolver(() => Template)
+  async template(@Root() mapping: EventMapping, @Ctx() ctx: GraphQLContext): Promise<Template> {
+    return (await ctx.loaders.templates.load(mapping.templateId))!;
+  }
+}
+
+@Resolver(() => EventName)
+export class EventNameResolver {
+  @FieldResolver(() => EventMapping, { nullable: true, description: 'The mapping of this name, if any' })
+  mapping(@Root() name: EventName, @Ctx() ctx: GraphQLContext): Promise<EventMapping | null> {
+    return ctx.services.mappings.get(workspaceOf(ctx), name.name);
+  }
+}

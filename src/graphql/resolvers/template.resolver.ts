@@ -1,0 +1,78 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Template } from '../../domain/template/template.entity';
+import { TemplateStatus } from '../../domain/template/template-status.enum';
+import { templateStatus } from '../../domain/template/template.service';
+import { workspaceOf, type GraphQLContext } from '../context.type';
+import { TemplateInput } from '../inputs/template.input';
+import { TemplatePreview } from '../types/template-preview.type';
+
+@Resolver(() => Template)
+export class TemplateResolver {
+  @Query(() => [Template])
+  templates(@Ctx() ctx: GraphQLContext): Promise<Template[]> {
+    return ctx.services.templates.list(workspaceOf(ctx));
+  }
+
+  @Query(() => Template, { nullable: true, description: 'By id or by key' })
+  template(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('id', () => ID, { nullable: true }) id?: string | null,
+    @Arg('key', () => String, { nullable: true }) key?: string | null,
+  ): Promise<Template | null> {
+    return ctx.services.templates.get(workspaceOf(ctx), { id, key });
+  }
+
+  @Query(() => TemplatePreview, { description: 'Renders a template draft or inline content over sample data' })
+  previewTemplate(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('templateId', () => ID, { nullable: true }) templateId?: string | null,
+    @Arg('content', () => GraphQLJSONObject, { nullable: true }) content?: Record<string, unknown> | null,
+    @Arg('data', () => GraphQLJSONObject, { nullable: true }) data?: Record<string, unknown> | null,
+    @Arg('userId', () => String, { nullable: true }) userId?: string | null,
+  ): Promise<TemplatePreview> {
+    return ctx.services.templates.preview(workspaceOf(ctx), {
+      templateId,
+      content,
+      data,
+      userId,
+    }) as Promise<TemplatePreview>;
+  }
+
+  @Mutation(() => Template, { description: 'Creates a template as a draft' })
+  createTemplate(
+    @Arg('input', () => TemplateInput) input: TemplateInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Template> {
+    return ctx.services.templates.create(workspaceOf(ctx), input);
+  }
+
+  @Mutation(() => Template, { description: 'Edits the draft; published versions never change' })
+  updateTemplate(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => TemplateInput) input: TemplateInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Template> {
+    return ctx.services.templates.update(workspaceOf(ctx), id, input);
+  }
+
+  @Mutation(() => Template, { description: 'The draft becomes the next published version' })
+  publishTemplate(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Template> {
+    return ctx.services.templates.publish(workspaceOf(ctx), id);
+  }
+
+  @FieldResolver(() => GraphQLJSONObject, {
+    nullable: true,
+    description: 'The content of the latest published version',
+  })
+  async published(@Root() template: Template, @Ctx() ctx: GraphQLContext): Promise<Record<string, unknown> | null> {
+    if (!template.publishedVersion) return null;
+    const published = await ctx.services.templates.published(workspaceOf(ctx), template.id, template.publishedVersion);
+    return (published?.content as Record<string, unknown>) ?? null;
+  }
+
+  @FieldResolver(() => TemplateStatus)
+  status(@Root() template: Template): TemplateStatus {
+    return templateStatus(template);
+  }
+}

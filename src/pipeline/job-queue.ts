@@ -1,0 +1,109 @@
+import { EventEmitter } from 'node:events';
+import type { Database, Sql } from '../db/database';
+import { fromDbTime, toDbTime } from '../db/dialect';
+import type { MessageScheduler } from '../domain/message/message.service';
+
+export interface ClaimedJob {
+  id: string;
+  workspaceId: number;
+  messageId: string;
+  runs: number;
+}
+
+/**
+ * The job queue, in the database (DESIGN: "the database is the queue"). A job is claimed by setting
+ * it `running` with `run_at` pushed to the end of a lease; on MySQL/MariaDB the claim uses
+ * `FOR UPDATE SKIP LOCKED`, so any number of workers share one database without taking the same job.
+ * A worker that dies leaves its job due again when the lease runs out. SQLite has one in-process claimer.
+ */
+export class JobQueue implements MessageScheduler {
+  private readonly wakeups = new EventEmitter();
+
+  constructor(private readonly db: Database) {
+    this.wakeups.setMaxListeners(0);
+  }
+
+  async enqueue(tx: Sql, workspaceId: number, messageIds: string[], runAt = new Date()): Promise<void> {
+    const now = toDbTime(new Date());
+    for (let i = 0; i < messageIds.length; i += 500) {
+      const part = messageIds.slice(i, i + 500);
+      await tx.run(
+        `INSERT INTO jobs (workspace_id, kind, message_id, status, run_at, runs, created_at, updated_at)
+         VALUES ${part.map(() => "(?, 'send', ?, 'ready', ?, 0, ?, ?)").join(', ')}`,
+        part.flatMap((id) => [workspaceId, id, toDbTime(runAt), now, now]),
+      );
+    }
+  }
+
+  wake(): void {
+    this.wakeups.emit('wake');
+  }
+
+  /** Resolves on the next {@link wake} or after `ms`, whichever comes first. */
+  waitForWork(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeups.off('wake', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeups.once('wake', done);
+    });
+  }
+
+  /** Claims up to `limit` due jobs for `workerId`, leased for `leaseMs`. */
+  async claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
+    if (limit <= 0) return [];
+    return this.db.transaction(async (tx) => {
+      const now = new Date();
+      const rows = await tx.rows<{ id: string | number; workspace_id: number; message_id: string; runs: number }>(
+        `SELECT id, workspace_id, message_id, runs FROM jobs WHERE run_at <= ? ORDER BY run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
+        [toDbTime(now)],
+      );
+      if (!rows.length) return [];
+      const ids = rows.map((r) => String(r.id));
+      await tx.run(
+        `UPDATE jobs SET status = 'running', run_at = ?, locked_by = ?, runs = runs + 1, updated_at = ? WHERE id IN (${ids.map(() => '?').join(', ')})`,
+        [toDbTime(new Date(now.getTime() + leaseMs)), workerId, toDbTime(now), ...ids],
+      );
+      return rows.map((r) => ({
+        id: String(r.id),
+        workspaceId: Number(r.workspace_id),
+        messageId: r.message_id,
+        runs: Number(r.runs) + 1,
+      }));
+    });
+  }
+
+  /** Extends the lease of a job this worker still holds; false when it lost it. */
+  async extend(job: ClaimedJob, workerId: string, leaseMs: number): Promise<boolean> {
+    const changed = await this.db.run(
+      `UPDATE jobs SET run_at = ? WHERE id = ? AND locked_by = ? AND status = 'running'`,
+      [toDbTime(new Date(Date.now() + leaseMs)), job.id, workerId],
+    );
+    return changed > 0;
+  }
+
+  /** The job is finished: it is deleted (only if this worker still holds it). */
+  async complete(job: ClaimedJob, workerId: string): Promise<void> {
+    await this.db.run(`DELETE FROM jobs WHERE id = ? AND locked_by = ?`, [job.id, workerId]);
+  }
+
+  /** The job must run again at `runAt` (a retry with backoff). */
+  async reschedule(job: ClaimedJob, workerId: string, runAt: Date): Promise<void> {
+    await this.db.run(
+      `UPDATE jobs SET status = 'ready', run_at = ?, locked_by = NULL, updated_at = ? WHERE id = ? AND locked_by = ?`,
+      [toDbTime(runAt), toDbTime(new Date()), job.id, workerId],
+    );
+  }
+
+  /** Jobs waiting or running, and how late the oldest due one is (ms). */
+  async depth(): Promise<{ jobs: number; oldestDueMs: number }> {
+    const [row] = await this.db.rows<{ n: number | string; oldest: unknown }>(
+      `SELECT COUNT(*) AS n, MIN(CASE WHEN status = 'ready' THEN run_at END) AS oldest FROM jobs`,
+    );
+    const oldest = row.oldest ? fromDbTime(row.oldest) : null;
+    return { jobs: Number(row.n), oldestDueMs: oldest ? Math.max(0, Date.now() - oldest.getTime()) : 0 };
+  }
+}
