@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const db = await openDatabase(config.databaseUrl);
   logger.info({ database: redactUrl(config.databaseUrl), role: config.role }, 'database ready, migrations applied');
-  const services = createServices(db, config);
+  const services = createServices(db, config, logger);
 
   const generated = await services.workspaces.bootstrapDefault({
     adminKey: config.adminKey,

@@ -12,7 +12,8 @@ import { TemplateService } from './domain/template/template.service';
 import { WorkspaceService } from './domain/workspace/workspace.service';
 import { JobQueue } from './pipeline/job-queue';
 import { SendPipeline } from './pipeline/send-pipeline';
-import { ProviderRegistry } from './plugins/providers';
+import type { Logger } from 'pino';
+import { installedProviders, ProviderRegistry } from './plugins/providers';
 
 /** The services, wired once per process: the composition root for HTTP, GraphQL and workers. */
 export interface Services {
@@ -38,7 +39,8 @@ export const DEFAULT_SERVICE_CONFIG: ServiceConfig = { secret: undefined, retryA
 export function createServices(
   db: Database,
   config: ServiceConfig = DEFAULT_SERVICE_CONFIG,
-  registry = new ProviderRegistry(),
+  logger?: Logger,
+  registry = new ProviderRegistry(installedProviders(logger)),
 ): Services {
   const workspaces = new WorkspaceService(db);
   const profiles = new ProfileService(db);

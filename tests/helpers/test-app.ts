@@ -63,7 +63,7 @@ export const TEST_SERVICE_CONFIG: ServiceConfig = { secret: 'test-secret', retry
 export async function startTestApp(config: Partial<ServiceConfig> = {}): Promise<TestApp> {
   const url = testDatabaseUrl();
   const db = await openDatabase(url, { migrate: !isMysql() });
-  const services = createServices(db, { ...TEST_SERVICE_CONFIG, ...config });
+  const services = createServices(db, { ...TEST_SERVICE_CONFIG, ...config }, pino({ level: 'silent' }));
   const app = await createApp({ services, config: { production: false, logLevel: 'silent' } });
   await app.ready();
 

@@ -1,6 +1,7 @@
 import type { Channel } from '../../domain/template/channel.enum';
 import { fcmProvider } from './fcm/fcm.provider';
-import { logProvider } from './log/log.provider';
+import type { Logger } from 'pino';
+import { createLogProvider, logProvider } from './log/log.provider';
 import { msTeamsProvider } from './msteams/msteams.provider';
 import { sendgridProvider } from './sendgrid/sendgrid.provider';
 import { slackProvider } from './slack/slack.provider';
@@ -23,6 +24,11 @@ export const PROVIDERS: readonly ProviderDefinition[] = [
   webhookProvider,
   logProvider,
 ];
+
+/** The installed plugins, with the `log` provider writing to `logger` (the app's) when given. */
+export function installedProviders(logger?: Logger): readonly ProviderDefinition[] {
+  return logger ? PROVIDERS.map((p) => (p === logProvider ? createLogProvider(logger) : p)) : PROVIDERS;
+}
 
 /** Looks plugins up by slug; the pipeline and the configuration service share one registry. */
 export class ProviderRegistry {
