@@ -13,6 +13,11 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const db = await openDatabase(config.databaseUrl);
   logger.info({ database: redactUrl(config.databaseUrl), role: config.role }, 'database ready, migrations applied');
+  if (!config.secret) {
+    logger.warn(
+      'PIGEON_SECRET is not set: provider secrets are encrypted with a built-in development key (set it in production)',
+    );
+  }
   const services = createServices(db, config, logger);
 
   const generated = await services.workspaces.bootstrapDefault({

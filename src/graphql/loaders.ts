@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { InboundEvent } from '../domain/event-log/inbound-event.entity';
 import type { Group } from '../domain/group/group.entity';
+import type { EventMapping } from '../domain/mapping/event-mapping.entity';
 import type { Delivery } from '../domain/message/delivery.entity';
 import type { Message } from '../domain/message/message.entity';
 import type { MessageHistory } from '../domain/message/message-history.entity';
@@ -17,6 +18,7 @@ export interface Loaders {
   events: DataLoader<string, InboundEvent | null>;
   deliveries: DataLoader<string, Delivery[]>;
   history: DataLoader<string, MessageHistory[]>;
+  mappings: DataLoader<string, EventMapping | null>;
 }
 
 function loader<V>(load: (keys: readonly string[]) => Promise<Map<string, V>>, missing: V): DataLoader<string, V> {
@@ -36,5 +38,6 @@ export function createLoaders(services: Services, ctx: RequestContext): Loaders 
     // deliveries and history are only reached through a message of this workspace
     deliveries: loader((ids) => services.messages.deliveriesOf(ids), [] as Delivery[]),
     history: loader((ids) => services.messages.historyOf(ids), [] as MessageHistory[]),
+    mappings: loader((names) => services.mappings.getByNames(ctx, names), null as EventMapping | null),
   };
 }

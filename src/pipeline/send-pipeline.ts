@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Sql } from '../db/database';
-import { fromDbTime, toDbTime } from '../db/dialect';
+import { toDbTime } from '../db/dialect';
 import type { EventLogService } from '../domain/event-log/event-log.service';
 import type { Delivery } from '../domain/message/delivery.entity';
 import type { Message } from '../domain/message/message.entity';
 import { DeliveryStatus, FINAL_STATUSES, MessageStatus } from '../domain/message/message-status.enum';
-import type { MessageService } from '../domain/message/message.service';
+import { toDelivery, type MessageService } from '../domain/message/message.service';
 import type { ProfileService } from '../domain/profile/profile.service';
 import type { OpenProviderConfig, ProviderConfigService } from '../domain/provider/provider-config.service';
 import type { RequestContext } from '../domain/request-context';
@@ -424,22 +424,7 @@ export class SendPipeline {
       'SELECT * FROM deliveries WHERE message_id = ? AND channel = ? AND provider_config_id = ?',
       [messageId, channel, configId],
     );
-    const r = rows[0];
-    return {
-      id: r.id,
-      messageId,
-      channel,
-      providerConfigId: configId,
-      provider,
-      status: r.status,
-      attempts: Number(r.attempts),
-      lastError: r.last_error,
-      externalId: r.external_id,
-      sentAt: r.sent_at ? fromDbTime(r.sent_at) : null,
-      nextAttemptAt: r.next_attempt_at ? fromDbTime(r.next_attempt_at) : null,
-      createdAt: fromDbTime(r.created_at),
-      updatedAt: fromDbTime(r.updated_at),
-    };
+    return toDelivery(rows[0]);
   }
 
   private async failDelivery(delivery: Delivery, error: string, history: HistoryEntry[]): Promise<void> {

@@ -1,9 +1,10 @@
 import type { Database, Sql } from '../../db/database';
 import { isUniqueViolation } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
-import { DomainError, InvalidInputError, StoreUnavailableError } from '../domain-error';
+import { newestFirstPage } from '../../db/newest-first';
+import { DomainError, StoreUnavailableError } from '../domain-error';
 import type { RequestContext } from '../request-context';
-import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import type { Page } from '../pagination';
 import type { GroupChange, GroupService } from '../group/group.service';
 import type { MappingService } from '../mapping/mapping.service';
 import type { MessageService } from '../message/message.service';
@@ -335,22 +336,17 @@ export class EventLogService {
     after?: string | null,
   ): Promise<Page<InboundEvent>> {
     const { where, params } = eventWhere(ctx.workspaceId, filter);
-    if (after) {
-      const [receivedAt, id] = decodeCursor(after, 2);
-      if (typeof receivedAt !== 'string' || !/^\d+$/.test(String(id)))
-        throw new InvalidInputError('after is not a cursor of this list');
-      where.push('received_at <= ? AND (received_at < ? OR id < ?)');
-      params.push(receivedAt, receivedAt, id);
-    }
-    const rows = await this.db.rows<EventRow>(
-      `SELECT * FROM inbound_events WHERE ${where.join(' AND ')} ORDER BY received_at DESC, id DESC LIMIT ${first + 1}`,
+    return newestFirstPage(this.db, {
+      table: 'inbound_events',
+      timeColumn: 'received_at',
+      where,
       params,
-    );
-    return {
-      items: rows.slice(0, first).map(toEvent),
-      hasNextPage: rows.length > first,
-      cursorOf: (e) => encodeCursor([toDbTime(e.receivedAt), e.id]),
-    };
+      first,
+      after,
+      toItem: toEvent,
+      idPattern: /^\d{1,19}$/,
+      keyOf: (e: InboundEvent) => ({ time: e.receivedAt, id: e.id }),
+    });
   }
 
   async get(ctx: RequestContext, id: string): Promise<InboundEvent | null> {

@@ -63,6 +63,15 @@ export class MappingService {
     return rows.length ? toMapping(rows[0]) : null;
   }
 
+  async getByNames(ctx: RequestContext, eventNames: readonly string[]): Promise<Map<string, EventMapping>> {
+    if (!eventNames.length) return new Map();
+    const rows = await this.db.rows<MappingRow>(
+      `SELECT * FROM event_mappings WHERE workspace_id = ? AND event_name IN (${eventNames.map(() => '?').join(', ')})`,
+      [ctx.workspaceId, ...eventNames],
+    );
+    return new Map(rows.map((r) => [r.event_name, toMapping(r)]));
+  }
+
   async list(ctx: RequestContext): Promise<EventMapping[]> {
     const rows = await this.db.rows<MappingRow>(
       'SELECT * FROM event_mappings WHERE workspace_id = ? ORDER BY event_name',

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Sql } from '../../db/database';
 import { isUniqueViolation } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
+import { newestFirstPage } from '../../db/newest-first';
 import { InvalidInputError, NotFoundError } from '../domain-error';
 import { eventWhere, type EventFilter } from '../event-log/event-log.service';
 import { EventStatus } from '../event-log/event-status.enum';
 import { EventType } from '../event-log/event-type.enum';
 import type { MappingService } from '../mapping/mapping.service';
-import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import type { Page } from '../pagination';
 import { isJsonObject } from '../profile/merge-patch';
 import type { ProfileService } from '../profile/profile.service';
 import type { RequestContext } from '../request-context';
@@ -354,22 +355,17 @@ export class MessageService {
     if (filter.eventName) add('event_name = ?', filter.eventName);
     if (filter.since) add('created_at >= ?', toDbTime(filter.since));
     if (filter.until) add('created_at < ?', toDbTime(filter.until));
-    if (after) {
-      const [createdAt, id] = decodeCursor(after, 2);
-      if (typeof createdAt !== 'string' || typeof id !== 'string')
-        throw new InvalidInputError('after is not a cursor of this list');
-      where.push('created_at <= ? AND (created_at < ? OR id < ?)');
-      params.push(createdAt, createdAt, id);
-    }
-    const rows = await this.db.rows<MessageRow>(
-      `SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ${first + 1}`,
+    return newestFirstPage(this.db, {
+      table: 'messages',
+      timeColumn: 'created_at',
+      where,
       params,
-    );
-    return {
-      items: rows.slice(0, first).map(toMessage),
-      hasNextPage: rows.length > first,
-      cursorOf: (m) => encodeCursor([toDbTime(m.createdAt), m.id]),
-    };
+      first,
+      after,
+      toItem: toMessage,
+      idPattern: /^[0-9a-f-]{36}$/,
+      keyOf: (m: Message) => ({ time: m.createdAt, id: m.id }),
+    });
   }
 
   /** Deliveries of each message, in the order they were first tried (for DataLoader). */

@@ -37,6 +37,6 @@ export class MappingResolver {
 export class EventNameResolver {
   @FieldResolver(() => EventMapping, { nullable: true, description: 'The mapping of this name, if any' })
   mapping(@Root() name: EventName, @Ctx() ctx: GraphQLContext): Promise<EventMapping | null> {
-    return ctx.services.mappings.get(workspaceOf(ctx), name.name);
+    return ctx.loaders.mappings.load(name.name);
   }
 }
