@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../ids';
 import type { Database, Sql } from '../../db/database';
 import { isUniqueViolation } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
@@ -147,7 +147,7 @@ export class MessageService {
   ): Promise<string[]> {
     if (!messages.length) return [];
     const now = toDbTime(at);
-    const ids = messages.map((m) => m.id ?? randomUUID());
+    const ids = messages.map((m) => m.id ?? timeOrderedId());
     for (let i = 0; i < messages.length; i += 500) {
       const part = messages.slice(i, i + 500);
       await tx.run(
@@ -218,7 +218,7 @@ export class MessageService {
     const aliases = anonymous.length ? await this.profiles.resolveAliases(tx, workspaceId, anonymous) : new Map();
     const created: (NewMessage & { id: string })[] = [];
     for (const e of mapped) {
-      const id = randomUUID();
+      const id = timeOrderedId();
       const claimed = await tx.run(
         'UPDATE inbound_events SET status = ?, message_ref = ? WHERE id = ? AND workspace_id = ? AND status = ?',
         [EventStatus.MAPPED, id, e.id, workspaceId, EventStatus.UNMAPPED],

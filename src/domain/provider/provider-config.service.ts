@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../ids';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Database } from '../../db/database';
@@ -53,7 +53,10 @@ function mapSecrets(
   return out;
 }
 
-/** Keeps a stored secret where an update sends the mask back unchanged. */
+/**
+ * Where a secret is sent back as the mask, keeps the stored value — or leaves the setting out when
+ * nothing is stored (the mask itself must never become a secret).
+ */
 function keepMasked(
   next: Record<string, unknown>,
   stored: Record<string, unknown>,
@@ -61,8 +64,10 @@ function keepMasked(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...next };
   for (const [key, property] of Object.entries(properties)) {
-    if (property.secret && out[key] === MASK && key in stored) out[key] = stored[key];
-    else if (property.properties && isJsonObject(out[key]) && isJsonObject(stored[key])) {
+    if (property.secret && out[key] === MASK) {
+      if (key in stored) out[key] = stored[key];
+      else delete out[key];
+    } else if (property.properties && isJsonObject(out[key]) && isJsonObject(stored[key])) {
       out[key] = keepMasked(
         out[key] as Record<string, unknown>,
         stored[key] as Record<string, unknown>,
@@ -71,6 +76,15 @@ function keepMasked(
     }
   }
   return out;
+}
+
+function containsMask(config: Record<string, unknown>, properties: Record<string, SettingsProperty>): boolean {
+  let found = false;
+  mapSecrets(config, properties, (v) => {
+    if (v === MASK) found = true;
+    return v;
+  });
+  return found;
 }
 
 /** A configuration with its secrets opened, for the pipeline only. */
@@ -115,6 +129,9 @@ export class ProviderConfigService {
     let config = input.config;
     const existing = input.id ? await this.row(ctx, input.id) : null;
     if (input.id && !existing) throw new NotFoundError('Provider configuration', input.id);
+    if (!existing && containsMask(config, plugin.settings.properties)) {
+      throw new InvalidInputError(`"${MASK}" stands for a stored secret; a new configuration needs the real value`);
+    }
     if (existing) {
       const stored = mapSecrets(this.parse(existing.config), plugin.settings.properties, (v) =>
         SecretBox.isSealed(v) ? this.box.open(v) : v,
@@ -124,7 +141,7 @@ export class ProviderConfigService {
     this.validate(plugin.slug, plugin.settings, config);
     const sealed = mapSecrets(config, plugin.settings.properties, (v) => this.box.seal(v));
     const now = toDbTime(new Date());
-    const id = existing?.id ?? randomUUID();
+    const id = existing?.id ?? timeOrderedId();
     const priority = input.priority ?? (existing ? Number(existing.priority) : 0);
     const enabled = input.enabled ?? (existing ? Boolean(Number(existing.enabled)) : true);
     if (existing) {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../ids';
 import type { Database } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import { InvalidInputError, NotFoundError } from '../domain-error';
@@ -89,7 +89,7 @@ export class RoutingRuleService {
   async create(ctx: RequestContext, input: RoutingRuleInput): Promise<RoutingRule> {
     checkInput(input);
     await this.checkTemplate(ctx, input.templateId);
-    const id = randomUUID();
+    const id = timeOrderedId();
     const now = toDbTime(new Date());
     await this.db.run(
       `INSERT INTO routing_rules (id, workspace_id, template_id, name, priority, condition_tree, action, method, channels, enabled, created_at, updated_at)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, Sql } from '../../db/database';
+import { isUniqueViolation, type Database, type Sql } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import { InvalidInputError, NotFoundError } from '../domain-error';
 import { isJsonObject } from '../profile/merge-patch';
@@ -96,60 +96,73 @@ export class TemplateService {
     checkInput(input);
     const id = randomUUID();
     const now = toDbTime(new Date());
-    await this.db.transaction(async (tx) => {
-      const taken = await tx.rows('SELECT id FROM templates WHERE workspace_id = ? AND template_key = ?', [
-        ctx.workspaceId,
-        input.key,
-      ]);
-      if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
-      await tx.run(
-        `INSERT INTO templates (id, workspace_id, template_key, name, channels, draft, published_version, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
-        [
-          id,
+    await this.keyUnique(input.key, () =>
+      this.db.transaction(async (tx) => {
+        const taken = await tx.rows('SELECT id FROM templates WHERE workspace_id = ? AND template_key = ?', [
           ctx.workspaceId,
           input.key,
-          input.name,
-          JSON.stringify(input.channels),
-          JSON.stringify(input.content),
-          now,
-          now,
-        ],
-      );
-    });
+        ]);
+        if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
+        await tx.run(
+          `INSERT INTO templates (id, workspace_id, template_key, name, channels, draft, published_version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+          [
+            id,
+            ctx.workspaceId,
+            input.key,
+            input.name,
+            JSON.stringify(input.channels),
+            JSON.stringify(input.content),
+            now,
+            now,
+          ],
+        );
+      }),
+    );
     return (await this.get(ctx, { id }))!;
+  }
+
+  /** Turns the unique key's violation (two concurrent saves of one key) into the same answer as the check. */
+  private async keyUnique<T>(key: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new InvalidInputError(`A template with key "${key}" already exists`);
+      throw err;
+    }
   }
 
   /** Edits the draft only; published versions never change. */
   async update(ctx: RequestContext, id: string, input: TemplateInput): Promise<Template> {
     checkInput(input);
-    await this.db.transaction(async (tx) => {
-      await this.require(tx, ctx, id);
-      const taken = await tx.rows('SELECT id FROM templates WHERE workspace_id = ? AND template_key = ? AND id <> ?', [
-        ctx.workspaceId,
-        input.key,
-        id,
-      ]);
-      if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
-      await tx.run(
-        'UPDATE templates SET template_key = ?, name = ?, channels = ?, draft = ?, updated_at = ? WHERE id = ? AND workspace_id = ?',
-        [
-          input.key,
-          input.name,
-          JSON.stringify(input.channels),
-          JSON.stringify(input.content),
-          toDbTime(new Date()),
-          id,
-          ctx.workspaceId,
-        ],
-      );
-    });
+    await this.keyUnique(input.key, () =>
+      this.db.transaction(async (tx) => {
+        await this.require(tx, ctx, id);
+        const taken = await tx.rows(
+          'SELECT id FROM templates WHERE workspace_id = ? AND template_key = ? AND id <> ?',
+          [ctx.workspaceId, input.key, id],
+        );
+        if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
+        await tx.run(
+          'UPDATE templates SET template_key = ?, name = ?, channels = ?, draft = ?, updated_at = ? WHERE id = ? AND workspace_id = ?',
+          [
+            input.key,
+            input.name,
+            JSON.stringify(input.channels),
+            JSON.stringify(input.content),
+            toDbTime(new Date()),
+            id,
+            ctx.workspaceId,
+          ],
+        );
+      }),
+    );
     return (await this.get(ctx, { id }))!;
   }
 
   /** The draft becomes the next published version (1, 2, 3…). */
   async publish(ctx: RequestContext, id: string): Promise<Template> {
-    await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const template = await this.require(tx, ctx, id, true);
       validateContent(template.channels, template.draft);
       const version = (template.publishedVersion ?? 0) + 1;
@@ -159,8 +172,9 @@ export class TemplateService {
         [id, version, JSON.stringify(template.channels), JSON.stringify(template.draft), now],
       );
       await tx.run('UPDATE templates SET published_version = ?, updated_at = ? WHERE id = ?', [version, now, id]);
+      // read back inside the transaction: a concurrent publish must not show through
+      return this.require(tx, ctx, id);
     });
-    return (await this.get(ctx, { id }))!;
   }
 
   async list(ctx: RequestContext): Promise<Template[]> {

@@ -22,8 +22,11 @@ export interface SettingsSchema {
   additionalProperties?: boolean;
 }
 
+export type SettingsType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array';
+
 export interface SettingsProperty {
-  type: 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array';
+  /** One JSON type, or several (e.g. `['object', 'string']` for a JSON document that may come as text). */
+  type: SettingsType | SettingsType[];
   description: string;
   secret?: boolean;
   format?: string;

@@ -68,7 +68,7 @@ export const fcmProvider: ProviderDefinition<FcmSettings> = {
     type: 'object',
     properties: {
       serviceAccount: {
-        type: 'object',
+        type: ['object', 'string'],
         description:
           'Service-account key file (JSON, as downloaded from the Google Cloud console), as an object or its JSON text.',
         secret: true,

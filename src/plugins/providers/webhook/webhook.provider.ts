@@ -133,7 +133,8 @@ export const webhookProvider: ProviderDefinition<WebhookSettings> = {
       headers: {
         type: 'object',
         description:
-          'Extra request headers as name → value strings (Content-Type, Idempotency-Key and the signature are set by Pigeon)',
+          'Extra request headers as name → value strings (Content-Type, Idempotency-Key and the signature are set by Pigeon); stored encrypted, as they often carry credentials',
+        secret: true,
       },
       timeoutMs: {
         type: 'integer',
