@@ -52,14 +52,23 @@ export class JobQueue implements MessageScheduler {
     });
   }
 
-  /** Claims up to `limit` due jobs for `workerId`, leased for `leaseMs`. */
-  async claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
-    if (limit <= 0) return [];
+  /**
+   * Claims up to `limit` due jobs for `workerId`, leased for `leaseMs`; with `workspaceIds`, only
+   * jobs of those workspaces (a worker dedicated to some tenants).
+   */
+  async claim(
+    workerId: string,
+    limit: number,
+    leaseMs: number,
+    workspaceIds?: readonly number[],
+  ): Promise<ClaimedJob[]> {
+    if (limit <= 0 || workspaceIds?.length === 0) return [];
+    const only = workspaceIds ? ` AND workspace_id IN (${workspaceIds.map(() => '?').join(', ')})` : '';
     return this.db.transaction(async (tx) => {
       const now = new Date();
       const rows = await tx.rows<{ id: string | number; workspace_id: number; message_id: string; runs: number }>(
-        `SELECT id, workspace_id, message_id, runs FROM jobs WHERE run_at <= ? ORDER BY run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
-        [toDbTime(now)],
+        `SELECT id, workspace_id, message_id, runs FROM jobs WHERE run_at <= ?${only} ORDER BY run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
+        [toDbTime(now), ...(workspaceIds ?? [])],
       );
       if (!rows.length) return [];
       const ids = rows.map((r) => String(r.id));

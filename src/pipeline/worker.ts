@@ -12,6 +12,8 @@ export interface WorkerOptions {
   /** How often an idle worker looks for due jobs (a local `wake` starts it sooner). */
   pollMs: number;
   id?: string;
+  /** Only these workspaces' jobs (read at every claim); all workspaces when absent. */
+  workspaceIds?: readonly number[];
 }
 
 /** Backoff for a run that failed unexpectedly (database down, a bug): not a provider retry. */
@@ -64,7 +66,12 @@ export class Worker {
   async drain(untilIdleMs = 2000): Promise<void> {
     let idleSince = Date.now();
     while (Date.now() - idleSince < untilIdleMs) {
-      const jobs = await this.queue.claim(this.id, this.options.concurrency, this.options.leaseMs);
+      const jobs = await this.queue.claim(
+        this.id,
+        this.options.concurrency,
+        this.options.leaseMs,
+        this.options.workspaceIds,
+      );
       if (jobs.length) {
         await Promise.all(jobs.map((job) => this.process(job)));
         idleSince = Date.now();
@@ -80,7 +87,7 @@ export class Worker {
       let claimed: ClaimedJob[] = [];
       if (free > 0) {
         try {
-          claimed = await this.queue.claim(this.id, free, this.options.leaseMs);
+          claimed = await this.queue.claim(this.id, free, this.options.leaseMs, this.options.workspaceIds);
         } catch (err) {
           this.logger.error({ err, workerId: this.id }, 'could not claim jobs');
         }

@@ -67,9 +67,12 @@ export async function startTestApp(config: Partial<ServiceConfig> = {}): Promise
   const app = await createApp({ services, config: { production: false, logLevel: 'silent' } });
   await app.ready();
 
+  // workers of this test file only take jobs of its own workspaces: files share one MySQL database
+  const workspaceIds: number[] = [];
   const newWorkspace = async (): Promise<TestWorkspace> => {
     const name = `t-${randomUUID().slice(0, 12)}`;
     const created = await services.workspaces.createWorkspace(name);
+    workspaceIds.push(created.workspace.id);
     return {
       name,
       workspaceId: created.workspace.id,
@@ -107,7 +110,7 @@ export async function startTestApp(config: Partial<ServiceConfig> = {}): Promise
       return new Worker(
         services.queue,
         services.pipeline,
-        { concurrency: 8, leaseMs: options.leaseMs ?? 30_000, pollMs: 20, id: options.id },
+        { concurrency: 8, leaseMs: options.leaseMs ?? 30_000, pollMs: 20, id: options.id, workspaceIds },
         pino({ level: 'silent' }),
       );
     },
