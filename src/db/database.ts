@@ -28,6 +28,22 @@ export function isTransientConflict(err: unknown): boolean {
   return e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_BUSY_SNAPSHOT';
 }
 
+/** True when the database could not be reached or the connection broke (as opposed to refusing a statement). */
+export function isConnectionError(err: unknown): boolean {
+  const e = ((err as { driverError?: unknown })?.driverError ?? err) as {
+    code?: string;
+    fatal?: boolean;
+    message?: string;
+  };
+  if (!e) return false;
+  if (e.fatal) return true;
+  return (
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|PROTOCOL_CONNECTION_LOST|ER_CON_COUNT_ERROR|ER_SERVER_SHUTDOWN|POOL_CLOSED)$/.test(
+      e.code ?? '',
+    ) || /Connection is not established|DataSource is not initialized|closed|Pool is closed/i.test(e.message ?? '')
+  );
+}
+
 /** True when the database refused a write because a unique key already holds the value. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = ((err as { driverError?: unknown })?.driverError ?? err) as { errno?: number; code?: string };

@@ -301,6 +301,53 @@ describe('Segment ingest routes', () => {
     });
   });
 
+  describe('group commit', () => {
+    it('200 concurrent requests, some repeating a messageId, are each answered once stored, each event stored once', async () => {
+      const userId = uid();
+      const ids = Array.from({ length: 150 }, (_, i) => `${userId}-${i}`);
+      const bodies = [...ids, ...ids.slice(0, 50)].map((messageId, i) => ({
+        type: 'track',
+        userId,
+        event: `G${i % 3}`,
+        messageId,
+      }));
+      const results = await Promise.all(bodies.map((b) => t.send('/segment', b)));
+      expect(results.map((r) => r.statusCode)).toEqual(Array(200).fill(202));
+      expect(results.map((r) => r.json().messageId)).toEqual(bodies.map((b) => b.messageId));
+      const [{ n }] = await t.db.rows<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM inbound_events WHERE workspace_id = ? AND user_id = ?',
+        [t.ws.workspaceId, userId],
+      );
+      expect(Number(n)).toBe(150);
+      const names = await t.gql('{ eventNames { name count } }');
+      const counted = names
+        .data!.eventNames.filter((e: any) => /:G[012]$/.test(e.name))
+        .reduce((a: number, e: any) => a + e.count, 0);
+      expect(counted).toBeGreaterThanOrEqual(150);
+    });
+
+    it('requests of different workspaces committed together land in their own workspaces', async () => {
+      const other = await t.newWorkspace();
+      const userId = uid();
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          t.send(
+            '/segment',
+            { type: 'identify', userId, traits: { [`k${i}`]: i }, messageId: `${userId}-${i}` },
+            i % 2 ? other.ingestKey : t.ws.ingestKey,
+          ),
+        ),
+      );
+      expect(results.every((r) => r.statusCode === 202)).toBe(true);
+      const mine = await t.gql(`{ profile(userId: "${userId}") { traits } }`);
+      const theirs = await t.gql(`{ profile(userId: "${userId}") { traits } }`, {}, other.adminKey);
+      expect(Object.keys(mine.data!.profile.traits)).toHaveLength(20);
+      expect(Object.keys(theirs.data!.profile.traits)).toHaveLength(20);
+      expect(mine.data!.profile.traits.k0).toBe(0);
+      expect(theirs.data!.profile.traits.k1).toBe(1);
+    });
+  });
+
   describe('POST /v1/<type>', () => {
     it.each(['identify', 'track', 'group', 'page', 'screen', 'alias'])(
       '/v1/%s answers {"success": true} and the route decides the type',

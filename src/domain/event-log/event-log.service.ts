@@ -1,5 +1,6 @@
 import type { Database, Sql } from '../../db/database';
-import { isUniqueViolation } from '../../db/database';
+import { isConnectionError, isUniqueViolation } from '../../db/database';
+import { Batcher } from '../../db/batcher';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import { newestFirstPage } from '../../db/newest-first';
 import { DomainError, StoreUnavailableError } from '../domain-error';
@@ -48,6 +49,23 @@ interface EventRow {
 }
 
 const INSERT_ROWS = 500;
+/** The most events one group commit takes (a batch request may bring up to 2,500 on its own). */
+const GROUP_MAX_EVENTS = 1000;
+
+interface IngestRequest {
+  workspaceId: number;
+  events: IncomingEvent[];
+}
+
+interface IngestResult {
+  outcomes: IngestOutcome[];
+  mapped: number;
+}
+
+/** The error an ingest caller sees: domain errors as they are, anything from the database as 503. */
+function asIngestError(err: unknown): Error {
+  return err instanceof DomainError ? err : new StoreUnavailableError(err);
+}
 const INSERT_BYTES = 4 * 1024 * 1024;
 const UNIQUE_RACE_RETRIES = 3;
 
@@ -96,32 +114,81 @@ export function trackEventName(event: string): string {
  * already holds is acknowledged again and applied never twice.
  */
 export class EventLogService {
+  /** Group commit: concurrent ingest calls share one transaction and its multi-row inserts. */
+  private readonly committer: Batcher<IngestRequest, IngestResult | Error>;
+
   constructor(
     private readonly db: Database,
     private readonly profiles: ProfileService,
     private readonly groups: GroupService,
     private readonly mappings: MappingService,
     private readonly messages: MessageService,
-  ) {}
+  ) {
+    this.committer = new Batcher((requests) => this.commitGroup(requests), {
+      // SQLite has one writer; MySQL/MariaDB take a few transactions at once (the pool has 10 connections)
+      maxInFlight: db.kind === 'sqlite' ? 1 : 4,
+      maxItems: GROUP_MAX_EVENTS,
+      sizeOf: (r) => r.events.length,
+    });
+  }
 
   /**
    * Stores and applies `events` in order. Resolves only once everything is committed; throws
    * {@link StoreUnavailableError} when the database cannot commit (nothing of the call is stored then).
+   * Calls that arrive while others are committing are committed together with them (group commit).
    */
   async ingest(ctx: RequestContext, events: IncomingEvent[]): Promise<IngestOutcome[]> {
     if (!events.length) return [];
+    const result = await this.committer.submit({ workspaceId: ctx.workspaceId, events });
+    if (result instanceof Error) throw result;
+    if (result.mapped) this.messages.wake();
+    return result.outcomes;
+  }
+
+  /**
+   * Commits a group of ingest calls in one transaction. When that fails for a reason other than the
+   * database being unreachable, each call is tried on its own, so one bad call never fails the others.
+   */
+  private async commitGroup(requests: IngestRequest[]): Promise<(IngestResult | Error)[]> {
+    try {
+      return await this.commitWithRetry(requests);
+    } catch (err) {
+      if (requests.length === 1 || isConnectionError(err)) return requests.map(() => asIngestError(err));
+      return Promise.all(requests.map((r) => this.commitWithRetry([r]).then((res) => res[0], asIngestError)));
+    }
+  }
+
+  private async commitWithRetry(requests: IngestRequest[]): Promise<IngestResult[]> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const { outcomes, mapped } = await this.db.transaction((tx) => this.ingestIn(tx, ctx.workspaceId, events));
-        if (mapped) this.messages.wake();
-        return outcomes;
+        return await this.db.transaction((tx) => this.ingestGroup(tx, requests));
       } catch (err) {
-        // a concurrent request stored one of these messageIds first: run again, it is a duplicate now
+        // a concurrent call stored one of these messageIds first: run again, it is a duplicate now
         if (isUniqueViolation(err) && attempt < UNIQUE_RACE_RETRIES) continue;
-        if (err instanceof DomainError) throw err;
-        throw new StoreUnavailableError(err);
+        throw err;
       }
     }
+  }
+
+  /** One transaction for the group: the events of each workspace go through {@link ingestIn} together, in order. */
+  private async ingestGroup(tx: Sql, requests: IngestRequest[]): Promise<IngestResult[]> {
+    const results: IngestResult[] = requests.map(() => ({ outcomes: [], mapped: 0 }));
+    const byWorkspace = new Map<number, number[]>();
+    requests.forEach((r, i) => byWorkspace.set(r.workspaceId, [...(byWorkspace.get(r.workspaceId) ?? []), i]));
+    for (const [workspaceId, indexes] of byWorkspace) {
+      const { outcomes, mapped } = await this.ingestIn(
+        tx,
+        workspaceId,
+        indexes.flatMap((i) => requests[i].events),
+      );
+      let offset = 0;
+      for (const i of indexes) {
+        results[i].outcomes = outcomes.slice(offset, offset + requests[i].events.length);
+        offset += requests[i].events.length;
+      }
+      results[indexes[0]].mapped += mapped;
+    }
+    return results;
   }
 
   private async ingestIn(

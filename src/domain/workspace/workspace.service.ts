@@ -1,4 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { In } from 'typeorm';
+import { Batcher } from '../../db/batcher';
 import type { Database, Sql } from '../../db/database';
 import { toDbTime } from '../../db/dialect';
 import { InvalidInputError, NotFoundError } from '../domain-error';
@@ -34,6 +36,10 @@ export function generateSecret(scope: ApiKeyScope): string {
 /** Workspaces and their API keys. Keys are stored as SHA-256 hashes and compared in constant time. */
 export class WorkspaceService {
   private readonly lastUsedWritten = new Map<string, number>();
+  private readonly verifier = new Batcher<string, KeyCheck>((secrets) => this.verifyMany(secrets), {
+    maxInFlight: 2,
+    maxItems: 200,
+  });
 
   constructor(private readonly db: Database) {}
 
@@ -135,20 +141,32 @@ export class WorkspaceService {
     return (await this.db.manager.findOne(ApiKey, { where: { id } }))!;
   }
 
-  /** Finds the key a caller presented. Unknown and revoked keys are told apart (401 vs 403). */
+  /**
+   * Finds the key a caller presented. Unknown and revoked keys are told apart (401 vs 403). Every
+   * call reads the database, so a revoked key stops working at once; concurrent calls share one query.
+   */
   async verify(secret: string): Promise<KeyCheck> {
     if (!secret || secret.length > 512) return { ok: false, reason: 'unknown' };
-    const presented = Buffer.from(hashSecret(secret), 'hex');
-    const candidates = await this.db.manager.find(ApiKey, { where: { prefix: secret.slice(0, PREFIX_LENGTH) } });
-    let found: ApiKey | undefined;
-    for (const candidate of candidates) {
-      // every candidate is compared, in constant time, whatever matched before
-      if (timingSafeEqual(presented, Buffer.from(candidate.secretHash, 'hex'))) found = candidate;
-    }
-    if (!found) return { ok: false, reason: 'unknown' };
-    if (found.revokedAt) return { ok: false, reason: 'revoked' };
-    this.touch(found);
-    return { ok: true, key: found };
+    const check = await this.verifier.submit(secret);
+    if (check.ok) this.touch(check.key);
+    return check;
+  }
+
+  private async verifyMany(secrets: string[]): Promise<KeyCheck[]> {
+    const prefixes = [...new Set(secrets.map((s) => s.slice(0, PREFIX_LENGTH)))];
+    const candidates = await this.db.manager.find(ApiKey, { where: { prefix: In(prefixes) } });
+    return secrets.map((secret) => {
+      const presented = Buffer.from(hashSecret(secret), 'hex');
+      let found: ApiKey | undefined;
+      for (const candidate of candidates) {
+        if (candidate.prefix !== secret.slice(0, PREFIX_LENGTH)) continue;
+        // every candidate is compared, in constant time, whatever matched before
+        if (timingSafeEqual(presented, Buffer.from(candidate.secretHash, 'hex'))) found = candidate;
+      }
+      if (!found) return { ok: false, reason: 'unknown' };
+      if (found.revokedAt) return { ok: false, reason: 'revoked' };
+      return { ok: true, key: found };
+    });
   }
 
   private touch(key: ApiKey): void {
