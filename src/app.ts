@@ -4,22 +4,30 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { ApolloServer } from '@apollo/server';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import pino from 'pino';
-import type { Config } from './config';
+import type { Config, Role } from './config';
 import { DomainError, StoreUnavailableError } from './domain/domain-error';
 import { ApiKeyScope } from './domain/workspace/api-key-scope.enum';
 import { buildGraphQLSchema } from './graphql/build-schema';
 import type { GraphQLAuth, GraphQLContext } from './graphql/context.type';
 import { formatError } from './graphql/errors';
 import { createLoaders } from './graphql/loaders';
+import { graphqlLimits } from './graphql/limits';
 import { HttpError } from './ingest/http-error';
+import { registerIngestRateLimit } from './ingest/rate-limit';
 import { MAX_REQUEST_BYTES } from './ingest/segment/normalize';
 import { registerSegmentRoutes } from './ingest/segment/segment.routes';
+import { createLogger } from './ops/logger';
+import { registerOpsRoutes } from './ops/ops.routes';
 import type { Services } from './services';
 
 export interface AppDeps {
   services: Services;
-  config: Pick<Config, 'production' | 'logLevel'>;
+  config: Pick<Config, 'production' | 'logLevel'> & Partial<Pick<Config, 'rateLimitPerMinute'>>;
   logger?: pino.Logger;
+  /** The process role, for /readyz (workers are checked when it has them); not checked when absent. */
+  role?: Role;
+  /** The process's send worker, when the role has one (for /readyz). */
+  worker?: { readonly isRunning: boolean };
 }
 
 /** Strict JSON for every route (also sent as text/plain by some Segment clients); `__proto__` stays data. */
@@ -60,7 +68,7 @@ async function graphQLAuth(services: Services, header: string | undefined): Prom
  */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const { services, config } = deps;
-  const logger = deps.logger ?? pino({ level: config.logLevel });
+  const logger = deps.logger ?? createLogger(config.logLevel);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: MAX_REQUEST_BYTES,
@@ -78,17 +86,20 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   app.addHook('onResponse', async (request, reply) => {
+    // request.log carries reqId already (a child logger bound to the request)
     request.log.info(
       {
-        reqId: request.id,
         method: request.method,
         route: request.routeOptions.url,
         status: reply.statusCode,
         workspaceId: request.workspaceId,
         ms: Math.round(reply.elapsedTime),
+        outcome: reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'refused' : 'ok',
+        events: request.ingest,
       },
       'request',
     );
+    services.metrics.request(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -125,15 +136,20 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  registerOpsRoutes(app, { db: services.db, metrics: services.metrics, role: deps.role, worker: deps.worker });
 
+  await registerIngestRateLimit(app, config.rateLimitPerMinute ?? 0);
   registerSegmentRoutes(app, services);
 
+  const limits = graphqlLimits();
   const apollo = new ApolloServer<GraphQLContext>({
     schema: buildGraphQLSchema(),
     introspection: true,
     includeStacktraceInErrorResponses: !config.production,
     formatError: formatError(config.production),
-    plugins: [fastifyApolloDrainPlugin(app)],
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
+    plugins: [fastifyApolloDrainPlugin(app), ...limits.plugins],
   });
   await apollo.start();
   await app.register(fastifyApollo(apollo), {

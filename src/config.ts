@@ -12,6 +12,10 @@ export interface Config {
   adminKey?: string;
   ingestKey?: string;
   secret?: string;
+  /** Purge event-log rows received more than this many days ago (PIGEON_EVENT_RETENTION_DAYS); off when unset or 0. */
+  eventRetentionDays?: number;
+  /** Port of the operational routes (/healthz, /readyz, /metrics) in a PIGEON_ROLE=worker process (PIGEON_OPS_PORT). */
+  opsPort?: number;
   logLevel: string;
   production: boolean;
   /** Tries per provider (PIGEON_RETRY_ATTEMPTS). */
@@ -24,6 +28,8 @@ export interface Config {
   workerConcurrency: number;
   /** How often an idle worker polls for due jobs (PIGEON_WORKER_POLL_MS). */
   workerPollMs: number;
+  /** Ingest requests one key may make per minute, per API process; 0 is no limit (PIGEON_RATE_LIMIT_PER_MINUTE). */
+  rateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {}
@@ -67,12 +73,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminKey: nonEmpty(env.PIGEON_ADMIN_KEY),
     ingestKey: nonEmpty(env.PIGEON_INGEST_KEY),
     secret,
+    eventRetentionDays: integer(env, 'PIGEON_EVENT_RETENTION_DAYS', 0, 0) || undefined,
+    opsPort: nonEmpty(env.PIGEON_OPS_PORT) === undefined ? undefined : integer(env, 'PIGEON_OPS_PORT', 0, 0),
     logLevel: nonEmpty(env.LOG_LEVEL) ?? 'info',
     production,
     retryAttempts: integer(env, 'PIGEON_RETRY_ATTEMPTS', 3, 1),
     retryBaseMs: integer(env, 'PIGEON_RETRY_BASE_MS', 1000, 0),
     jobLeaseMs: integer(env, 'PIGEON_JOB_LEASE_MS', 60_000, 100),
-    workerConcurrency: integer(env, 'PIGEON_WORKER_CONCURRENCY', 8, 1),
+    workerConcurrency: integer(env, 'PIGEON_WORKER_CONCURRENCY', 50, 1),
     workerPollMs: integer(env, 'PIGEON_WORKER_POLL_MS', 500, 1),
+    rateLimitPerMinute: integer(env, 'PIGEON_RATE_LIMIT_PER_MINUTE', 0, 0),
   };
+}
+
+/** The database URL alone: the `pigeon` CLI needs nothing else of the configuration. */
+export function loadDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return nonEmpty(env.DATABASE_URL) ?? DEFAULT_DATABASE_URL;
 }

@@ -1,16 +1,18 @@
 import 'reflect-metadata';
-import pino from 'pino';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { redactUrl } from './db/data-source-options';
 import { openDatabase } from './db/open';
+import { createLogger } from './ops/logger';
+import { createOpsApp } from './ops/ops-app';
+import { startRetention } from './ops/retention-scheduler';
 import { Worker } from './pipeline/worker';
 import { createServices } from './services';
 
 /** Boot only: read config, open the database, migrate, bootstrap, listen. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger(config.logLevel);
   const db = await openDatabase(config.databaseUrl);
   logger.info({ database: redactUrl(config.databaseUrl), role: config.role }, 'database ready, migrations applied');
   if (!config.secret) {
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
     );
   }
   const services = createServices(db, config, logger);
+  services.metrics.collectDefaults();
 
   const generated = await services.workspaces.bootstrapDefault({
     adminKey: config.adminKey,
@@ -31,10 +34,6 @@ async function main(): Promise<void> {
     );
   }
 
-  const app = config.role === 'worker' ? undefined : await createApp({ services, config, logger });
-  if (app) {
-    await app.listen({ port: config.port, host: config.host });
-  }
   const worker =
     config.role === 'api'
       ? undefined
@@ -44,8 +43,22 @@ async function main(): Promise<void> {
           { concurrency: config.workerConcurrency, leaseMs: config.jobLeaseMs, pollMs: config.workerPollMs },
           logger,
         );
+  const app =
+    config.role === 'worker' ? undefined : await createApp({ services, config, logger, role: config.role, worker });
+  if (app) {
+    await app.listen({ port: config.port, host: config.host });
+  }
+  const opsApp =
+    config.role === 'worker' && config.opsPort !== undefined
+      ? await createOpsApp({ db, metrics: services.metrics, logger, role: config.role, worker })
+      : undefined;
+  await opsApp?.listen({ port: config.opsPort, host: config.host });
   worker?.start();
   if (worker) logger.info({ workerId: worker.id, concurrency: config.workerConcurrency }, 'worker started');
+  const stopRetention =
+    worker && config.eventRetentionDays
+      ? startRetention(services.retention, { days: config.eventRetentionDays }, logger)
+      : undefined;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -55,6 +68,8 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => process.exit(1), 20_000);
     timer.unref();
     await app?.close();
+    await opsApp?.close();
+    await stopRetention?.();
     await worker?.stop(15_000);
     await db.dataSource.destroy();
     process.exit(0);

@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { EventLogService } from './domain/event-log/event-log.service';
+import { EventRetentionService } from './domain/event-log/retention.service';
 import { GroupService } from './domain/group/group.service';
 import { MappingService } from './domain/mapping/mapping.service';
 import { MessageService } from './domain/message/message.service';
@@ -14,6 +15,8 @@ import { JobQueue } from './pipeline/job-queue';
 import { SendPipeline } from './pipeline/send-pipeline';
 import type { Logger } from 'pino';
 import { installedProviders, ProviderRegistry } from './plugins/providers';
+import { Metrics } from './ops/metrics';
+import { pipelineTelemetry } from './ops/pipeline-telemetry';
 
 /** The services, wired once per process: the composition root for HTTP, GraphQL and workers. */
 export interface Services {
@@ -30,6 +33,10 @@ export interface Services {
   messages: MessageService;
   queue: JobQueue;
   pipeline: SendPipeline;
+  /** Prometheus metrics of this process (a registry of its own), served at /metrics. */
+  metrics: Metrics;
+  /** Event retention (PIGEON_EVENT_RETENTION_DAYS); tests call it directly. */
+  retention: EventRetentionService;
 }
 
 export type ServiceConfig = Pick<Config, 'secret' | 'retryAttempts' | 'retryBaseMs'>;
@@ -41,6 +48,7 @@ export function createServices(
   config: ServiceConfig = DEFAULT_SERVICE_CONFIG,
   logger?: Logger,
   registry = new ProviderRegistry(installedProviders(logger)),
+  metrics = new Metrics(),
 ): Services {
   const workspaces = new WorkspaceService(db);
   const profiles = new ProfileService(db);
@@ -50,10 +58,12 @@ export function createServices(
   const rules = new RoutingRuleService(db);
   const providerConfigs = new ProviderConfigService(db, registry, new SecretBox(config.secret));
   const queue = new JobQueue(db);
+  metrics.watchQueue(queue);
+  const telemetry = pipelineTelemetry(metrics, logger);
   const messages = new MessageService(db, templates, mappings, profiles, queue);
   const events = new EventLogService(db, profiles, groups, mappings, messages);
   const pipeline = new SendPipeline(
-    { db, templates, profiles, rules, providerConfigs, messages, events, registry },
+    { db, templates, profiles, rules, providerConfigs, messages, events, registry, telemetry },
     { attempts: config.retryAttempts, baseMs: config.retryBaseMs },
   );
   return {
@@ -70,5 +80,7 @@ export function createServices(
     messages,
     queue,
     pipeline,
+    metrics,
+    retention: new EventRetentionService(db, metrics),
   };
 }

@@ -85,18 +85,22 @@ export class JobQueue implements MessageScheduler {
     });
   }
 
-  /** Extends the lease of a job this worker still holds; false when it lost it. */
-  async extend(job: ClaimedJob, workerId: string, leaseMs: number): Promise<boolean> {
-    const changed = await this.db.run(
-      `UPDATE jobs SET run_at = ? WHERE id = ? AND locked_by = ? AND status = 'running'`,
-      [toDbTime(new Date(Date.now() + leaseMs)), job.id, workerId],
+  /** Extends the leases of jobs this worker still holds. */
+  async extend(jobs: ClaimedJob[], workerId: string, leaseMs: number): Promise<void> {
+    if (!jobs.length) return;
+    await this.db.run(
+      `UPDATE jobs SET run_at = ? WHERE locked_by = ? AND status = 'running' AND id IN (${jobs.map(() => '?').join(', ')})`,
+      [toDbTime(new Date(Date.now() + leaseMs)), workerId, ...jobs.map((j) => j.id)],
     );
-    return changed > 0;
   }
 
-  /** The job is finished: it is deleted (only if this worker still holds it). */
-  async complete(job: ClaimedJob, workerId: string): Promise<void> {
-    await this.db.run(`DELETE FROM jobs WHERE id = ? AND locked_by = ?`, [job.id, workerId]);
+  /** The jobs are finished: they are deleted (only those this worker still holds). */
+  async complete(jobs: ClaimedJob[], workerId: string): Promise<void> {
+    if (!jobs.length) return;
+    await this.db.run(`DELETE FROM jobs WHERE locked_by = ? AND id IN (${jobs.map(() => '?').join(', ')})`, [
+      workerId,
+      ...jobs.map((j) => j.id),
+    ]);
   }
 
   /** The job must run again at `runAt` (a retry with backoff). */

@@ -11,16 +11,20 @@ import type { OpenProviderConfig, ProviderConfigService } from '../domain/provid
 import type { RequestContext } from '../domain/request-context';
 import { findAddress } from '../domain/routing/channel-address';
 import { conditionHolds, type ConditionTrace } from '../domain/routing/condition';
-import type { RoutingRuleService } from '../domain/routing/routing-rule.service';
+import { orderRules, type RoutingRuleService } from '../domain/routing/routing-rule.service';
+import type { RoutingRule } from '../domain/routing/routing-rule.entity';
+import type { Profile } from '../domain/profile/profile.entity';
+import type { InboundEvent } from '../domain/event-log/inbound-event.entity';
 import { RoutingAction, RoutingMethod } from '../domain/routing/routing.enums';
 import { contentKey, type Channel } from '../domain/template/channel.enum';
 import type { ChannelContent } from '../domain/template/channel-content';
 import { renderContent } from '../domain/template/render';
-import type { TemplateService } from '../domain/template/template.service';
+import type { PublishedTemplate, TemplateService } from '../domain/template/template.service';
 import type { ProviderRegistry } from '../plugins/providers';
 import { PermanentProviderError, type ProviderError } from '../plugins/providers/errors';
 import type { RenderedContent } from '../plugins/providers/types';
 import { retryDelayMs, type RetryPolicy } from './retry-policy';
+import type { DeliveryOutcome, PipelineTelemetry } from './pipeline-telemetry';
 
 /** The routing decision, fixed when a message is ROUTED, so retries continue the same plan. */
 export interface Plan {
@@ -48,6 +52,23 @@ interface HistoryEntry {
   detail: Record<string, unknown>;
 }
 
+interface RoutingInputs {
+  published: Map<string, PublishedTemplate | null>;
+  rules: RoutingRule[];
+  configs: OpenProviderConfig[];
+  profiles: Map<string, Profile>;
+  events: Map<string, InboundEvent>;
+}
+
+/** What routing decided for a message: ROUTED with a plan, or a final status with its reason. */
+interface Decision {
+  history: HistoryEntry[];
+  status: MessageStatus;
+  reason: string | null;
+  templateVersion: number | null;
+  plan?: Plan;
+}
+
 export interface PipelineDeps {
   db: Database;
   templates: TemplateService;
@@ -57,7 +78,12 @@ export interface PipelineDeps {
   messages: MessageService;
   events: EventLogService;
   registry: ProviderRegistry;
+  /** Metrics and logs of status changes and delivery attempts (optional). */
+  telemetry?: PipelineTelemetry;
 }
+
+/** The ids every telemetry event carries. */
+const ids = (message: Message) => ({ workspaceId: message.workspaceId, messageId: message.id });
 
 function toError(err: unknown): ProviderError {
   // duck-typed: a provider error is anything with a boolean `retryable` (class identity may differ across bundles)
@@ -93,36 +119,268 @@ export class SendPipeline {
     return this.dispatch(ctx, message, plan, signal);
   }
 
+  /**
+   * Runs the pipeline for many messages at once (what a worker claims in one go). New messages take
+   * a fast path: routing inputs are loaded once per workspace, the decisions and first attempts are
+   * written in one transaction, the first sends go out together, and their results are written in a
+   * second transaction. Whatever the fast path does not finish — a failed attempt, a retry, a message
+   * already ROUTED — continues through {@link run}, one message at a time.
+   */
+  async runMany(
+    jobs: { workspaceId: number; messageId: string }[],
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<RunOutcome[]> {
+    const outcomes = new Map<string, RunOutcome>();
+    const byWorkspace = new Map<number, string[]>();
+    for (const j of jobs) byWorkspace.set(j.workspaceId, [...(byWorkspace.get(j.workspaceId) ?? []), j.messageId]);
+    for (const [workspaceId, ids] of byWorkspace) {
+      const ctx: RequestContext = { workspaceId };
+      const found = await this.deps.messages.getByIds(ctx, ids);
+      const fresh = [...found.values()].filter((m) => m.status === MessageStatus.ENQUEUED);
+      const rest = ids.filter((id) => !fresh.some((m) => m.id === id));
+      const unfinished = fresh.length ? await this.fastPath(ctx, fresh, signal) : [];
+      for (const m of fresh) if (!unfinished.includes(m.id)) outcomes.set(m.id, { done: true });
+      await Promise.all(
+        [...rest, ...unfinished].map(async (id) => outcomes.set(id, await this.run(workspaceId, id, signal))),
+      );
+    }
+    return jobs.map((j) => outcomes.get(j.messageId) ?? { done: true });
+  }
+
+  /** Routes and sends the first attempt of new messages in bulk; returns the ids it did not finish. */
+  private async fastPath(ctx: RequestContext, messages: Message[], signal: AbortSignal): Promise<string[]> {
+    const inputs = await this.loadInputs(ctx, messages);
+    const traits = (m: Message) => inputs.profiles.get(m.userId)?.traits ?? {};
+    const now = new Date();
+    const decided = messages.map((message) => ({ message, decision: this.decide(message, inputs) }));
+    // the first attempt of each message: SINGLE → the first channel's first provider; ALL → every channel's
+    const attempts = decided.flatMap(({ message, decision }) =>
+      !decision.plan
+        ? []
+        : (decision.plan.method === RoutingMethod.ALL
+            ? decision.plan.channels
+            : decision.plan.channels.slice(0, 1)
+          ).map((planned) => ({
+            message,
+            plan: decision.plan!,
+            planned,
+            delivery: {
+              id: randomUUID(),
+              messageId: message.id,
+              channel: planned.channel,
+              providerConfigId: planned.providers[0].configId,
+              provider: planned.providers[0].provider,
+              status: DeliveryStatus.PENDING,
+              attempts: 1,
+              lastError: null,
+              externalId: null,
+              sentAt: null,
+              nextAttemptAt: null,
+              createdAt: now,
+              updatedAt: now,
+            } as Delivery,
+          })),
+    );
+    await this.deps.db.transaction(async (tx) => {
+      await this.saveMessages(
+        tx,
+        decided.map(({ message, decision }) =>
+          Object.assign(message, {
+            status: decision.status,
+            reason: decision.reason,
+            templateVersion: decision.templateVersion,
+            plan: decision.plan ?? null,
+            updatedAt: now,
+          }),
+        ),
+      );
+      // attempts are counted before the calls: a worker that dies mid-send still used them up
+      await this.saveDeliveries(
+        tx,
+        attempts.map((a) => a.delivery),
+      );
+      await this.insertHistoryMany(
+        tx,
+        decided.flatMap(({ message, decision }) => {
+          const end = FINAL_STATUSES.has(decision.status)
+            ? [{ type: decision.status, detail: { reason: decision.reason } }]
+            : [];
+          return [...decision.history, ...end].map((h) => ({ messageId: message.id, ...h }));
+        }),
+      );
+    });
+    for (const { message, decision } of decided) {
+      this.deps.telemetry?.status({ ...ids(message), status: decision.status, reason: decision.reason });
+    }
+
+    const configs = new Map(inputs.configs.map((c) => [c.id, c]));
+    const results = await Promise.all(
+      attempts.map(async (a) => {
+        const config = configs.get(a.delivery.providerConfigId)!;
+        const plugin = this.deps.registry.get(a.delivery.provider)!;
+        const base = {
+          channel: a.delivery.channel,
+          provider: a.delivery.provider,
+          providerConfigId: a.delivery.providerConfigId,
+          deliveryId: a.delivery.id,
+          attempt: 1,
+        };
+        const started = Date.now();
+        const report = (outcome: DeliveryOutcome, failure?: { error: string; status: number | null }) =>
+          this.deps.telemetry?.attempt({ ...base, ...ids(a.message), ...failure, outcome, ms: Date.now() - started });
+        try {
+          const result = await plugin.send({
+            channel: a.delivery.channel,
+            settings: config.settings,
+            address: a.planned.address,
+            content: (a.plan.rendered as Record<string, unknown>)[contentKey(a.delivery.channel)] as RenderedContent,
+            profile: { userId: a.message.userId, traits: traits(a.message) },
+            message: { id: a.message.id, eventName: a.message.eventName, data: a.message.data },
+            idempotencyKey: a.delivery.id,
+            signal,
+          });
+          const status = result.delivered ? DeliveryStatus.DELIVERED : DeliveryStatus.SENT;
+          Object.assign(a.delivery, {
+            status,
+            externalId: result.externalId ?? null,
+            sentAt: new Date(),
+            updatedAt: new Date(),
+          });
+          report(status);
+          return {
+            a,
+            ok: true,
+            history: { type: 'ATTEMPT', detail: { ...base, outcome: status, externalId: result.externalId ?? null } },
+          };
+        } catch (err) {
+          const error = toError(err);
+          const failure = {
+            ...base,
+            error: error.message.slice(0, 1000),
+            status: error.status ?? null,
+            retryable: error.retryable,
+          };
+          const next = a.planned.providers[1] ?? null;
+          if (error.retryable && this.retry.attempts > 1) {
+            const delay = retryDelayMs(
+              this.retry,
+              1,
+              'retryAfterMs' in error ? (error.retryAfterMs as number | undefined) : undefined,
+            );
+            Object.assign(a.delivery, {
+              lastError: failure.error,
+              nextAttemptAt: new Date(Date.now() + delay),
+              updatedAt: new Date(),
+            });
+            report('RETRY', failure);
+            return {
+              a,
+              ok: false,
+              history: { type: 'ATTEMPT', detail: { ...failure, outcome: 'RETRY', retryInMs: delay } },
+            };
+          }
+          Object.assign(a.delivery, { status: DeliveryStatus.FAILED, lastError: failure.error, updatedAt: new Date() });
+          const why = error.retryable ? `out of tries (${this.retry.attempts})` : 'permanent error';
+          report('FAILED', failure);
+          return { a, ok: false, history: { type: 'ATTEMPT', detail: { ...failure, outcome: 'FAILED', why, next } } };
+        }
+      }),
+    );
+
+    // a message is finished here when every first attempt it made was sent; the others go on in run()
+    const unfinished = new Set(results.filter((r) => !r.ok).map((r) => r.a.message.id));
+    const sent = new Map<string, { message: Message; channels: Channel[]; delivered: boolean }>();
+    for (const r of results) {
+      if (unfinished.has(r.a.message.id)) continue;
+      const entry = sent.get(r.a.message.id) ?? { message: r.a.message, channels: [], delivered: true };
+      entry.channels.push(r.a.delivery.channel);
+      entry.delivered &&= r.a.delivery.status === DeliveryStatus.DELIVERED;
+      sent.set(r.a.message.id, entry);
+    }
+    await this.deps.db.transaction(async (tx) => {
+      await this.saveDeliveries(
+        tx,
+        results.map((r) => r.a.delivery),
+      );
+      const finished = [...sent.values()].map(({ message, channels, delivered }) =>
+        Object.assign(message, {
+          status: delivered ? MessageStatus.DELIVERED : MessageStatus.SENT,
+          channel: channels[0],
+          updatedAt: new Date(),
+        }),
+      );
+      await this.saveMessages(tx, finished);
+      await this.insertHistoryMany(tx, [
+        ...results.map((r) => ({ messageId: r.a.message.id, ...r.history })),
+        ...[...sent.values()].map(({ message, channels }) => ({
+          messageId: message.id,
+          type: message.status,
+          detail:
+            message.plan && (message.plan as unknown as Plan).method === RoutingMethod.ALL
+              ? { channels, failedChannels: [] }
+              : { channel: channels[0] },
+        })),
+      ]);
+    });
+    for (const { message } of sent.values()) {
+      this.deps.telemetry?.status({ ...ids(message), status: message.status, reason: null });
+    }
+    return [...unfinished];
+  }
+
   // ---- routing: steps 2–5 ------------------------------------------------------------------------
 
-  private async route(ctx: RequestContext, message: Message): Promise<Plan | null> {
+  /** Everything routing reads, loaded once for a set of messages of one workspace. */
+  private async loadInputs(ctx: RequestContext, messages: Message[]): Promise<RoutingInputs> {
     const { templates, profiles, rules, providerConfigs, events } = this.deps;
-    const history: HistoryEntry[] = [];
+    const templateIds = [...new Set(messages.flatMap((m) => (m.templateId ? [m.templateId] : [])))];
+    const userIds = [...new Set(messages.map((m) => m.userId))];
+    const eventIds = [...new Set(messages.flatMap((m) => (m.eventId ? [m.eventId] : [])))];
+    const [published, allRules, configs, byUser, eventsById] = await Promise.all([
+      templates.publishedMany(ctx, templateIds),
+      rules.list(ctx),
+      providerConfigs.enabled(ctx),
+      profiles.getByIds(ctx, userIds),
+      events.getByIds(ctx, eventIds),
+    ]);
+    // a message for an anonymous id that was merged later finds the user's profile
+    const missing = userIds.filter((u) => !byUser.has(u));
+    if (missing.length) {
+      const aliases = await profiles.resolveAliases(this.deps.db, ctx.workspaceId, missing);
+      const targets = await profiles.getByIds(ctx, [...new Set(aliases.values())]);
+      for (const [anonymousId, userId] of aliases) {
+        const profile = targets.get(userId);
+        if (profile) byUser.set(anonymousId, profile);
+      }
+    }
+    return { published, rules: allRules, configs, profiles: byUser, events: eventsById };
+  }
 
-    const published = message.templateId ? await templates.published(ctx, message.templateId) : null;
+  /** Steps 2–5 for one message, as a pure decision over the loaded inputs. */
+  private decide(message: Message, inputs: RoutingInputs): Decision {
+    const history: HistoryEntry[] = [];
+    const published = message.templateId ? (inputs.published.get(message.templateId) ?? null) : null;
     if (!published) {
       history.push({ type: 'TEMPLATE', detail: { templateId: message.templateId, published: false } });
-      await this.finish(message, MessageStatus.UNDELIVERABLE, 'UNPUBLISHED', history);
-      return null;
+      return { history, status: MessageStatus.UNDELIVERABLE, reason: 'UNPUBLISHED', templateVersion: null };
     }
+    const templateVersion = published.version;
     history.push({
       type: 'TEMPLATE',
       detail: { templateId: published.templateId, version: published.version, channels: published.channels },
     });
 
-    const profile = await profiles.get(ctx, message.userId);
+    const profile = inputs.profiles.get(message.userId);
     const traits = profile?.traits ?? {};
     history.push({
       type: 'PROFILE',
       detail: { userId: message.userId, found: Boolean(profile), profileUserId: profile?.userId ?? null },
     });
 
-    let event: Record<string, unknown> = {};
-    if (message.eventId) {
-      const stored = await events.get(ctx, message.eventId);
-      if (stored)
-        event = { ...stored.payload, name: stored.name, id: stored.id, receivedAt: stored.receivedAt.toISOString() };
-    }
+    const stored = message.eventId ? inputs.events.get(message.eventId) : undefined;
+    const event = stored
+      ? { ...stored.payload, name: stored.name, id: stored.id, receivedAt: stored.receivedAt.toISOString() }
+      : {};
     const scope = { data: message.data, profile: traits, event };
 
     const evaluated: {
@@ -133,7 +391,9 @@ export class SendPipeline {
       holds: boolean;
       trace: ConditionTrace[];
     }[] = [];
-    const ordered = (await rules.list(ctx, published.templateId)).filter((r) => r.enabled);
+    const ordered = orderRules(
+      inputs.rules.filter((r) => r.enabled && (r.templateId === null || r.templateId === published.templateId)),
+    );
     const matched = ordered.find((rule) => {
       const { result, trace } = conditionHolds(rule.when, scope);
       evaluated.push({
@@ -163,20 +423,19 @@ export class SendPipeline {
       },
     });
     if (matched?.action === RoutingAction.SUPPRESS) {
-      await this.finish(message, MessageStatus.FILTERED, 'SUPPRESSED', history, { templateVersion: published.version });
-      return null;
+      return { history, status: MessageStatus.FILTERED, reason: 'SUPPRESSED', templateVersion };
     }
     const method = matched?.method ?? RoutingMethod.SINGLE;
     const wanted = matched?.channels ?? published.channels;
 
-    const configs = await providerConfigs.enabled(ctx);
     const available: PlannedChannel[] = [];
     const unavailable: { channel: Channel; reasons: string[] }[] = [];
     for (const channel of wanted) {
       const reasons: string[] = [];
-      if (!(published.content as Record<string, unknown>)[contentKey(channel)])
+      if (!(published.content as Record<string, unknown>)[contentKey(channel)]) {
         reasons.push(`the template has no ${contentKey(channel)} content`);
-      const providers = configs
+      }
+      const providers = inputs.configs
         .filter((c) => c.channel === channel)
         .map((c) => ({ configId: c.id, provider: c.provider }));
       if (!providers.length) reasons.push(`no enabled provider is configured for ${channel}`);
@@ -195,10 +454,7 @@ export class SendPipeline {
       },
     });
     if (!available.length) {
-      await this.finish(message, MessageStatus.UNROUTABLE, 'NO_AVAILABLE_CHANNEL', history, {
-        templateVersion: published.version,
-      });
-      return null;
+      return { history, status: MessageStatus.UNROUTABLE, reason: 'NO_AVAILABLE_CHANNEL', templateVersion };
     }
 
     let rendered: ChannelContent;
@@ -215,16 +471,28 @@ export class SendPipeline {
       });
     } catch (err) {
       history.push({ type: 'RENDERED', detail: { error: (err as Error).message } });
-      await this.finish(message, MessageStatus.UNDELIVERABLE, 'RENDER_FAILED', history, {
-        templateVersion: published.version,
-      });
-      return null;
+      return { history, status: MessageStatus.UNDELIVERABLE, reason: 'RENDER_FAILED', templateVersion };
     }
-
-    const plan: Plan = { method, channels: available, rendered };
     history.push({ type: 'ROUTED', detail: { method, channels: available.map((c) => c.channel) } });
-    await this.update(message, MessageStatus.ROUTED, null, history, { templateVersion: published.version, plan });
-    return plan;
+    return {
+      history,
+      status: MessageStatus.ROUTED,
+      reason: null,
+      templateVersion,
+      plan: { method, channels: available, rendered },
+    };
+  }
+
+  /** Routes one message and records the decision; the plan when it was ROUTED, else null (finished). */
+  private async route(ctx: RequestContext, message: Message): Promise<Plan | null> {
+    const decision = this.decide(message, await this.loadInputs(ctx, [message]));
+    const extra = { templateVersion: decision.templateVersion ?? undefined, plan: decision.plan };
+    if (decision.plan) {
+      await this.update(message, decision.status, null, decision.history, extra);
+      return decision.plan;
+    }
+    await this.finish(message, decision.status, decision.reason, decision.history, extra);
+    return null;
   }
 
   // ---- dispatch: step 6 ---------------------------------------------------------------------------
@@ -328,6 +596,16 @@ export class SendPipeline {
             },
           },
         ]);
+        this.deps.telemetry?.attempt({
+          workspaceId: message.workspaceId,
+          messageId: message.id,
+          deliveryId: delivery.id,
+          channel: planned.channel,
+          provider,
+          providerConfigId: configId,
+          attempt: delivery.attempts,
+          outcome: 'SKIPPED',
+        });
         continue;
       }
 
@@ -338,6 +616,7 @@ export class SendPipeline {
         [attempt, toDbTime(new Date()), delivery.id],
       );
       const base = { channel: planned.channel, provider, providerConfigId: configId, deliveryId: delivery.id, attempt };
+      const started = Date.now();
       try {
         const result = await plugin.send({
           channel: planned.channel,
@@ -360,6 +639,7 @@ export class SendPipeline {
             { type: 'ATTEMPT', detail: { ...base, outcome: status, externalId: result.externalId ?? null } },
           ]);
         });
+        this.deps.telemetry?.attempt({ ...base, ...ids(message), outcome: status, ms: Date.now() - started });
         return { kind: 'sent', delivered: Boolean(result.delivered) };
       } catch (err) {
         const error = toError(err);
@@ -387,6 +667,12 @@ export class SendPipeline {
               { type: 'ATTEMPT', detail: { ...failure, outcome: 'RETRY', retryInMs: delay } },
             ]);
           });
+          this.deps.telemetry?.attempt({
+            ...failure,
+            ...ids(message),
+            outcome: 'RETRY',
+            ms: Date.now() - started,
+          });
           return { kind: 'retry', at };
         }
         await this.failDelivery(delivery, failure.error, [
@@ -400,12 +686,81 @@ export class SendPipeline {
             },
           },
         ]);
+        this.deps.telemetry?.attempt({ ...failure, ...ids(message), outcome: 'FAILED', ms: Date.now() - started });
       }
     }
     return { kind: 'failed' };
   }
 
   // ---- persistence --------------------------------------------------------------------------------
+
+  /** Writes messages' routing state in one statement (they exist: an upsert only updates them). */
+  private async saveMessages(tx: Sql, messages: Message[]): Promise<void> {
+    if (!messages.length) return;
+    const d = tx.dialect;
+    const cols = ['status', 'reason', 'channel', 'template_version', 'plan', 'updated_at'];
+    await tx.run(
+      `INSERT INTO messages (id, workspace_id, status, reason, template_id, template_version, event_id, event_name, user_id, data,
+        channel, plan, idempotency_key, created_at, updated_at) VALUES ${messages.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       ${d.onConflictUpdate(['id'], cols.map((c) => `${c} = ${d.inserted(c)}`).join(', '))}`,
+      messages.flatMap((m) => [
+        m.id,
+        m.workspaceId,
+        m.status,
+        m.reason,
+        m.templateId,
+        m.templateVersion,
+        m.eventId,
+        m.eventName,
+        m.userId,
+        JSON.stringify(m.data ?? {}),
+        m.channel,
+        m.plan ? JSON.stringify(m.plan) : null,
+        m.idempotencyKey,
+        toDbTime(m.createdAt),
+        toDbTime(m.updatedAt),
+      ]),
+    );
+  }
+
+  /** Inserts deliveries, or updates their outcome when they exist, in one statement. */
+  private async saveDeliveries(tx: Sql, deliveries: Delivery[]): Promise<void> {
+    if (!deliveries.length) return;
+    const d = tx.dialect;
+    const cols = ['status', 'attempts', 'last_error', 'external_id', 'sent_at', 'next_attempt_at', 'updated_at'];
+    const time = (t: Date | null) => (t ? toDbTime(t) : null);
+    await tx.run(
+      `INSERT INTO deliveries (id, message_id, channel, provider_config_id, provider, status, attempts, last_error, external_id,
+        sent_at, next_attempt_at, created_at, updated_at) VALUES ${deliveries.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       ${d.onConflictUpdate(['id'], cols.map((c) => `${c} = ${d.inserted(c)}`).join(', '))}`,
+      deliveries.flatMap((x) => [
+        x.id,
+        x.messageId,
+        x.channel,
+        x.providerConfigId,
+        x.provider,
+        x.status,
+        x.attempts,
+        x.lastError,
+        x.externalId,
+        time(x.sentAt),
+        time(x.nextAttemptAt),
+        toDbTime(x.createdAt),
+        toDbTime(x.updatedAt),
+      ]),
+    );
+  }
+
+  private async insertHistoryMany(tx: Sql, entries: (HistoryEntry & { messageId: string })[]): Promise<void> {
+    const at = toDbTime(new Date());
+    for (let i = 0; i < entries.length; i += 500) {
+      const part = entries.slice(i, i + 500);
+      await tx.run(
+        `INSERT INTO message_history (message_id, at, type, detail) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}`,
+        part.flatMap((h) => [h.messageId, at, h.type, JSON.stringify(h.detail)]),
+      );
+    }
+  }
 
   private async createDelivery(
     messageId: string,
@@ -474,6 +829,7 @@ export class SendPipeline {
       );
       await this.insertHistory(tx, message.id, history);
     });
+    this.deps.telemetry?.status({ workspaceId: message.workspaceId, messageId: message.id, status, reason });
     message.status = status;
   }
 

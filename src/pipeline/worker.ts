@@ -16,6 +16,9 @@ export interface WorkerOptions {
   workspaceIds?: readonly number[];
 }
 
+/** Batches one worker keeps in flight. */
+const MAX_BATCHES = 2;
+
 /** Backoff for a run that failed unexpectedly (database down, a bug): not a provider retry. */
 function crashDelayMs(runs: number): number {
   return Math.min(60_000, 1000 * 2 ** Math.min(runs, 6));
@@ -73,7 +76,7 @@ export class Worker {
         this.options.workspaceIds,
       );
       if (jobs.length) {
-        await Promise.all(jobs.map((job) => this.process(job)));
+        await this.process(jobs);
         idleSince = Date.now();
       } else {
         await new Promise((r) => setTimeout(r, 10));
@@ -81,44 +84,60 @@ export class Worker {
     }
   }
 
+  /**
+   * Claims due jobs in batches of up to `concurrency` and runs each batch through the pipeline
+   * together; up to two batches are in flight, so database writes of one overlap the sends of the other.
+   */
   private async run(): Promise<void> {
     while (this.running) {
-      const free = this.options.concurrency - this.inflight.size;
       let claimed: ClaimedJob[] = [];
-      if (free > 0) {
+      if (this.inflight.size < MAX_BATCHES) {
         try {
-          claimed = await this.queue.claim(this.id, free, this.options.leaseMs, this.options.workspaceIds);
+          claimed = await this.queue.claim(
+            this.id,
+            this.options.concurrency,
+            this.options.leaseMs,
+            this.options.workspaceIds,
+          );
         } catch (err) {
           this.logger.error({ err, workerId: this.id }, 'could not claim jobs');
         }
       }
-      for (const job of claimed) {
-        const p = this.process(job).finally(() => this.inflight.delete(p));
+      if (claimed.length) {
+        const p = this.process(claimed).finally(() => this.inflight.delete(p));
         this.inflight.add(p);
       }
       if (!this.running) break;
-      if (free <= 0) await Promise.race(this.inflight);
-      else if (claimed.length < free) await this.queue.waitForWork(this.options.pollMs);
+      if (this.inflight.size >= MAX_BATCHES) await Promise.race(this.inflight);
+      else if (claimed.length < this.options.concurrency) await this.queue.waitForWork(this.options.pollMs);
     }
   }
 
-  private async process(job: ClaimedJob): Promise<void> {
-    const log = this.logger.child({ jobId: job.id, messageId: job.messageId, workerId: this.id });
+  private async process(jobs: ClaimedJob[]): Promise<void> {
+    const log = this.logger.child({ workerId: this.id });
     const heartbeat = setInterval(
       () => {
         this.queue
-          .extend(job, this.id, this.options.leaseMs)
-          .catch((err) => log.warn({ err }, 'could not renew the lease'));
+          .extend(jobs, this.id, this.options.leaseMs)
+          .catch((err) => log.warn({ err }, 'could not renew leases'));
       },
       Math.max(100, Math.floor(this.options.leaseMs / 3)),
     );
     try {
-      const outcome = await this.pipeline.run(job.workspaceId, job.messageId, this.abort.signal);
-      if (outcome.done) await this.queue.complete(job, this.id);
-      else await this.queue.reschedule(job, this.id, outcome.retryAt);
+      const outcomes = await this.pipeline.runMany(jobs, this.abort.signal);
+      await this.queue.complete(
+        jobs.filter((_, i) => outcomes[i].done),
+        this.id,
+      );
+      for (const [i, job] of jobs.entries()) {
+        const outcome = outcomes[i];
+        if (!outcome.done) await this.queue.reschedule(job, this.id, outcome.retryAt);
+      }
     } catch (err) {
-      log.error({ err }, 'pipeline run failed; will run again');
-      await this.queue.reschedule(job, this.id, new Date(Date.now() + crashDelayMs(job.runs))).catch(() => undefined);
+      log.error({ err, messageIds: jobs.map((j) => j.messageId) }, 'pipeline run failed; the jobs will run again');
+      for (const job of jobs) {
+        await this.queue.reschedule(job, this.id, new Date(Date.now() + crashDelayMs(job.runs))).catch(() => undefined);
+      }
     } finally {
       clearInterval(heartbeat);
     }

@@ -304,6 +304,14 @@ describe('missingVariables', () => {
 });
 
 describe('webhook body', () => {
+  it('is optional: without it the rendered webhook content is empty and the provider posts its default body', () => {
+    expect(() => validateContent([Channel.WEBHOOK], { webhook: {} })).not.toThrow();
+    expect(renderContent([Channel.WEBHOOK], { webhook: {} }, {}).rendered).toEqual({ webhook: {} });
+    expect(() => validateContent([Channel.WEBHOOK], { webhook: { body: null } })).toThrow(
+      /^webhook\.body: is required$/,
+    );
+  });
+
   it('renders every string leaf and keeps the JSON structure and other leaves', () => {
     const body = {
       event: '{{event.name}}',
@@ -479,13 +487,6 @@ describe('validateContent', () => {
       { whatsapp: { body: ['x'] } },
       /^whatsapp\.body: must be a string, got an array$/,
       {},
-    ],
-    [
-      'webhook without body',
-      [Channel.WEBHOOK],
-      { webhook: {} },
-      /^webhook\.body: is required$/,
-      { channel: Channel.WEBHOOK },
     ],
     [
       'webhook with a number body',

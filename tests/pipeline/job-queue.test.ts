@@ -67,7 +67,7 @@ describe('job queue and workers', () => {
     expect(await jobCount(ws.workspaceId)).toBe(0);
 
     // the dead worker's late completion cannot touch jobs it no longer holds
-    await t.services.queue.complete(claimed[0], 'worker-a');
+    await t.services.queue.complete([claimed[0]], 'worker-a');
     await t.services.queue.reschedule(claimed[1], 'worker-a', new Date());
     expect(await jobCount(ws.workspaceId)).toBe(0);
   });

@@ -420,6 +420,27 @@ describe('the send pipeline', () => {
     expect(second).toMatchObject({ status: 'UNDELIVERABLE', reason: 'ALL_CHANNELS_FAILED' });
   });
 
+  it("a webhook template without a body posts the default document with Pigeon's ids", async () => {
+    const { ws } = await workspace();
+    const templateId = await createTemplate(
+      t,
+      { key: `plain-hook-${uid()}`, name: 'Plain hook', channels: ['WEBHOOK'], content: { webhook: {} } },
+      true,
+      ws.adminKey,
+    );
+    const userId = uid();
+    const m = await deliver(ws, { userId, templateId, data: { orderId: 'P-1', total: 3 } });
+    expect(m.status).toBe('SENT');
+    const request = hook.requests[hook.requests.length - 1];
+    expect(JSON.parse(request.body)).toEqual({
+      event: null,
+      userId,
+      data: { orderId: 'P-1', total: 3 },
+      messageId: m.id,
+    });
+    expect(request.headers['idempotency-key']).toEqual(expect.any(String));
+  });
+
   it('send with an idempotencyKey returns the same message every time, and sends once', async () => {
     const { ws, templateId } = await workspace();
     await createRule(

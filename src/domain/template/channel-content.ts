@@ -23,9 +23,12 @@ export interface MsTeamsContent {
 export interface WhatsAppContent {
   body: string;
 }
-/** `body` is a JSON document (object) whose string values are templates, or a template producing JSON text. */
+/**
+ * `body` is a JSON document whose string values are templates, or a template producing JSON text;
+ * without it the webhook provider posts `{ event, userId, data, messageId }`.
+ */
 export interface WebhookContent {
-  body: unknown;
+  body?: unknown;
 }
 
 export interface ChannelContent {

@@ -84,7 +84,8 @@ const FIELDS: Record<ChannelContentKey, FieldSpec> = {
   slack: { required: ['text'], optional: [] },
   msteams: { required: ['text'], optional: [] },
   whatsapp: { required: ['body'], optional: [] },
-  webhook: { required: ['body'], optional: [] },
+  // without a body the webhook provider posts its default document (CONTRACT §3.3)
+  webhook: { required: [], optional: ['body'] },
 };
 
 const CONTENT_KEYS = Object.keys(FIELDS) as ChannelContentKey[];
@@ -158,7 +159,7 @@ function validateChannelContent(key: ChannelContentKey, value: unknown): void {
       throw new TemplateContentError(`unknown field; ${key} has ${allowed.join(', ')}`, { channel, field });
     }
   }
-  if (key === 'webhook') return validateWebhookBody(value.body);
+  if (key === 'webhook') return value.body === undefined ? undefined : validateWebhookBody(value.body);
 
   for (const field of allowed) {
     const text = value[field];
@@ -388,7 +389,7 @@ export function renderContent(channels: readonly Channel[], content: unknown, sc
     validateChannelContent(key, value);
     const fields = value as Record<string, unknown>;
     if (key === 'webhook') {
-      rendered.webhook = { body: renderJson(fields.body, 'body', context, missing) };
+      rendered.webhook = fields.body === undefined ? {} : { body: renderJson(fields.body, 'body', context, missing) };
       continue;
     }
     const out: Record<string, string> = {};

@@ -220,6 +220,29 @@ export class TemplateService {
     };
   }
 
+  /** The latest published version of each template (null for one never published or unknown). */
+  async publishedMany(
+    ctx: RequestContext,
+    templateIds: readonly string[],
+  ): Promise<Map<string, PublishedTemplate | null>> {
+    const map = new Map<string, PublishedTemplate | null>(templateIds.map((id) => [id, null]));
+    if (!templateIds.length) return map;
+    const rows = await this.db.rows<{ template_id: string; version: number; channels: unknown; content: unknown }>(
+      `SELECT v.template_id, v.version, v.channels, v.content FROM template_versions v JOIN templates t ON t.id = v.template_id
+       WHERE t.workspace_id = ? AND t.id IN (${templateIds.map(() => '?').join(', ')}) AND v.version = t.published_version`,
+      [ctx.workspaceId, ...templateIds],
+    );
+    for (const r of rows) {
+      map.set(r.template_id, {
+        templateId: r.template_id,
+        version: Number(r.version),
+        channels: json(r.channels),
+        content: json(r.content),
+      });
+    }
+    return map;
+  }
+
   /** `previewTemplate`: renders a template (its draft) or inline content over sample data and a profile. */
   async preview(ctx: RequestContext, input: PreviewInput): Promise<RenderResult> {
     let channels: Channel[];

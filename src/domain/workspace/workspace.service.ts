@@ -2,8 +2,8 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { In } from 'typeorm';
 import { Batcher } from '../../db/batcher';
 import type { Database, Sql } from '../../db/database';
-import { toDbTime } from '../../db/dialect';
-import { InvalidInputError, NotFoundError } from '../domain-error';
+import { fromDbTime, toDbTime } from '../../db/dialect';
+import { DomainError, InvalidInputError, NotFoundError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyScope } from './api-key-scope.enum';
@@ -20,6 +20,40 @@ export interface CreatedKey {
   apiKey: ApiKey;
   /** The key itself: shown once, never stored. */
   secret: string;
+}
+
+/** A workspace as `pigeon workspace list` shows it. */
+export interface WorkspaceListing {
+  id: number;
+  name: string;
+  createdAt: Date;
+  activeKeys: number;
+}
+
+/** The outcome of {@link WorkspaceService.revokeByIdOrPrefix}. */
+export interface RevokedKey {
+  apiKey: ApiKey;
+  /** The name of the key's workspace. */
+  workspace: string;
+  /** It was revoked before; nothing changed. */
+  alreadyRevoked: boolean;
+}
+
+/** The shortest start of an id or prefix that `revokeByIdOrPrefix` matches (`pgn_a_` alone is too vague). */
+const MIN_PARTIAL_MATCH = 8;
+
+function toApiKey(row: Record<string, unknown>): ApiKey {
+  return Object.assign(new ApiKey(), {
+    id: String(row.id),
+    workspaceId: Number(row.workspace_id),
+    name: (row.name as string | null) ?? null,
+    prefix: String(row.prefix),
+    secretHash: String(row.secret_hash),
+    scope: row.scope as ApiKeyScope,
+    createdAt: fromDbTime(row.created_at),
+    lastUsedAt: row.last_used_at ? fromDbTime(row.last_used_at) : null,
+    revokedAt: row.revoked_at ? fromDbTime(row.revoked_at) : null,
+  });
 }
 
 export type KeyCheck = { ok: true; key: ApiKey } | { ok: false; reason: 'unknown' | 'revoked' };
@@ -167,6 +201,90 @@ export class WorkspaceService {
       if (found.revokedAt) return { ok: false, reason: 'revoked' };
       return { ok: true, key: found };
     });
+  }
+
+  // ---- operator commands (the `pigeon` CLI): workspaces by name, keys across workspaces ----------
+
+  /** Every workspace with its number of active keys, oldest first. */
+  async listWorkspaces(): Promise<WorkspaceListing[]> {
+    const rows = await this.db.rows<{ id: number | string; name: string; created_at: unknown; key_count: unknown }>(
+      `SELECT w.id, w.name, w.created_at,
+              (SELECT COUNT(*) FROM api_keys k WHERE k.workspace_id = w.id AND k.revoked_at IS NULL) AS key_count
+       FROM workspaces w ORDER BY w.id`,
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      name: r.name,
+      createdAt: fromDbTime(r.created_at),
+      activeKeys: Number(r.key_count),
+    }));
+  }
+
+  /** The workspace called `name`, or NOT_FOUND. */
+  async requireWorkspace(name: string): Promise<Workspace> {
+    const workspace = await this.findByName(name);
+    if (!workspace) throw new NotFoundError('Workspace', name);
+    return workspace;
+  }
+
+  /** Creates a key in the workspace called `workspaceName` (the secret is returned once). */
+  async createKeyIn(workspaceName: string, scope: ApiKeyScope, name?: string | null): Promise<CreatedKey> {
+    const workspace = await this.requireWorkspace(workspaceName);
+    return this.createKey({ workspaceId: workspace.id }, scope, name);
+  }
+
+  /** The keys of the workspace called `workspaceName`, oldest first, revoked ones included. */
+  async listKeysOf(workspaceName: string): Promise<ApiKey[]> {
+    const workspace = await this.requireWorkspace(workspaceName);
+    return this.listKeys({ workspaceId: workspace.id });
+  }
+
+  /**
+   * Revokes one key, in whatever workspace, found by its id, its prefix (as `keys list` shows it) or the
+   * full secret; an unambiguous start of an id or prefix (8 characters or more) also works. Revoking a
+   * revoked key changes nothing. NOT_FOUND when nothing matches, CONFLICT when several keys do.
+   * It stops working at once: every request verifies its key against the database.
+   */
+  async revokeByIdOrPrefix(idOrPrefix: string, workspaceName?: string): Promise<RevokedKey> {
+    const wanted = idOrPrefix.trim();
+    if (!wanted) throw new InvalidInputError('Give the id or the prefix of the key to revoke');
+    const workspace = workspaceName === undefined ? undefined : await this.requireWorkspace(workspaceName);
+    const only = workspace ? ' AND workspace_id = ?' : '';
+    const scoped = workspace ? [workspace.id] : [];
+    // MySQL compares case-insensitively: the SQL narrows, the exact (case-sensitive) test below decides
+    let rows = await this.db.rows<Record<string, unknown>>(
+      `SELECT * FROM api_keys WHERE (id = ? OR prefix = ? OR secret_hash = ?)${only}`,
+      [wanted, wanted.slice(0, PREFIX_LENGTH), hashSecret(wanted), ...scoped],
+    );
+    let matches = rows
+      .map(toApiKey)
+      .filter((k) => k.id === wanted || k.prefix === wanted || k.secretHash === hashSecret(wanted));
+    if (!matches.length && wanted.length >= MIN_PARTIAL_MATCH) {
+      const like = `${wanted.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+      rows = await this.db.rows<Record<string, unknown>>(
+        `SELECT * FROM api_keys WHERE (id LIKE ? ESCAPE '!' OR prefix LIKE ? ESCAPE '!')${only}`,
+        [like, like, ...scoped],
+      );
+      matches = rows.map(toApiKey).filter((k) => k.id.startsWith(wanted) || k.prefix.startsWith(wanted));
+    }
+    if (!matches.length) {
+      throw new DomainError(
+        'NOT_FOUND',
+        `No API key has the id or prefix "${wanted}"${workspace ? ` in workspace "${workspace.name}"` : ''}` +
+          (wanted.length < MIN_PARTIAL_MATCH ? ` (a partial id or prefix needs ${MIN_PARTIAL_MATCH} characters)` : ''),
+      );
+    }
+    if (matches.length > 1) {
+      throw new DomainError(
+        'CONFLICT',
+        `"${wanted}" matches ${matches.length} keys (${matches.map((k) => `${k.prefix} id ${k.id}`).join(', ')}); give the key id`,
+      );
+    }
+    const [key] = matches;
+    const alreadyRevoked = key.revokedAt !== null;
+    const revoked = await this.revokeKey({ workspaceId: key.workspaceId }, key.id);
+    const [ws] = await this.db.rows<{ name: string }>('SELECT name FROM workspaces WHERE id = ?', [key.workspaceId]);
+    return { apiKey: revoked, workspace: ws?.name ?? String(key.workspaceId), alreadyRevoked };
   }
 
   private touch(key: ApiKey): void {

@@ -7,6 +7,7 @@ import { ApiKeyScope } from '../../domain/workspace/api-key-scope.enum';
 import type { Services } from '../../services';
 import { bodyKey, headerKey } from '../credentials';
 import { HttpError } from '../http-error';
+import { noteIngest, noteStored, rawType } from '../../ops/ingest-telemetry';
 import { MAX_BATCH_ITEMS, MessageRejection, normalizeMessage, type BatchDefaults } from './normalize';
 import { SEGMENT_TYPES, type SegmentType } from './segment.schemas';
 
@@ -45,14 +46,17 @@ export function registerSegmentRoutes(app: FastifyInstance, services: Services):
 
   function one(request: FastifyRequest, forcedType?: SegmentType): IncomingEvent {
     const event = normalizeMessage(request.body, new Date(), { forcedType });
-    if (event instanceof MessageRejection) throw new HttpError(event.status, event.code, event.message);
+    if (event instanceof MessageRejection) {
+      noteIngest(request, services.metrics, [{ type: forcedType ?? rawType(request.body), outcome: 'rejected' }]);
+      throw new HttpError(event.status, event.code, event.message);
+    }
     return event;
   }
 
   const destination = async (request: FastifyRequest, reply: FastifyReply) => {
     const ctx = await authenticate(request);
     const event = one(request);
-    await services.events.ingest(ctx, [event]);
+    noteStored(request, services.metrics, [event], await services.events.ingest(ctx, [event]));
     return reply.code(202).send({ messageId: event.messageId });
   };
   app.post('/segment', destination);
@@ -61,7 +65,8 @@ export function registerSegmentRoutes(app: FastifyInstance, services: Services):
   for (const type of SEGMENT_TYPES) {
     app.post(`/v1/${type}`, async (request, reply) => {
       const ctx = await authenticate(request);
-      await services.events.ingest(ctx, [one(request, type)]);
+      const event = one(request, type);
+      noteStored(request, services.metrics, [event], await services.events.ingest(ctx, [event]));
       return reply.code(200).send({ success: true });
     });
   }
@@ -89,10 +94,12 @@ export function registerSegmentRoutes(app: FastifyInstance, services: Services):
     const rejected: { index: number; message: string }[] = [];
     body.batch.forEach((item: unknown, index: number) => {
       const result = normalizeMessage(item, receivedAt, { defaults });
-      if (result instanceof MessageRejection) rejected.push({ index, message: result.message });
-      else events.push(result);
+      if (result instanceof MessageRejection) {
+        rejected.push({ index, message: result.message });
+        noteIngest(request, services.metrics, [{ type: rawType(item), outcome: 'rejected' }]);
+      } else events.push(result);
     });
-    await services.events.ingest(ctx, events);
+    noteStored(request, services.metrics, events, await services.events.ingest(ctx, events));
     return reply.code(200).send(rejected.length ? { success: true, rejected } : { success: true });
   });
 }

@@ -1,0 +1,189 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import {
+  GraphQLError,
+  Kind,
+  TypeInfo,
+  validate,
+  visit,
+  visitWithTypeInfo,
+  type ArgumentNode,
+  type ASTNode,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLSchema,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import { DEFAULT_PAGE_SIZE } from '../domain/pagination';
+
+/**
+ * Limits on what one GraphQL request may ask for (CONTRACT §3.3), built on graphql-armor:
+ * - depth ≤ {@link MAX_QUERY_DEPTH}, not counting introspection (`__schema`, `__type` and what is below
+ *   them), so standard introspection queries work;
+ * - a cost limit ({@link MAX_QUERY_COST}, graphql-armor's cost model: objects 2, scalars 1, ×1.5 per
+ *   level, a connection's cost × its `first`), with `first` read from the variables and the default
+ *   page size (50) counted when `first` is absent — so a page of 500 messages with every field passes
+ *   (≈ 74,000), 50 profiles × their groups × 50 members passes (≈ 164,000), and a page of pages
+ *   (500 profiles × their groups × 500 members) does not;
+ * - at most {@link MAX_ALIASES} aliases and {@link MAX_DIRECTIVES} directives;
+ * - at most {@link MAX_TOKENS} tokens (graphql-js's parser limit).
+ *
+ * Every violation is answered HTTP 400, before anything runs, with a message that names the limit and
+ * `extensions.code = "GRAPHQL_VALIDATION_FAILED"` (`GRAPHQL_PARSE_FAILED` for the token limit).
+ * `first` outside 1–500 is BAD_USER_INPUT (pagination.ts), and the request body is capped at 500 KB
+ * like every route (413).
+ */
+export const MAX_QUERY_DEPTH = 12;
+export const MAX_QUERY_COST = 250_000;
+export const MAX_ALIASES = 50;
+export const MAX_DIRECTIVES = 50;
+export const MAX_TOKENS = 5_000;
+
+const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
+
+const off = { enabled: false } as const;
+
+/** The one graphql-armor validation rule enabled in `config` (the others off). */
+function armorRule(config: ConstructorParameters<typeof ApolloArmor>[0]): ValidationRule {
+  const { validationRules } = new ApolloArmor({
+    blockFieldSuggestion: off, // the schema is public (introspection is on): suggestions hide nothing
+    maxTokens: off,
+    costLimit: off,
+    maxAliases: off,
+    maxDirectives: off,
+    maxDepth: off,
+    ...config,
+  }).protect();
+  if (validationRules.length !== 1) throw new Error('expected exactly one graphql-armor rule');
+  return validationRules[0] as ValidationRule;
+}
+
+/** `node` without introspection fields (and whatever they select). */
+function withoutIntrospection<T extends ASTNode>(node: T): T {
+  return visit(node, {
+    Field: (field) => (INTROSPECTION_ROOTS.has(field.name.value) ? null : undefined),
+  });
+}
+
+/** armor prefixes its messages with "Syntax Error: " although the query parsed; only the limit is said. */
+function limitMessage(message: string): string {
+  return message.replace(/^Syntax Error: /, '');
+}
+
+type OperationVisitor = { OperationDefinition?: { enter?: (...args: unknown[]) => unknown } };
+
+/**
+ * Runs a graphql-armor rule (they measure whole operations, from `OperationDefinition`) on operations
+ * and fragments stripped of introspection fields — armor itself only skips `__schema`, CONTRACT §3.3
+ * skips `__type` too — and reports its errors without the misleading "Syntax Error" prefix.
+ */
+function measuringWithoutIntrospection(rule: ValidationRule): ValidationRule {
+  return (context: ValidationContext) => {
+    const view = Object.create(context, {
+      getFragment: {
+        value: (name: string) => {
+          const fragment = context.getFragment(name);
+          return fragment && withoutIntrospection(fragment);
+        },
+      },
+      reportError: {
+        value: (error: GraphQLError) =>
+          context.reportError(new GraphQLError(limitMessage(error.message), { extensions: error.extensions })),
+      },
+    }) as ValidationContext;
+    const inner = rule(view) as OperationVisitor;
+    return {
+      OperationDefinition: {
+        enter(operation) {
+          inner.OperationDefinition?.enter?.call(inner, withoutIntrospection(operation));
+        },
+      },
+    };
+  };
+}
+
+/**
+ * The executed operation (and the fragments) with every `first` made a literal: the variable's value,
+ * or the default page size when the field takes `first` and none was given. graphql-armor's cost model
+ * only sees literals.
+ */
+function withLiteralPageSizes(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | undefined,
+  variables: Record<string, unknown>,
+): DocumentNode {
+  const definitions = document.definitions.filter(
+    (d) =>
+      d.kind === Kind.FRAGMENT_DEFINITION ||
+      (d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName)),
+  );
+  const typeInfo = new TypeInfo(schema);
+  const literal = (value: number): ArgumentNode => ({
+    kind: Kind.ARGUMENT,
+    name: { kind: Kind.NAME, value: 'first' },
+    value: { kind: Kind.INT, value: String(value) },
+  });
+  return visit(
+    withoutIntrospection({ ...document, definitions }),
+    visitWithTypeInfo(typeInfo, {
+      Field: {
+        leave(field: FieldNode): FieldNode | undefined {
+          const definition = typeInfo.getFieldDef();
+          if (!definition?.args.some((a) => a.name === 'first')) return undefined;
+          const given = field.arguments?.find((a) => a.name.value === 'first');
+          let size: number = DEFAULT_PAGE_SIZE;
+          if (given?.value.kind === Kind.INT) return undefined;
+          if (given?.value.kind === Kind.VARIABLE) {
+            const value = variables[given.value.name.value];
+            if (typeof value === 'number' && Number.isInteger(value) && value > 0) size = value;
+          }
+          const others = (field.arguments ?? []).filter((a) => a.name.value !== 'first');
+          return { ...field, arguments: [...others, literal(size)] };
+        },
+      },
+    }),
+  );
+}
+
+export interface GraphQLLimits {
+  validationRules: ValidationRule[];
+  plugins: ApolloServerPlugin[];
+  /** graphql-js's own token limit, applied while parsing (a violation is GRAPHQL_PARSE_FAILED, 400). */
+  parseOptions: { maxTokens: number };
+}
+
+/** The validation rules, plugins and parse options to give `new ApolloServer({...})`. */
+export function graphqlLimits(): GraphQLLimits {
+  const depth = armorRule({ maxDepth: { n: MAX_QUERY_DEPTH, ignoreIntrospection: true } });
+  const aliases = armorRule({ maxAliases: { n: MAX_ALIASES } });
+  const directives = armorRule({ maxDirectives: { n: MAX_DIRECTIVES } });
+  const cost = armorRule({ costLimit: { maxCost: MAX_QUERY_COST, ignoreIntrospection: true } });
+
+  // the cost needs the variables (for `first`), which validation rules never see: measured once the
+  // operation is resolved, before it runs, on a copy with literal page sizes
+  const costPlugin: ApolloServerPlugin = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request, schema, operationName }) {
+          const measured = withLiteralPageSizes(schema, document, operationName ?? undefined, request.variables ?? {});
+          const [error] = validate(schema, measured, [cost]);
+          if (error) {
+            throw new GraphQLError(limitMessage(error.message), {
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+            });
+          }
+        },
+      };
+    },
+  };
+
+  return {
+    validationRules: [depth, aliases, directives].map(measuringWithoutIntrospection),
+    plugins: [costPlugin],
+    // graphql-armor's max-tokens plugin for Apollo turns every syntax error into a 500; graphql-js
+    // counts tokens itself while parsing and fails like any syntax error (400)
+    parseOptions: { maxTokens: MAX_TOKENS },
+  };
+}

@@ -1,0 +1,194 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RetentionObserver } from '../domain/event-log/retention.service';
+
+/** Where a queue's depth is read on each scrape (the job queue implements it). */
+export interface QueueDepthSource {
+  depth(): Promise<{ jobs: number; oldestDueMs: number }>;
+}
+
+/** What became of one ingested event. */
+export type IngestMetricOutcome = 'stored' | 'duplicate' | 'rejected';
+
+/** Event types used as a label: the six Segment types, anything else is `unknown` (bounded cardinality). */
+const EVENT_TYPES = new Set(['identify', 'track', 'group', 'page', 'screen', 'alias']);
+
+/**
+ * The names of every Pigeon metric (default process metrics come on top: `process_*`, `nodejs_*`).
+ * Labels never hold user ids, event names, message ids or keys, so their cardinality stays bounded.
+ */
+export const METRIC_NAMES = {
+  eventsIngested: 'pigeon_events_ingested_total',
+  httpDuration: 'pigeon_http_request_duration_seconds',
+  messages: 'pigeon_messages_total',
+  deliveries: 'pigeon_deliveries_total',
+  deliveryDuration: 'pigeon_delivery_duration_seconds',
+  queueDepth: 'pigeon_job_queue_depth',
+  queueOldest: 'pigeon_job_queue_oldest_ready_age_seconds',
+  retentionPurged: 'pigeon_retention_rows_purged_total',
+  retentionRuns: 'pigeon_retention_runs_total',
+  retentionLastRun: 'pigeon_retention_last_run_timestamp_seconds',
+  retentionLastDuration: 'pigeon_retention_last_run_duration_seconds',
+} as const;
+
+/**
+ * Prometheus metrics of one process, on a registry of its own (never prom-client's global one, so
+ * several apps in one process — the tests — do not collide). Served at `GET /metrics`.
+ *
+ * @example
+ * ```ts
+ * const metrics = new Metrics();
+ * metrics.eventsIngested.inc({ type: 'track', outcome: 'stored' });
+ * const text = await metrics.registry.metrics();
+ * ```
+ */
+export class Metrics implements RetentionObserver {
+  readonly registry = new Registry();
+
+  /** `type` (identify…alias, or `unknown`) × `outcome` (stored, duplicate, rejected). */
+  readonly eventsIngested = new Counter({
+    name: METRIC_NAMES.eventsIngested,
+    help: 'Segment events received, by type and outcome (stored, duplicate, rejected)',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** `route` is the route pattern (`/v1/:type` style), never the raw URL; unmatched URLs are `unmatched`. */
+  readonly httpDuration = new Histogram({
+    name: METRIC_NAMES.httpDuration,
+    help: 'HTTP request duration in seconds, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** Status changes made by the send pipeline; `reason` is a fixed code (UNPUBLISHED, …) or empty. */
+  readonly messages = new Counter({
+    name: METRIC_NAMES.messages,
+    help: 'Messages moved to a status by the send pipeline, by status and reason',
+    labelNames: ['status', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** One per provider try: outcome SENT, DELIVERED, RETRY, FAILED or SKIPPED (configuration gone). */
+  readonly deliveries = new Counter({
+    name: METRIC_NAMES.deliveries,
+    help: 'Delivery attempts, by provider plugin, channel and outcome',
+    labelNames: ['provider', 'channel', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveryDuration = new Histogram({
+    name: METRIC_NAMES.deliveryDuration,
+    help: 'Time a provider took to accept (or refuse) one delivery attempt, in seconds, by provider plugin',
+    labelNames: ['provider'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: METRIC_NAMES.queueDepth,
+    help: 'Jobs in the send queue (ready or running), read from the database at scrape time',
+    registers: [this.registry],
+    collect: () => this.readQueue(),
+  });
+
+  readonly queueOldest = new Gauge({
+    name: METRIC_NAMES.queueOldest,
+    help: 'How long the oldest due job has been waiting, in seconds (0 when none is due)',
+    registers: [this.registry],
+    collect: () => this.readQueue(),
+  });
+
+  readonly retentionPurged = new Counter({
+    name: METRIC_NAMES.retentionPurged,
+    help: 'Event-log rows deleted by retention (PIGEON_EVENT_RETENTION_DAYS)',
+    registers: [this.registry],
+  });
+
+  readonly retentionRuns = new Counter({
+    name: METRIC_NAMES.retentionRuns,
+    help: 'Retention runs, by outcome (ok, error)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retentionLastRun = new Gauge({
+    name: METRIC_NAMES.retentionLastRun,
+    help: 'When the last retention run finished (Unix time, seconds); 0 before the first',
+    registers: [this.registry],
+  });
+
+  readonly retentionLastDuration = new Gauge({
+    name: METRIC_NAMES.retentionLastDuration,
+    help: 'How long the last retention run took, in seconds',
+    registers: [this.registry],
+  });
+
+  private queueSource?: QueueDepthSource;
+  private defaultsOn = false;
+
+  private queueRead: Promise<void> | null = null;
+
+  constructor() {
+    for (const outcome of ['ok', 'error']) this.retentionRuns.inc({ outcome }, 0);
+    this.retentionPurged.inc(0);
+    this.retentionLastRun.set(0);
+  }
+
+  /** Reads the queue once per scrape, for both gauges; keeps the last values when the database is down. */
+  private readQueue(): Promise<void> {
+    this.queueRead ??= (async () => {
+      try {
+        if (!this.queueSource) return;
+        const { jobs, oldestDueMs } = await this.queueSource.depth();
+        this.queueDepth.set(jobs);
+        this.queueOldest.set(oldestDueMs / 1000);
+      } catch {
+        // the database is unreachable: /readyz says so
+      } finally {
+        this.queueRead = null;
+      }
+    })();
+    return this.queueRead;
+  }
+
+  /** The queue whose depth the gauges show (read at each scrape). */
+  watchQueue(source: QueueDepthSource): void {
+    this.queueSource = source;
+  }
+
+  /** Adds prom-client's default process metrics (`process_*`, `nodejs_*`) to this registry, once. */
+  collectDefaults(): void {
+    if (this.defaultsOn) return;
+    this.defaultsOn = true;
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts one ingested event; `type` outside the Segment types becomes `unknown`. */
+  ingested(type: unknown, outcome: IngestMetricOutcome, n = 1): void {
+    const label = typeof type === 'string' && EVENT_TYPES.has(type.toLowerCase()) ? type.toLowerCase() : 'unknown';
+    this.eventsIngested.inc({ type: label, outcome }, n);
+  }
+
+  /** One HTTP request: `route` is the matched route pattern (undefined for unmatched URLs). */
+  request(method: string, route: string | undefined, status: number, seconds: number): void {
+    this.httpDuration.observe({ method, route: route ?? 'unmatched', status: String(status) }, seconds);
+  }
+
+  // RetentionObserver
+
+  retentionBatch(rows: number): void {
+    this.retentionPurged.inc(rows);
+  }
+
+  retentionRun(result: { ok: boolean; ms: number; at: Date }): void {
+    this.retentionRuns.inc({ outcome: result.ok ? 'ok' : 'error' });
+    this.retentionLastRun.set(result.at.getTime() / 1000);
+    this.retentionLastDuration.set(result.ms / 1000);
+  }
+
+  /** The exposition text and its content type, for `GET /metrics`. */
+  async expose(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
