@@ -3,7 +3,10 @@ import type { MiddlewareFn } from 'type-graphql';
 import type { GraphQLContext } from './context.type';
 
 /**
- * Every root query and mutation needs an active admin key (CONTRACT §3.3). Introspection
+ * Every root query and mutation needs an active admin key (CONTRACT §3.3). Applied with
+ * `@UseMiddleware` on each resolver class (not globally, which would wrap every scalar field of every
+ * node and cost a middleware call per field); object fields without resolvers need no check, since
+ * they are only reached through a root field that made it. Introspection
  * (`__schema`, `__type`) is resolved by graphql-js itself, never reaches this middleware, and stays open.
  */
 export const requireAdminKey: MiddlewareFn<GraphQLContext> = ({ info, context }, next) => {

@@ -1,6 +1,5 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
-import { requireAdminKey } from './auth-checker';
 import { ApiKeyResolver } from './resolvers/api-key.resolver';
 import { EventResolver } from './resolvers/event.resolver';
 import { GroupResolver } from './resolvers/group.resolver';
@@ -29,7 +28,6 @@ export function buildGraphQLSchema(): GraphQLSchema {
       MessageResolver,
       InboundEventMessageResolver,
     ],
-    globalMiddlewares: [requireAdminKey],
     validate: false,
   });
   return cached;

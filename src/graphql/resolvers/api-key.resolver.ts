@@ -1,9 +1,11 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { ApiKey } from '../../domain/workspace/api-key.entity';
 import { ApiKeyScope } from '../../domain/workspace/api-key-scope.enum';
+import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { CreatedApiKey } from '../types/created-api-key.type';
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
   @Query(() => [ApiKey], { description: "The workspace's keys (never their secrets)" })

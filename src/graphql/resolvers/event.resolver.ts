@@ -1,12 +1,14 @@
-import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { InboundEvent } from '../../domain/event-log/inbound-event.entity';
 import { pageSize } from '../../domain/pagination';
+import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { EventFilter } from '../inputs/event-filter.input';
 import { toConnection } from '../types/connection.type';
 import { EventConnection } from '../types/event-connection.type';
 import { EventName } from '../types/event-name.type';
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => InboundEvent)
 export class EventResolver {
   @Query(() => EventConnection, { description: 'The event log, newest first' })

@@ -1,10 +1,12 @@
-import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { Group } from '../../domain/group/group.entity';
 import { pageSize } from '../../domain/pagination';
+import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { toConnection } from '../types/connection.type';
 import { ProfileConnection } from '../types/profile-connection.type';
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => Group)
 export class GroupResolver {
   @Query(() => Group, { nullable: true })

@@ -1,9 +1,11 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { EventMapping } from '../../domain/mapping/event-mapping.entity';
 import { Template } from '../../domain/template/template.entity';
+import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { EventName } from '../types/event-name.type';
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => EventMapping)
 export class MappingResolver {
   @Query(() => [EventMapping])
@@ -33,6 +35,7 @@ export class MappingResolver {
   }
 }
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => EventName)
 export class EventNameResolver {
   @FieldResolver(() => EventMapping, { nullable: true, description: 'The mapping of this name, if any' })

@@ -1,10 +1,11 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { InboundEvent } from '../../domain/event-log/inbound-event.entity';
 import { Delivery } from '../../domain/message/delivery.entity';
 import { Message } from '../../domain/message/message.entity';
 import { MessageHistory } from '../../domain/message/message-history.entity';
 import { pageSize } from '../../domain/pagination';
 import { Template } from '../../domain/template/template.entity';
+import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { EventFilter } from '../inputs/event-filter.input';
 import { MessageFilter } from '../inputs/message-filter.input';
@@ -12,6 +13,7 @@ import { SendInput } from '../inputs/send.input';
 import { toConnection } from '../types/connection.type';
 import { MessageConnection } from '../types/message-connection.type';
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => Message)
 export class MessageResolver {
   @Query(() => MessageConnection, { description: 'Messages, newest first' })
@@ -65,6 +67,7 @@ export class MessageResolver {
   }
 }
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => InboundEvent)
 export class InboundEventMessageResolver {
   @FieldResolver(() => Message, { nullable: true, description: 'The message this event became, once mapped' })

@@ -1,14 +1,16 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Group } from '../../domain/group/group.entity';
 import { pageSize } from '../../domain/pagination';
 import { Profile } from '../../domain/profile/profile.entity';
 import type { JsonObject } from '../../domain/profile/merge-patch';
+import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { ProfileFilter } from '../inputs/profile-filter.input';
 import { toConnection } from '../types/connection.type';
 import { ProfileConnection } from '../types/profile-connection.type';
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => Profile)
 export class ProfileResolver {
   @Query(() => Profile, { nullable: true, description: 'A profile by user id (or by an anonymous id merged into it)' })

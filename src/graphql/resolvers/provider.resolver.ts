@@ -1,9 +1,11 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { ProviderConfig } from '../../domain/provider/provider-config.entity';
+import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { ProviderConfigInput } from '../inputs/provider-config.input';
 import { ProviderPlugin } from '../types/provider-plugin.type';
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => ProviderConfig)
 export class ProviderResolver {
   @Query(() => [ProviderConfig], { description: 'Configured providers; secrets read as "********"' })

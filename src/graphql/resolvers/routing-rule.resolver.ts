@@ -1,8 +1,10 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { RoutingRule } from '../../domain/routing/routing-rule.entity';
+import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { RoutingRuleInput } from '../inputs/routing-rule.input';
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => RoutingRule)
 export class RoutingRuleResolver {
   @Query(() => [RoutingRule], {

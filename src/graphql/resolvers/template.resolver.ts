@@ -1,12 +1,14 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Template } from '../../domain/template/template.entity';
 import { TemplateStatus } from '../../domain/template/template-status.enum';
 import { templateStatus } from '../../domain/template/template.service';
+import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { TemplateInput } from '../inputs/template.input';
 import { TemplatePreview } from '../types/template-preview.type';
 
+@UseMiddleware(requireAdminKey)
 @Resolver(() => Template)
 export class TemplateResolver {
   @Query(() => [Template])
