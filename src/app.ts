@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import pino from 'pino';
 import type { Config, Role } from './config';
@@ -149,7 +150,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     formatError: formatError(config.production),
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
-    plugins: [fastifyApolloDrainPlugin(app), ...limits.plugins],
+    // no cache-control hints are used: the plugin would otherwise wrap every field's resolver
+    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginCacheControlDisabled(), ...limits.plugins],
   });
   await apollo.start();
   await app.register(fastifyApollo(apollo), {

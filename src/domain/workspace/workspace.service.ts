@@ -1,5 +1,4 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { In } from 'typeorm';
 import { Batcher } from '../../db/batcher';
 import type { Database, Sql } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
@@ -188,7 +187,11 @@ export class WorkspaceService {
 
   private async verifyMany(secrets: string[]): Promise<KeyCheck[]> {
     const prefixes = [...new Set(secrets.map((s) => s.slice(0, PREFIX_LENGTH)))];
-    const candidates = await this.db.manager.find(ApiKey, { where: { prefix: In(prefixes) } });
+    const rows = await this.db.rows<Record<string, unknown>>(
+      `SELECT * FROM api_keys WHERE prefix IN (${prefixes.map(() => '?').join(', ')})`,
+      prefixes,
+    );
+    const candidates = rows.map(toApiKey);
     return secrets.map((secret) => {
       const presented = Buffer.from(hashSecret(secret), 'hex');
       let found: ApiKey | undefined;
