@@ -16,16 +16,16 @@ export class Dialect {
   /**
    * `column` with the RFC 7396 `patch` applied, for a patch that deletes keys. MariaDB's
    * JSON_MERGE_PATCH loses sibling updates when a patch also removes a key (10.11: `{"a":1,"b":2}`
-   * patched with `{"b":20,"a":null}` gives `{"b":2}`), so on MySQL/MariaDB the deletions are done
-   * first with JSON_REMOVE and the rest is merged without nulls — the same result by RFC 7396.
+   * patched with `{"b":20,"a":null}` gives `{"b":2}`), so on MySQL/MariaDB the deletions are merged
+   * first, alone, and then the rest without nulls — the same result by RFC 7396. (Not JSON_REMOVE:
+   * MariaDB cannot address every key with a path — `$."-a"` makes it return NULL.)
    * SQLite's json_patch is correct and gets the patch as is.
    */
   jsonMergeDeleting(column: string, patch: unknown): { sql: string; params: unknown[] } {
     if (this.kind === 'sqlite') return { sql: `json_patch(${column}, ?)`, params: [JSON.stringify(patch)] };
-    const paths = deletedPaths(patch).map((keys) => '$' + keys.map((k) => `.${JSON.stringify(k)}`).join(''));
     return {
-      sql: `JSON_MERGE_PATCH(JSON_REMOVE(${column}, ${paths.map(() => '?').join(', ')}), ?)`,
-      params: [...paths, JSON.stringify(mergePatch({}, patch))],
+      sql: `JSON_MERGE_PATCH(JSON_MERGE_PATCH(${column}, ?), ?)`,
+      params: [JSON.stringify(deletionsOf(patch)), JSON.stringify(mergePatch({}, patch))],
     };
   }
 
@@ -159,4 +159,22 @@ export function jsonPath(dotted: string): string {
     throw new RangeError(`"${dotted}" is not a valid path: use dot-separated keys without quotes or backslashes`);
   }
   return '$' + parts.map((p) => `."${p}"`).join('');
+}
+
+/** Only the deletions of an RFC 7396 patch: its `null`s with the objects leading to them. */
+function deletionsOf(patch: unknown): Record<string, unknown> {
+  const deletions: Record<string, unknown> = Object.create(null);
+  for (const keys of deletedPaths(patch)) {
+    let node = deletions;
+    keys.forEach((key, i) => {
+      if (i === keys.length - 1) {
+        node[key] = null;
+      } else {
+        // null-prototype objects: a key such as `__proto__` is plain data here
+        if (typeof node[key] !== 'object' || node[key] === null) node[key] = Object.create(null);
+        node = node[key] as Record<string, unknown>;
+      }
+    });
+  }
+  return deletions;
 }

@@ -1,20 +1,28 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import {
+  BREAK,
   GraphQLError,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  isScalarType,
   Kind,
   TypeInfo,
   validate,
   visit,
+  valueFromASTUntyped,
   visitWithTypeInfo,
   type ArgumentNode,
   type ASTNode,
   type DocumentNode,
   type FieldNode,
+  type GraphQLInputType,
   type GraphQLSchema,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
+import { findLoneSurrogate, jsonDeeperThan, LONE_SURROGATE, MAX_JSON_DEPTH } from '../domain/json-input';
 import { DEFAULT_PAGE_SIZE } from '../domain/pagination';
 
 /**
@@ -27,7 +35,9 @@ import { DEFAULT_PAGE_SIZE } from '../domain/pagination';
  *   (≈ 74,000), 50 profiles × their groups × 50 members passes (≈ 164,000), and a page of pages
  *   (500 profiles × their groups × 500 members) does not;
  * - at most {@link MAX_ALIASES} aliases and {@link MAX_DIRECTIVES} directives;
- * - at most {@link MAX_TOKENS} tokens (graphql-js's parser limit).
+ * - at most {@link MAX_TOKENS} tokens (graphql-js's parser limit);
+ * - JSON arguments nest at most {@link MAX_JSON_DEPTH} levels, and no string argument holds a lone
+ *   surrogate (BAD_USER_INPUT): what MariaDB can store, and ids that stay distinct.
  *
  * Every violation is answered HTTP 400, before anything runs, with a message that names the limit and
  * `extensions.code = "GRAPHQL_VALIDATION_FAILED"` (`GRAPHQL_PARSE_FAILED` for the token limit).
@@ -103,6 +113,84 @@ function measuringWithoutIntrospection(rule: ValidationRule): ValidationRule {
   };
 }
 
+/** The executed operation and the fragments (a document may hold several operations). */
+function executed(document: DocumentNode, operationName: string | undefined): DocumentNode {
+  const definitions = document.definitions.filter(
+    (d) =>
+      d.kind === Kind.FRAGMENT_DEFINITION ||
+      (d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName)),
+  );
+  return { ...document, definitions };
+}
+
+/** What is wrong with one input value of `type`: a JSON value too deep, or a string that is not Unicode. */
+function inputProblem(type: GraphQLInputType, value: unknown, where: string): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (isNonNullType(type)) return inputProblem(type.ofType, value, where);
+  if (isListType(type)) {
+    const items = Array.isArray(value) ? value : [value];
+    for (const [i, item] of items.entries()) {
+      const problem = inputProblem(type.ofType, item, `${where}[${i}]`);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (isInputObjectType(type)) {
+    if (typeof value !== 'object' || Array.isArray(value)) return undefined; // graphql-js refuses it itself
+    for (const field of Object.values(type.getFields())) {
+      const problem = inputProblem(
+        field.type,
+        (value as Record<string, unknown>)[field.name],
+        `${where}.${field.name}`,
+      );
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (!isScalarType(type)) return undefined;
+  if (type.name === 'JSON' || type.name === 'JSONObject') {
+    if (jsonDeeperThan(value, MAX_JSON_DEPTH)) {
+      return `${where} nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
+    }
+    if (findLoneSurrogate(value) !== undefined) {
+      return `${where} holds a string that is not valid Unicode (a lone surrogate)`;
+    }
+  } else if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+    return `${where} is not valid Unicode (a lone surrogate)`;
+  }
+  return undefined;
+}
+
+/**
+ * Every argument value of the executed operation (variables included) checked with {@link inputProblem}:
+ * what every engine can store — MariaDB refuses JSON nested deeper than 32 levels or holding a lone
+ * surrogate, and a lone surrogate in an id would be stored as U+FFFD, merging two ids into one.
+ */
+function argumentProblem(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+): string | undefined {
+  const typeInfo = new TypeInfo(schema);
+  let problem: string | undefined;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Argument(node) {
+        const argument = typeInfo.getArgument();
+        if (!argument) return undefined;
+        const value =
+          node.value.kind === Kind.VARIABLE
+            ? variables[node.value.name.value]
+            : valueFromASTUntyped(node.value, variables);
+        problem = inputProblem(argument.type, value, `argument "${argument.name}"`);
+        return problem ? BREAK : undefined;
+      },
+    }),
+  );
+  return problem;
+}
+
 /**
  * The executed operation (and the fragments) with every `first` made a literal: the variable's value,
  * or the default page size when the field takes `first` and none was given. graphql-armor's cost model
@@ -114,11 +202,6 @@ function withLiteralPageSizes(
   operationName: string | undefined,
   variables: Record<string, unknown>,
 ): DocumentNode {
-  const definitions = document.definitions.filter(
-    (d) =>
-      d.kind === Kind.FRAGMENT_DEFINITION ||
-      (d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName)),
-  );
   const typeInfo = new TypeInfo(schema);
   const literal = (value: number): ArgumentNode => ({
     kind: Kind.ARGUMENT,
@@ -126,7 +209,7 @@ function withLiteralPageSizes(
     value: { kind: Kind.INT, value: String(value) },
   });
   return visit(
-    withoutIntrospection({ ...document, definitions }),
+    withoutIntrospection(executed(document, operationName)),
     visitWithTypeInfo(typeInfo, {
       Field: {
         leave(field: FieldNode): FieldNode | undefined {
@@ -161,13 +244,18 @@ export function graphqlLimits(): GraphQLLimits {
   const directives = armorRule({ maxDirectives: { n: MAX_DIRECTIVES } });
   const cost = armorRule({ costLimit: { maxCost: MAX_QUERY_COST, ignoreIntrospection: true } });
 
-  // the cost needs the variables (for `first`), which validation rules never see: measured once the
-  // operation is resolved, before it runs, on a copy with literal page sizes
+  // argument values and the cost need the variables (for `first`), which validation rules never see:
+  // checked once the operation is resolved, before it runs (the cost on a copy with literal page sizes)
   const costPlugin: ApolloServerPlugin = {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, schema, operationName }) {
-          const measured = withLiteralPageSizes(schema, document, operationName ?? undefined, request.variables ?? {});
+          const variables = request.variables ?? {};
+          const problem = argumentProblem(schema, executed(document, operationName ?? undefined), variables);
+          if (problem) {
+            throw new GraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+          }
+          const measured = withLiteralPageSizes(schema, document, operationName ?? undefined, variables);
           const [error] = validate(schema, measured, [cost]);
           if (error) {
             throw new GraphQLError(limitMessage(error.message), {

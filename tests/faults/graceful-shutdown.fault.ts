@@ -93,6 +93,8 @@ describe('fault: SIGTERM under load', () => {
       (err: Error) => ({ status: 0, body: err.message }),
     );
     await sleep(50);
+    // and deliveries in flight: the provider has requests it has not answered yet
+    await waitFor('a delivery in flight', async () => fake.requests.length > answered, 10_000, 1);
     const inFlightDeliveries = fake.requests.length - answered;
     termAt = Date.now();
     server.child.kill('SIGTERM');
@@ -155,6 +157,7 @@ describe('fault: SIGTERM under load', () => {
         `the other ${MESSAGES - Number(sentAtExit)} after restart; ${perMessage.size} delivered, ${twice} twice`,
     );
 
+    expect(inFlightDeliveries).toBeGreaterThan(0);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(exitMs).toBeLessThan(20_000);
     expect(batchResult.status).toBe(200);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventType } from '../../domain/event-log/event-type.enum';
 import type { IncomingEvent } from '../../domain/event-log/incoming-event';
+import { jsonDeeperThan, LONE_SURROGATE, MAX_JSON_DEPTH, wellFormedJson } from '../../domain/json-input';
 import { isJsonObject, type JsonObject } from '../../domain/profile/merge-patch';
 import { isSegmentType, validateMessage, type SegmentType } from './segment.schemas';
 
@@ -52,10 +53,8 @@ export function normalizeMessage(
   options: { forcedType?: SegmentType; defaults?: BatchDefaults } = {},
 ): IncomingEvent | MessageRejection {
   if (!isJsonObject(raw)) return new MessageRejection(400, 'INVALID_EVENT', 'a message must be a JSON object');
-  const size = Buffer.byteLength(JSON.stringify(raw), 'utf8');
-  if (size > MAX_EVENT_BYTES) {
-    return new MessageRejection(413, 'PAYLOAD_TOO_LARGE', `message is ${size} bytes; one message may be at most 32 KB`);
-  }
+  const tooLarge = oversized(raw);
+  if (tooLarge) return tooLarge;
   const message: JsonObject = {};
   for (const key of Object.keys(raw)) {
     if (raw[key] === null && NULLABLE_KEYS.includes(key)) continue;
@@ -75,25 +74,83 @@ export function normalizeMessage(
     message.integrations = { ...defaults.integrations, ...((message.integrations as JsonObject) ?? {}) };
   }
   if (defaults.sentAt !== undefined && message.sentAt === undefined) message.sentAt = defaults.sentAt;
+  // what is stored is the message with the batch's context merged in: the limits hold for that too
+  const mergedTooLarge = defaults.context || defaults.integrations ? oversized(message) : undefined;
+  if (mergedTooLarge) return mergedTooLarge;
+
+  // MySQL/MariaDB compare ids ignoring trailing spaces (PAD SPACE collations): "a " is "a" there, so it is
+  // everywhere — else a repeated messageId with a trailing space would fail the unique key for good
+  for (const key of [...IDENTIFIERS, ...(TYPE_IDENTIFIERS[type] ?? [])]) {
+    const value = message[key];
+    if (typeof value === 'string' && value.endsWith(' ')) message[key] = value.replace(/ +$/, '');
+  }
 
   const problem = validateMessage(type, message);
   if (problem) return new MessageRejection(400, 'INVALID_EVENT', problem);
+  // a lone surrogate is not Unicode: stored as U+FFFD, two different ids would become one
+  const notUnicode = [...IDENTIFIERS, ...(TYPE_IDENTIFIERS[type] ?? [])].find(
+    (k) => typeof message[k] === 'string' && LONE_SURROGATE.test(message[k]),
+  );
+  if (notUnicode) {
+    return new MessageRejection(
+      400,
+      'INVALID_EVENT',
+      `${notUnicode} must be valid Unicode (it holds a lone surrogate)`,
+    );
+  }
+
+  const timestamp = correctedTimestamp(message, receivedAt);
+  if (!(timestamp.getUTCFullYear() >= 1000 && timestamp.getUTCFullYear() <= 9999)) {
+    return new MessageRejection(
+      400,
+      'INVALID_EVENT',
+      'timestamp must fall between the years 1000 and 9999 (after the sentAt clock-skew correction)',
+    );
+  }
 
   if (message.messageId === undefined) message.messageId = randomUUID();
-  const str = (v: unknown) => (v === undefined ? null : String(v));
+  // lone surrogates elsewhere (a string cut in the middle of an emoji) become U+FFFD rather than lose the event
+  const stored = wellFormedJson(message);
+  // ids are strings or numbers (validated where the type needs them); any other value is not an id
+  const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : null);
   return {
     messageId: message.messageId as string,
     type: type.toUpperCase() as EventType,
     userId: str(message.userId),
     anonymousId: str(message.anonymousId),
-    traits: message.traits as JsonObject | undefined,
+    traits: stored.traits as JsonObject | undefined,
     event: message.event as string | undefined,
     groupId: str(message.groupId) ?? undefined,
     previousId: str(message.previousId) ?? undefined,
-    payload: message,
-    timestamp: correctedTimestamp(message, receivedAt),
+    payload: stored,
+    timestamp,
     receivedAt,
   };
+}
+
+/** The fields stored as identifiers (columns), which must be well-formed Unicode. */
+const IDENTIFIERS = ['userId', 'anonymousId', 'messageId'];
+const TYPE_IDENTIFIERS: Partial<Record<SegmentType, string[]>> = {
+  track: ['event'],
+  group: ['groupId'],
+  alias: ['previousId'],
+};
+
+/** Why a message is over a limit: 32 KB of JSON, or nesting deeper than {@link MAX_JSON_DEPTH}. */
+function oversized(message: JsonObject): MessageRejection | undefined {
+  // measured before it is serialised: a message nested thousands deep would overflow JSON.stringify
+  if (jsonDeeperThan(message, MAX_JSON_DEPTH)) {
+    return new MessageRejection(
+      400,
+      'INVALID_EVENT',
+      `a message may nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep`,
+    );
+  }
+  const size = Buffer.byteLength(JSON.stringify(message), 'utf8');
+  if (size > MAX_EVENT_BYTES) {
+    return new MessageRejection(413, 'PAYLOAD_TOO_LARGE', `message is ${size} bytes; one message may be at most 32 KB`);
+  }
+  return undefined;
 }
 
 /**
