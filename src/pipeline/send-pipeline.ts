@@ -216,74 +216,16 @@ export class SendPipeline {
     const configs = new Map(inputs.configs.map((c) => [c.id, c]));
     const results = await Promise.all(
       attempts.map(async (a) => {
-        const config = configs.get(a.delivery.providerConfigId)!;
-        const plugin = this.deps.registry.get(a.delivery.provider)!;
-        const base = {
-          channel: a.delivery.channel,
-          provider: a.delivery.provider,
-          providerConfigId: a.delivery.providerConfigId,
-          deliveryId: a.delivery.id,
-          attempt: 1,
-        };
-        const started = Date.now();
-        const report = (outcome: DeliveryOutcome, failure?: { error: string; status: number | null }) =>
-          this.deps.telemetry?.attempt({ ...base, ...ids(a.message), ...failure, outcome, ms: Date.now() - started });
-        try {
-          const result = await plugin.send({
-            channel: a.delivery.channel,
-            settings: config.settings,
-            address: a.planned.address,
-            content: (a.plan.rendered as Record<string, unknown>)[contentKey(a.delivery.channel)] as RenderedContent,
-            profile: { userId: a.message.userId, traits: traits(a.message) },
-            message: { id: a.message.id, eventName: a.message.eventName, data: a.message.data },
-            idempotencyKey: a.delivery.id,
-            signal,
-          });
-          const status = result.delivered ? DeliveryStatus.DELIVERED : DeliveryStatus.SENT;
-          Object.assign(a.delivery, {
-            status,
-            externalId: result.externalId ?? null,
-            sentAt: new Date(),
-            updatedAt: new Date(),
-          });
-          report(status);
-          return {
-            a,
-            ok: true,
-            history: { type: 'ATTEMPT', detail: { ...base, outcome: status, externalId: result.externalId ?? null } },
-          };
-        } catch (err) {
-          const error = toError(err);
-          const failure = {
-            ...base,
-            error: error.message.slice(0, 1000),
-            status: error.status ?? null,
-            retryable: error.retryable,
-          };
-          const next = a.planned.providers[1] ?? null;
-          if (error.retryable && this.retry.attempts > 1) {
-            const delay = retryDelayMs(
-              this.retry,
-              1,
-              'retryAfterMs' in error ? (error.retryAfterMs as number | undefined) : undefined,
-            );
-            Object.assign(a.delivery, {
-              lastError: failure.error,
-              nextAttemptAt: new Date(Date.now() + delay),
-              updatedAt: new Date(),
-            });
-            report('RETRY', failure);
-            return {
-              a,
-              ok: false,
-              history: { type: 'ATTEMPT', detail: { ...failure, outcome: 'RETRY', retryInMs: delay } },
-            };
-          }
-          Object.assign(a.delivery, { status: DeliveryStatus.FAILED, lastError: failure.error, updatedAt: new Date() });
-          const why = error.retryable ? `out of tries (${this.retry.attempts})` : 'permanent error';
-          report('FAILED', failure);
-          return { a, ok: false, history: { type: 'ATTEMPT', detail: { ...failure, outcome: 'FAILED', why, next } } };
-        }
+        const outcome = await this.attempt(
+          a.message,
+          a.plan,
+          a.planned,
+          a.delivery,
+          configs.get(a.delivery.providerConfigId)!,
+          traits(a.message),
+          signal,
+        );
+        return { a, ok: outcome.sent, history: outcome.history };
       }),
     );
 
@@ -615,81 +557,108 @@ export class SendPipeline {
         'UPDATE deliveries SET attempts = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?',
         [attempt, toDbTime(new Date()), delivery.id],
       );
-      const base = { channel: planned.channel, provider, providerConfigId: configId, deliveryId: delivery.id, attempt };
-      const started = Date.now();
-      try {
-        const result = await plugin.send({
-          channel: planned.channel,
-          settings: config.settings,
-          address: planned.address,
-          content: (plan.rendered as Record<string, unknown>)[contentKey(planned.channel)] as RenderedContent,
-          profile: { userId: message.userId, traits },
-          message: { id: message.id, eventName: message.eventName, data: message.data },
-          idempotencyKey: delivery.id,
-          signal,
-        });
-        const status = result.delivered ? DeliveryStatus.DELIVERED : DeliveryStatus.SENT;
-        const now = new Date();
-        await this.deps.db.transaction(async (tx) => {
-          await tx.run(
-            'UPDATE deliveries SET status = ?, external_id = ?, last_error = NULL, sent_at = ?, updated_at = ? WHERE id = ?',
-            [status, result.externalId ?? null, toDbTime(now), toDbTime(now), delivery!.id],
-          );
-          await this.insertHistory(tx, message.id, [
-            { type: 'ATTEMPT', detail: { ...base, outcome: status, externalId: result.externalId ?? null } },
-          ]);
-        });
-        this.deps.telemetry?.attempt({ ...base, ...ids(message), outcome: status, ms: Date.now() - started });
-        return { kind: 'sent', delivered: Boolean(result.delivered) };
-      } catch (err) {
-        const error = toError(err);
-        const failure = {
-          ...base,
-          error: error.message.slice(0, 1000),
-          status: error.status ?? null,
-          retryable: error.retryable,
-        };
-        if (error.retryable && attempt < this.retry.attempts) {
-          const delay = retryDelayMs(
-            this.retry,
-            attempt,
-            'retryAfterMs' in error ? (error.retryAfterMs as number | undefined) : undefined,
-          );
-          const at = new Date(Date.now() + delay);
-          await this.deps.db.transaction(async (tx) => {
-            await tx.run('UPDATE deliveries SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?', [
-              toDbTime(at),
-              failure.error,
-              toDbTime(new Date()),
-              delivery!.id,
-            ]);
-            await this.insertHistory(tx, message.id, [
-              { type: 'ATTEMPT', detail: { ...failure, outcome: 'RETRY', retryInMs: delay } },
-            ]);
-          });
-          this.deps.telemetry?.attempt({
-            ...failure,
-            ...ids(message),
-            outcome: 'RETRY',
-            ms: Date.now() - started,
-          });
-          return { kind: 'retry', at };
-        }
-        await this.failDelivery(delivery, failure.error, [
-          {
-            type: 'ATTEMPT',
-            detail: {
-              ...failure,
-              outcome: 'FAILED',
-              why: error.retryable ? `out of tries (${this.retry.attempts})` : 'permanent error',
-              next,
-            },
-          },
-        ]);
-        this.deps.telemetry?.attempt({ ...failure, ...ids(message), outcome: 'FAILED', ms: Date.now() - started });
-      }
+      delivery.attempts = attempt;
+      const outcome = await this.attempt(message, plan, planned, delivery, config, traits, signal);
+      await this.deps.db.transaction(async (tx) => {
+        await this.saveDeliveries(tx, [delivery!]);
+        await this.insertHistory(tx, message.id, [outcome.history]);
+      });
+      if (outcome.sent) return { kind: 'sent', delivered: delivery.status === DeliveryStatus.DELIVERED };
+      if (outcome.retryAt) return { kind: 'retry', at: outcome.retryAt };
     }
     return { kind: 'failed' };
+  }
+
+  /**
+   * One try of one delivery (its `attempts` already counted): calls the provider, records the outcome
+   * on `delivery` in memory — sent, a retry at a time with backoff (or `Retry-After`), or failed — and
+   * returns the history entry. The callers persist it, one delivery at a time or in bulk.
+   */
+  private async attempt(
+    message: Message,
+    plan: Plan,
+    planned: PlannedChannel,
+    delivery: Delivery,
+    config: OpenProviderConfig,
+    traits: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<{ sent: boolean; retryAt: Date | null; history: HistoryEntry }> {
+    const base = {
+      channel: delivery.channel,
+      provider: delivery.provider,
+      providerConfigId: delivery.providerConfigId,
+      deliveryId: delivery.id,
+      attempt: delivery.attempts,
+    };
+    const started = Date.now();
+    const report = (outcome: DeliveryOutcome, failure?: { error: string; status: number | null }) =>
+      this.deps.telemetry?.attempt({ ...base, ...ids(message), ...failure, outcome, ms: Date.now() - started });
+    try {
+      const result = await this.deps.registry.get(delivery.provider)!.send({
+        channel: delivery.channel,
+        settings: config.settings,
+        address: planned.address,
+        content: (plan.rendered as Record<string, unknown>)[contentKey(delivery.channel)] as RenderedContent,
+        profile: { userId: message.userId, traits },
+        message: { id: message.id, eventName: message.eventName, data: message.data },
+        idempotencyKey: delivery.id,
+        signal,
+      });
+      const status = result.delivered ? DeliveryStatus.DELIVERED : DeliveryStatus.SENT;
+      const now = new Date();
+      Object.assign(delivery, {
+        status,
+        externalId: result.externalId ?? null,
+        lastError: null,
+        sentAt: now,
+        nextAttemptAt: null,
+        updatedAt: now,
+      });
+      report(status);
+      return {
+        sent: true,
+        retryAt: null,
+        history: { type: 'ATTEMPT', detail: { ...base, outcome: status, externalId: result.externalId ?? null } },
+      };
+    } catch (err) {
+      const error = toError(err);
+      const failure = {
+        ...base,
+        error: error.message.slice(0, 1000),
+        status: error.status ?? null,
+        retryable: error.retryable,
+      };
+      if (error.retryable && delivery.attempts < this.retry.attempts) {
+        const delay = retryDelayMs(
+          this.retry,
+          delivery.attempts,
+          'retryAfterMs' in error ? (error.retryAfterMs as number | undefined) : undefined,
+        );
+        const retryAt = new Date(Date.now() + delay);
+        Object.assign(delivery, { lastError: failure.error, nextAttemptAt: retryAt, updatedAt: new Date() });
+        report('RETRY', failure);
+        return {
+          sent: false,
+          retryAt,
+          history: { type: 'ATTEMPT', detail: { ...failure, outcome: 'RETRY', retryInMs: delay } },
+        };
+      }
+      Object.assign(delivery, {
+        status: DeliveryStatus.FAILED,
+        lastError: failure.error,
+        nextAttemptAt: null,
+        updatedAt: new Date(),
+      });
+      report('FAILED', failure);
+      const next =
+        planned.providers[planned.providers.findIndex((p) => p.configId === delivery.providerConfigId) + 1] ?? null;
+      const why = error.retryable ? `out of tries (${this.retry.attempts})` : 'permanent error';
+      return {
+        sent: false,
+        retryAt: null,
+        history: { type: 'ATTEMPT', detail: { ...failure, outcome: 'FAILED', why, next } },
+      };
+    }
   }
 
   // ---- persistence --------------------------------------------------------------------------------
