@@ -2,7 +2,7 @@ import { createSign } from 'node:crypto';
 import { Channel } from '../../../domain/template/channel.enum';
 import type { PushContent } from '../../../domain/template/channel-content';
 import { PermanentProviderError, ProviderError, RetryableProviderError } from '../errors';
-import { joinUrl, postJson, providerFetch } from '../http';
+import { joinUrl, postJson, providerFetch, type ProviderResponse } from '../http';
 import type { ProviderDefinition } from '../types';
 
 /** The fields of a Google service-account key file that FCM needs. */
@@ -132,7 +132,7 @@ export const fcmProvider: ProviderDefinition<FcmSettings> = {
         timeoutMs,
       });
     const reused = isUsable(tokenCache.get(cacheKey(tokenUrl, account)));
-    let response: Response;
+    let response: ProviderResponse;
     try {
       response = await post(await accessTokenFor(account, tokenUrl, timeoutMs));
     } catch (err) {

@@ -129,7 +129,6 @@ export const sendgridProvider: ProviderDefinition<SendGridSettings> = {
       timeoutMs: settings.timeoutMs,
       signal: ctx.signal,
     });
-    await response.body?.cancel();
     return { externalId: response.headers.get('x-message-id') };
   },
 };

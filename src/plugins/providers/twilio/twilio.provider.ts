@@ -1,7 +1,7 @@
 import { Channel } from '../../../domain/template/channel.enum';
 import type { SmsContent, WhatsAppContent } from '../../../domain/template/channel-content';
 import { PermanentProviderError, ProviderError, RetryableProviderError } from '../errors';
-import { joinUrl, providerFetch } from '../http';
+import { joinUrl, providerFetch, type ProviderResponse } from '../http';
 import type { ProviderDefinition } from '../types';
 
 /** Settings of a Twilio provider configuration. */
@@ -117,7 +117,7 @@ export const twilioProvider: ProviderDefinition<TwilioSettings> = {
     );
     const auth = Buffer.from(`${settings.accountSid}:${settings.authToken}`).toString('base64');
     const what = 'Twilio Messages';
-    let response: Response;
+    let response: ProviderResponse;
     try {
       response = await providerFetch(what, url, {
         method: 'POST',

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Channel } from '../../../domain/template/channel.enum';
 import type { WebhookContent } from '../../../domain/template/channel-content';
 import { PermanentProviderError } from '../errors';
-import { DEFAULT_TIMEOUT_MS, postJson } from '../http';
+import { DEFAULT_TIMEOUT_MS, postJson, type ProviderResponse } from '../http';
 import type { ProviderDefinition, SendContext, SendResult } from '../types';
 
 /** Settings of a webhook provider configuration. */
@@ -92,7 +92,7 @@ function validate(settings: unknown): WebhookSettings & { timeoutMs: number; hea
 }
 
 /** The `id` of a JSON object response (string or number), else null. */
-async function responseId(response: Response): Promise<string | null> {
+async function responseId(response: ProviderResponse): Promise<string | null> {
   const text = await response.text().catch(() => '');
   try {
     const parsed: unknown = JSON.parse(text);
