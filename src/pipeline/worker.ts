@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ClaimedJob, JobQueue } from './job-queue';
@@ -43,6 +44,8 @@ export class Worker {
     private readonly logger: Logger,
   ) {
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    // every provider call in flight listens to this one signal: hundreds at once are expected, not a leak
+    setMaxListeners(0, this.abort.signal);
   }
 
   get isRunning(): boolean {
