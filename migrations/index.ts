@@ -8,6 +8,7 @@ import { CreateRoutingRules1764500002000 } from './1764500002000-create-routing-
 import { CreateProviderConfigs1764500003000 } from './1764500003000-create-provider-configs';
 import { CreateMessages1764500004000 } from './1764500004000-create-messages';
 import { CreateJobs1764500005000 } from './1764500005000-create-jobs';
+import { NoPadBinaryKeys1764600000000 } from './1764600000000-no-pad-binary-keys';
 
 /**
  * Every migration, in order. A new one (`npm run migration:generate -- migrations/<name>`)
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   CreateProviderConfigs1764500003000,
   CreateMessages1764500004000,
   CreateJobs1764500005000,
+  NoPadBinaryKeys1764600000000,
 ];

@@ -17,6 +17,7 @@ import { HttpError } from './ingest/http-error';
 import { registerIngestRateLimit } from './ingest/rate-limit';
 import { MAX_REQUEST_BYTES } from './ingest/segment/normalize';
 import { registerSegmentRoutes } from './ingest/segment/segment.routes';
+import type { Lifecycle } from './ops/lifecycle';
 import { createLogger } from './ops/logger';
 import { registerOpsRoutes } from './ops/ops.routes';
 import type { Services } from './services';
@@ -29,6 +30,8 @@ export interface AppDeps {
   role?: Role;
   /** The process's send worker, when the role has one (for /readyz). */
   worker?: { readonly isRunning: boolean };
+  /** Once it is stopping, /readyz answers 503 "stopping" (see `index.ts`); absent: never stopping. */
+  lifecycle?: Lifecycle;
 }
 
 /** Strict JSON for every route (also sent as text/plain by some Segment clients); `__proto__` stays data. */
@@ -137,7 +140,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  registerOpsRoutes(app, { db: services.db, metrics: services.metrics, role: deps.role, worker: deps.worker });
+  registerOpsRoutes(app, {
+    db: services.db,
+    metrics: services.metrics,
+    role: deps.role,
+    worker: deps.worker,
+    lifecycle: deps.lifecycle,
+  });
 
   await registerIngestRateLimit(app, config.rateLimitPerMinute ?? 0);
   registerSegmentRoutes(app, services);

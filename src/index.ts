@@ -3,6 +3,7 @@ import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { redactUrl } from './db/data-source-options';
 import { openDatabase } from './db/open';
+import { Lifecycle } from './ops/lifecycle';
 import { createLogger } from './ops/logger';
 import { createOpsApp } from './ops/ops-app';
 import { startRetention } from './ops/retention-scheduler';
@@ -43,14 +44,18 @@ async function main(): Promise<void> {
           { concurrency: config.workerConcurrency, leaseMs: config.jobLeaseMs, pollMs: config.workerPollMs },
           logger,
         );
+  // from the first SIGTERM/SIGINT on, /readyz answers 503 "stopping" (see stop below)
+  const lifecycle = new Lifecycle();
   const app =
-    config.role === 'worker' ? undefined : await createApp({ services, config, logger, role: config.role, worker });
+    config.role === 'worker'
+      ? undefined
+      : await createApp({ services, config, logger, role: config.role, worker, lifecycle });
   if (app) {
     await app.listen({ port: config.port, host: config.host });
   }
   const opsApp =
     config.role === 'worker' && config.opsPort !== undefined
-      ? await createOpsApp({ db, metrics: services.metrics, logger, role: config.role, worker })
+      ? await createOpsApp({ db, metrics: services.metrics, logger, role: config.role, worker, lifecycle })
       : undefined;
   await opsApp?.listen({ port: config.opsPort, host: config.host });
   worker?.start();
@@ -60,17 +65,17 @@ async function main(): Promise<void> {
       ? startRetention(services.retention, { days: config.eventRetentionDays }, logger)
       : undefined;
 
-  let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (lifecycle.stopping) return;
+    lifecycle.beginStopping(signal);
     logger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => process.exit(1), 20_000);
     timer.unref();
     await app?.close();
-    await opsApp?.close();
     await stopRetention?.();
+    // a worker process's ops routes stay up while its sends finish: /readyz says "stopping", /metrics still answers
     await worker?.stop(15_000);
+    await opsApp?.close();
     await db.dataSource.destroy();
     process.exit(0);
   };

@@ -5,6 +5,8 @@ import { toDbTime } from './dialect';
 
 export interface NewestFirstQuery<Row, T> {
   table: string;
+  /** The columns to select (`*` when absent). */
+  columns?: string;
   /** The time column the list is ordered by (`received_at`, `created_at`). */
   timeColumn: string;
   /** Conditions already built, joined with AND, and their parameters. */
@@ -37,7 +39,7 @@ export async function newestFirstPage<Row, T>(sql: Sql, q: NewestFirstQuery<Row,
     params.push(time, time, id);
   }
   const rows = await sql.rows<Row>(
-    `SELECT * FROM ${q.table} WHERE ${where.join(' AND ')} ORDER BY ${q.timeColumn} DESC, id DESC LIMIT ${q.first + 1}`,
+    `SELECT ${q.columns ?? '*'} FROM ${q.table} WHERE ${where.join(' AND ')} ORDER BY ${q.timeColumn} DESC, id DESC LIMIT ${q.first + 1}`,
     params,
   );
   return {

@@ -19,6 +19,7 @@ import {
   type FieldNode,
   type GraphQLInputType,
   type GraphQLSchema,
+  type ValueNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
@@ -161,34 +162,71 @@ function inputProblem(type: GraphQLInputType, value: unknown, where: string): st
   return undefined;
 }
 
+/** Whether a value written in the document takes a variable somewhere (`$v`, `[$v]`, `{a: $v}`). */
+function takesVariable(value: ValueNode): boolean {
+  if (value.kind === Kind.VARIABLE) return true;
+  if (value.kind === Kind.LIST) return value.values.some(takesVariable);
+  if (value.kind === Kind.OBJECT) return value.fields.some((f) => takesVariable(f.value));
+  return false;
+}
+
+/** One argument of the executed operation whose value is checked with {@link inputProblem}. */
+interface ArgumentCheck {
+  type: GraphQLInputType;
+  where: string;
+  value: ValueNode;
+  /** An argument without variables is checked once, when the document is first seen: its problem. */
+  problem?: string;
+}
+
 /**
- * Every argument value of the executed operation (variables included) checked with {@link inputProblem}:
- * what every engine can store — MariaDB refuses JSON nested deeper than 32 levels or holding a lone
- * surrogate, and a lone surrogate in an id would be stored as U+FFFD, merging two ids into one.
+ * The arguments of the executed operation (fragments included) to check on every request, in document
+ * order: those that take variables, and the first one without variables that has a problem (nothing
+ * after it can be reported). Found once per document with `visitWithTypeInfo`.
  */
-function argumentProblem(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  variables: Record<string, unknown>,
-): string | undefined {
+function argumentChecks(schema: GraphQLSchema, document: DocumentNode): ArgumentCheck[] {
   const typeInfo = new TypeInfo(schema);
-  let problem: string | undefined;
+  const checks: ArgumentCheck[] = [];
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
       Argument(node) {
         const argument = typeInfo.getArgument();
         if (!argument) return undefined;
-        const value =
-          node.value.kind === Kind.VARIABLE
-            ? variables[node.value.name.value]
-            : valueFromASTUntyped(node.value, variables);
-        problem = inputProblem(argument.type, value, `argument "${argument.name}"`);
-        return problem ? BREAK : undefined;
+        const check: ArgumentCheck = { type: argument.type, where: `argument "${argument.name}"`, value: node.value };
+        if (takesVariable(node.value)) {
+          checks.push(check);
+          return undefined;
+        }
+        const problem = inputProblem(check.type, valueFromASTUntyped(node.value), check.where);
+        if (!problem) return undefined;
+        checks.push({ ...check, problem });
+        return BREAK;
       },
     }),
   );
-  return problem;
+  return checks;
+}
+
+/**
+ * Every argument value of the executed operation (variables included) checked with {@link inputProblem}:
+ * what every engine can store — MariaDB refuses JSON nested deeper than 32 levels or holding a lone
+ * surrogate, and a lone surrogate in an id would be stored as U+FFFD, merging two ids into one.
+ */
+function argumentProblem(checks: ArgumentCheck[], variables: Record<string, unknown>): string | undefined {
+  for (const check of checks) {
+    if (check.problem) return check.problem;
+    const { value } = check;
+    const given = value.kind === Kind.VARIABLE ? variables[value.name.value] : valueFromASTUntyped(value, variables);
+    const problem = inputProblem(check.type, given, check.where);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** The page size counted for a `first` given as a variable: its value, or the default page size. */
+function countedPageSize(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : DEFAULT_PAGE_SIZE;
 }
 
 /**
@@ -198,8 +236,7 @@ function argumentProblem(
  */
 function withLiteralPageSizes(
   schema: GraphQLSchema,
-  document: DocumentNode,
-  operationName: string | undefined,
+  operation: DocumentNode,
   variables: Record<string, unknown>,
 ): DocumentNode {
   const typeInfo = new TypeInfo(schema);
@@ -209,7 +246,7 @@ function withLiteralPageSizes(
     value: { kind: Kind.INT, value: String(value) },
   });
   return visit(
-    withoutIntrospection(executed(document, operationName)),
+    operation,
     visitWithTypeInfo(typeInfo, {
       Field: {
         leave(field: FieldNode): FieldNode | undefined {
@@ -218,16 +255,47 @@ function withLiteralPageSizes(
           const given = field.arguments?.find((a) => a.name.value === 'first');
           let size: number = DEFAULT_PAGE_SIZE;
           if (given?.value.kind === Kind.INT) return undefined;
-          if (given?.value.kind === Kind.VARIABLE) {
-            const value = variables[given.value.name.value];
-            if (typeof value === 'number' && Number.isInteger(value) && value > 0) size = value;
-          }
+          if (given?.value.kind === Kind.VARIABLE) size = countedPageSize(variables[given.value.name.value]);
           const others = (field.arguments ?? []).filter((a) => a.name.value !== 'first');
           return { ...field, arguments: [...others, literal(size)] };
         },
       },
     }),
   );
+}
+
+/** The variables that give a `first` argument of `operation` (the only values its cost depends on). */
+function pageSizeVariables(schema: GraphQLSchema, operation: DocumentNode): string[] {
+  const typeInfo = new TypeInfo(schema);
+  const names = new Set<string>();
+  visit(
+    operation,
+    visitWithTypeInfo(typeInfo, {
+      Field(field) {
+        if (!typeInfo.getFieldDef()?.args.some((a) => a.name === 'first')) return;
+        const given = field.arguments?.find((a) => a.name.value === 'first');
+        if (given?.value.kind === Kind.VARIABLE) names.add(given.value.name.value);
+      },
+    }),
+  );
+  return [...names];
+}
+
+/** How many cost verdicts (one per set of page sizes) are kept per operation. */
+const COST_VERDICTS_KEPT = 64;
+
+/**
+ * What the limits need to know about one operation of one parsed document, found once: Apollo keeps
+ * parsed documents (its document store), so the same query text comes back as the same `DocumentNode`.
+ */
+interface OperationLimits {
+  schema: GraphQLSchema;
+  checks: ArgumentCheck[];
+  /** The executed operation and its fragments, introspection left out: what the cost is measured on. */
+  measured: DocumentNode;
+  pageSizeVariables: string[];
+  /** The cost error's message (null: within the limit), by the page sizes the variables give. */
+  costVerdicts: Map<string, string | null>;
 }
 
 export interface GraphQLLimits {
@@ -244,21 +312,57 @@ export function graphqlLimits(): GraphQLLimits {
   const directives = armorRule({ maxDirectives: { n: MAX_DIRECTIVES } });
   const cost = armorRule({ costLimit: { maxCost: MAX_QUERY_COST, ignoreIntrospection: true } });
 
+  const analysed = new WeakMap<DocumentNode, Map<string | undefined, OperationLimits>>();
+  const limitsOf = (schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined) => {
+    let operations = analysed.get(document);
+    if (!operations) analysed.set(document, (operations = new Map()));
+    let found = operations.get(operationName);
+    if (!found || found.schema !== schema) {
+      const operation = executed(document, operationName);
+      const measured = withoutIntrospection(operation);
+      found = {
+        schema,
+        checks: argumentChecks(schema, operation),
+        measured,
+        pageSizeVariables: pageSizeVariables(schema, measured),
+        costVerdicts: new Map(),
+      };
+      operations.set(operationName, found);
+    }
+    return found;
+  };
+
+  /** The cost error's message for these variables (null: within the limit), measured once per page sizes. */
+  const costProblem = (limits: OperationLimits, variables: Record<string, unknown>): string | null => {
+    const key = limits.pageSizeVariables.map((name) => countedPageSize(variables[name])).join(',');
+    let verdict = limits.costVerdicts.get(key);
+    if (verdict === undefined) {
+      const [error] = validate(limits.schema, withLiteralPageSizes(limits.schema, limits.measured, variables), [cost]);
+      verdict = error ? limitMessage(error.message) : null;
+      if (limits.costVerdicts.size >= COST_VERDICTS_KEPT) {
+        limits.costVerdicts.delete(limits.costVerdicts.keys().next().value as string);
+      }
+      limits.costVerdicts.set(key, verdict);
+    }
+    return verdict;
+  };
+
   // argument values and the cost need the variables (for `first`), which validation rules never see:
-  // checked once the operation is resolved, before it runs (the cost on a copy with literal page sizes)
+  // checked once the operation is resolved, before it runs (the cost on a copy with literal page sizes);
+  // what depends on the document alone is worked out once per document and operation
   const costPlugin: ApolloServerPlugin = {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, schema, operationName }) {
           const variables = request.variables ?? {};
-          const problem = argumentProblem(schema, executed(document, operationName ?? undefined), variables);
+          const limits = limitsOf(schema, document, operationName ?? undefined);
+          const problem = argumentProblem(limits.checks, variables);
           if (problem) {
             throw new GraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
           }
-          const measured = withLiteralPageSizes(schema, document, operationName ?? undefined, variables);
-          const [error] = validate(schema, measured, [cost]);
-          if (error) {
-            throw new GraphQLError(limitMessage(error.message), {
+          const tooCostly = costProblem(limits, variables);
+          if (tooCostly) {
+            throw new GraphQLError(tooCostly, {
               extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
             });
           }

@@ -23,7 +23,8 @@ function packageVersion(): string | undefined {
 }
 
 /**
- * The operational routes (CONTRACT §1): `GET /readyz`, `GET /metrics` (Prometheus text) and
+ * The operational routes (CONTRACT §1): `GET /readyz` (`200 {"status":"ready"}`, else 503 with
+ * `"status":"unavailable"` or, once shutdown began, `"stopping"`, and a `reason`), `GET /metrics` (Prometheus text) and
  * `GET /openapi.json`. `GET /healthz` is registered by the app itself. None needs a key: they hold
  * no workspace data (keep the port off the internet, or filter these paths at the proxy).
  */
@@ -31,7 +32,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
   app.get('/readyz', async (_request, reply) => {
     const result = await checkReadiness(deps);
     if (result.ready) return reply.code(200).send({ status: 'ready' });
-    return reply.code(503).send({ status: 'unavailable', reason: result.reason });
+    return reply.code(503).send({ status: result.stopping ? 'stopping' : 'unavailable', reason: result.reason });
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -1,5 +1,6 @@
 import type { Role } from '../config';
 import type { Database } from '../db/database';
+import type { Lifecycle } from './lifecycle';
 
 /** What `/readyz` needs to know about the process. */
 export interface ReadinessDeps {
@@ -10,9 +11,12 @@ export interface ReadinessDeps {
   worker?: { readonly isRunning: boolean };
   /** How long the database may take to answer; default 2 s. */
   timeoutMs?: number;
+  /** The process's lifecycle: once it is stopping, the process is not ready. Absent: never stopping. */
+  lifecycle?: Pick<Lifecycle, 'stopping' | 'stoppingBecause'>;
 }
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
+/** `stopping` is set when the process is not ready because it is shutting down (for good). */
+export type Readiness = { ready: true } | { ready: false; reason: string; stopping?: true };
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -25,11 +29,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /**
- * Ready to serve: the database answers, every migration this build ships has been applied, and the
- * send workers run when the role has them. The reason names the first thing that is not so (and
- * never carries connection strings or SQL).
+ * Ready to serve: the process is not shutting down, the database answers, every migration this build
+ * ships has been applied, and the send workers run when the role has them. The reason names the first
+ * thing that is not so (and never carries connection strings or SQL).
  */
 export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
+  if (deps.lifecycle?.stopping) {
+    const because = deps.lifecycle.stoppingBecause;
+    return { ready: false, stopping: true, reason: `the process is shutting down${because ? ` (${because})` : ''}` };
+  }
   const timeoutMs = deps.timeoutMs ?? 2000;
   const { dataSource } = deps.db;
   if (!dataSource.isInitialized) return { ready: false, reason: 'the database connection is closed' };

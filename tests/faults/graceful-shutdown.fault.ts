@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { HttpFake } from '../helpers/fakes/http-fake';
 import {
-  createWorkspace,
   freshDatabase,
   ingest,
   messageStatuses,
-  queueMessages,
+  queueWebhookMessages,
   report,
   ServerProcess,
-  setUpWebhookSending,
   sleep,
   waitFor,
   type FreshDatabase,
@@ -46,15 +44,17 @@ describe('fault: SIGTERM under load', () => {
       answered++;
       return { status: 200, body: { id: 'ok' } };
     });
-    const ws = await createWorkspace(db.url, 'sigterm');
-    const server = await ServerProcess.start({
-      databaseUrl: db.url,
+    // API and worker in one process: it starts sending while the messages are still being queued
+    const { ws, server } = await queueWebhookMessages({
+      db,
+      workspace: 'sigterm',
+      fake,
+      event: 'Shutdown',
+      count: MESSAGES,
+      servers,
       role: 'all',
       env: { PIGEON_WORKER_CONCURRENCY: '8' },
     });
-    servers.push(server);
-    await setUpWebhookSending(server.base, ws.adminKey, `${fake.url}/hook`, 'Shutdown');
-    await queueMessages(server.base, ws.ingestKey, 'Shutdown', MESSAGES);
     await waitFor('the worker to be sending', async () => fake.requests.length > 0, 30_000, 10);
 
     const results: { ids: string[]; outcome: Outcome; status?: number; startedBeforeTerm: boolean }[] = [];

@@ -282,6 +282,42 @@ export async function queueMessages(base: string, ingestKey: string, event: stri
   }
 }
 
+export interface QueuedWebhookMessages {
+  /** The workspace the messages are queued in (created with the CLI). */
+  ws: Workspace;
+  /** The process they were queued through; still running. */
+  server: ServerProcess;
+}
+
+/**
+ * The set-up the dispatch scenarios share: a workspace `workspace` (CLI), a server process of `role`
+ * (default `api`, which never sends), webhook sending to `${fake.url}/hook` for the track `event`
+ * ({@link setUpWebhookSending}), and `count` mapped tracks through its ingest route ({@link queueMessages}).
+ * The server is pushed onto `servers` as soon as it runs, so the scenario's `afterAll` stops it even
+ * when a later step fails.
+ */
+export async function queueWebhookMessages(options: {
+  db: FreshDatabase;
+  workspace: string;
+  fake: { url: string };
+  event: string;
+  count: number;
+  servers: ServerProcess[];
+  role?: ServerOptions['role'];
+  env?: Record<string, string>;
+}): Promise<QueuedWebhookMessages> {
+  const ws = await createWorkspace(options.db.url, options.workspace);
+  const server = await ServerProcess.start({
+    databaseUrl: options.db.url,
+    role: options.role ?? 'api',
+    env: options.env,
+  });
+  options.servers.push(server);
+  await setUpWebhookSending(server.base, ws.adminKey, `${options.fake.url}/hook`, options.event);
+  await queueMessages(server.base, ws.ingestKey, options.event, options.count);
+  return { ws, server };
+}
+
 /** Message counts by status in one workspace. */
 export async function messageStatuses(db: FreshDatabase, workspace: string): Promise<Record<string, number>> {
   const rows = await db.query<{ status: string; n: number | string }>(

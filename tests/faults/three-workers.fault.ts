@@ -1,12 +1,10 @@
 import { HttpFake, type RecordedRequest } from '../helpers/fakes/http-fake';
 import {
-  createWorkspace,
   freshDatabase,
   messageStatuses,
-  queueMessages,
+  queueWebhookMessages,
   report,
   ServerProcess,
-  setUpWebhookSending,
   sleep,
   waitFor,
   type FreshDatabase,
@@ -35,11 +33,7 @@ describe('fault: three workers share one database', () => {
 
   it(`${MESSAGES} messages, ${WORKERS} worker processes: every message delivered, none twice`, async () => {
     fake = await HttpFake.start({ status: 200, body: { id: 'ok' } });
-    const ws = await createWorkspace(db.url, 'workers');
-    const api = await ServerProcess.start({ databaseUrl: db.url, role: 'api' });
-    servers.push(api);
-    await setUpWebhookSending(api.base, ws.adminKey, `${fake.url}/hook`, 'Shared');
-    await queueMessages(api.base, ws.ingestKey, 'Shared', MESSAGES);
+    await queueWebhookMessages({ db, workspace: 'workers', fake, event: 'Shared', count: MESSAGES, servers });
     expect(await messageStatuses(db, 'workers')).toEqual({ ENQUEUED: MESSAGES });
 
     const started = Date.now();

@@ -1,12 +1,10 @@
 import { HttpFake, type RecordedRequest } from '../helpers/fakes/http-fake';
 import {
-  createWorkspace,
   freshDatabase,
   messageStatuses,
-  queueMessages,
+  queueWebhookMessages,
   report,
   ServerProcess,
-  setUpWebhookSending,
   sleep,
   waitFor,
   type FreshDatabase,
@@ -43,11 +41,7 @@ describe('fault: a worker crashes mid-dispatch', () => {
       answered++;
       return { status: 200, body: { id: 'ok' } };
     });
-    const ws = await createWorkspace(db.url, 'crash');
-    const api = await ServerProcess.start({ databaseUrl: db.url, role: 'api' });
-    servers.push(api);
-    await setUpWebhookSending(api.base, ws.adminKey, `${fake.url}/hook`, 'Crash');
-    await queueMessages(api.base, ws.ingestKey, 'Crash', MESSAGES);
+    await queueWebhookMessages({ db, workspace: 'crash', fake, event: 'Crash', count: MESSAGES, servers });
     expect(await messageStatuses(db, 'crash')).toEqual({ ENQUEUED: MESSAGES });
 
     const workerEnv = { PIGEON_JOB_LEASE_MS: String(LEASE_MS), PIGEON_WORKER_CONCURRENCY: '16' };

@@ -452,6 +452,35 @@ describe('Segment ingest routes', () => {
       expect(await eventsOf(userId)).toHaveLength(2);
     });
 
+    it('a stored messageId late in a large batch: every other event stored once, counters exact', async () => {
+      const userId = uid();
+      const event = `Dup ${userId}`;
+      const msg = (i: number) => ({ type: 'track', userId, event, messageId: `${userId}-${i}` });
+      expect((await t.send('/segment', msg(1100))).statusCode).toBe(202);
+      // 1,200 events are written in several statements; the one stored before sits in a later one
+      const res = await t.send('/v1/batch', { batch: Array.from({ length: 1200 }, (_, i) => msg(i)) });
+      expect(res.statusCode).toBe(200);
+      const [{ n }] = await t.db.rows<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM inbound_events WHERE workspace_id = ? AND user_id = ?',
+        [t.ws.workspaceId, userId],
+      );
+      expect(Number(n)).toBe(1200);
+      const names = await t.gql('{ eventNames { name count } }');
+      expect(names.data!.eventNames.find((e: any) => e.name === `Segment-TrackEvent:${event}`)?.count).toBe(1200);
+    });
+
+    it('a retried identify in a batch is not applied again; the new one beside it is', async () => {
+      const userId = uid();
+      const first = fixture('identify', { userId, traits: { a: 1 } });
+      await t.send('/segment', first);
+      const again = { ...first, traits: { a: 2 } };
+      const other = fixture('identify', { userId, traits: { b: 1 } });
+      expect((await t.send('/v1/batch', { batch: [again, other] })).statusCode).toBe(200);
+      const res = await t.gql(`{ profile(userId: "${userId}") { traits } }`);
+      expect(res.data!.profile.traits).toMatchObject({ a: 1, b: 1 });
+      expect(await eventsOf(userId)).toHaveLength(2);
+    });
+
     it('400 when batch is not an array; 413 over 2,500 items', async () => {
       const notArray = await t.send('/v1/batch', { batch: { type: 'track' } });
       expect(notArray.statusCode).toBe(400);

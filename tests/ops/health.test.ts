@@ -5,6 +5,7 @@ import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../../src/app';
 import { openDatabase } from '../../src/db/open';
+import { Lifecycle } from '../../src/ops/lifecycle';
 import { createOpsApp } from '../../src/ops/ops-app';
 import { createServices, type Services } from '../../src/services';
 import { startTestApp, TEST_SERVICE_CONFIG, type TestApp } from '../helpers/test-app';
@@ -74,6 +75,46 @@ describe('GET /healthz and /readyz', () => {
 
     const api = await app({ role: 'api' });
     expect((await api.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+
+  it('readyz answers 503 "stopping" once shutdown began (SIGTERM), healthz still 200', async () => {
+    const lifecycle = new Lifecycle();
+    const api = await app({ role: 'api', lifecycle });
+    expect((await api.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+
+    lifecycle.beginStopping('SIGTERM');
+    lifecycle.beginStopping('SIGINT'); // a second signal changes nothing
+    const res = await api.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ status: 'stopping', reason: 'the process is shutting down (SIGTERM)' });
+    expect((await api.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+
+  it('a worker-only process says "stopping" while its workers still run', async () => {
+    const lifecycle = new Lifecycle();
+    const worker = t.worker();
+    const ops = await createOpsApp({
+      db: t.db,
+      metrics: t.services.metrics,
+      logger: silent,
+      role: 'worker',
+      worker,
+      lifecycle,
+    });
+    extra.push(ops);
+    worker.start();
+    try {
+      expect((await ops.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      lifecycle.beginStopping('SIGINT');
+      const res = await ops.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ status: 'stopping', reason: 'the process is shutting down (SIGINT)' });
+    } finally {
+      await worker.stop(1000);
+    }
+    // stopping outranks every other reason (the workers have stopped by now)
+    expect((await ops.inject({ method: 'GET', url: '/readyz' })).json().status).toBe('stopping');
+    expect((await ops.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
   });
 
   it('readyz answers 503 naming the pending migrations', async () => {

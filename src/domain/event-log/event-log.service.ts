@@ -69,6 +69,11 @@ function asIngestError(err: unknown): Error {
 const INSERT_BYTES = 4 * 1024 * 1024;
 const UNIQUE_RACE_RETRIES = 3;
 
+/** Every column of `inbound_events` but the payload (the largest, and JSON to parse). */
+const EVENT_COLUMNS_BUT_PAYLOAD =
+  'id, workspace_id, message_id, type, name, user_id, anonymous_id, status, timestamp, received_at, message_ref';
+
+/** An event from its row; without a `payload` column (see {@link EventLogService.list}) its payload is undefined. */
 function toEvent(row: EventRow): InboundEvent {
   return Object.assign(new InboundEvent(), {
     id: String(row.id),
@@ -201,17 +206,25 @@ export class EventLogService {
     events.forEach((e, i) => {
       if (!firstIndex.has(e.messageId)) firstIndex.set(e.messageId, i);
     });
-    const stored = await this.existingMessageIds(tx, workspaceId, [...firstIndex.keys()]);
-    const fresh: IncomingEvent[] = [];
-    for (const [messageId, i] of firstIndex) {
-      if (stored.has(messageId)) continue;
-      outcomes[i] = 'stored';
-      fresh.push(events[i]);
+    const unique = firstIndex.size === events.length ? events : [...firstIndex.values()].map((i) => events[i]);
+    // Retried messages are rare: insert first, and look for the ones already stored only when the unique
+    // key refuses a statement (both engines undo just that statement; the transaction goes on).
+    let fresh = unique;
+    const done = await this.insertEvents(tx, workspaceId, unique, true);
+    if (done < unique.length) {
+      const rest = unique.slice(done);
+      const stored = await this.existingMessageIds(
+        tx,
+        workspaceId,
+        rest.map((e) => e.messageId),
+      );
+      const restFresh = rest.filter((e) => !stored.has(e.messageId));
+      if (restFresh.length) await this.insertEvents(tx, workspaceId, restFresh, false);
+      fresh = done ? [...unique.slice(0, done), ...restFresh] : restFresh;
     }
-    fresh.sort((a, b) => firstIndex.get(a.messageId)! - firstIndex.get(b.messageId)!);
+    for (const e of fresh) outcomes[firstIndex.get(e.messageId)!] = 'stored';
     if (!fresh.length) return { outcomes, mapped: 0 };
 
-    await this.insertEvents(tx, workspaceId, fresh);
     await this.applyEffects(tx, workspaceId, fresh);
     await this.countNames(tx, workspaceId, fresh);
     const mapped = await this.mapTracks(tx, workspaceId, fresh);
@@ -260,21 +273,39 @@ export class EventLogService {
     return found;
   }
 
-  private async insertEvents(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<void> {
+  /**
+   * Inserts `events` in multi-row statements and answers how many were inserted. With `optimistic`, a
+   * statement the unique key refuses (a messageId stored before) stops there: the answer is the number
+   * of events of the statements before it, and the caller sorts out the rest.
+   */
+  private async insertEvents(
+    tx: Sql,
+    workspaceId: number,
+    events: IncomingEvent[],
+    optimistic: boolean,
+  ): Promise<number> {
+    let done = 0;
     let rows: unknown[][] = [];
     let bytes = 0;
-    const flush = async () => {
-      if (!rows.length) return;
-      await tx.run(
-        `INSERT INTO inbound_events (workspace_id, message_id, type, name, user_id, anonymous_id, status, payload, timestamp, received_at)
-         VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        rows.flat(),
-      );
+    const flush = async (): Promise<boolean> => {
+      if (!rows.length) return true;
+      try {
+        await tx.run(
+          `INSERT INTO inbound_events (workspace_id, message_id, type, name, user_id, anonymous_id, status, payload, timestamp, received_at)
+           VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          rows.flat(),
+        );
+      } catch (err) {
+        if (optimistic && isUniqueViolation(err)) return false;
+        throw err;
+      }
+      done += rows.length;
       rows = [];
       bytes = 0;
+      return true;
     };
     for (const e of events) {
-      const payload = JSON.stringify(e.payload);
+      const payload = e.payloadJson ?? JSON.stringify(e.payload);
       const isTrack = e.type === EventType.TRACK;
       rows.push([
         workspaceId,
@@ -289,9 +320,10 @@ export class EventLogService {
         toDbTime(e.receivedAt),
       ]);
       bytes += payload.length;
-      if (rows.length >= INSERT_ROWS || bytes >= INSERT_BYTES) await flush();
+      if ((rows.length >= INSERT_ROWS || bytes >= INSERT_BYTES) && !(await flush())) return done;
     }
     await flush();
+    return done;
   }
 
   /**
@@ -395,16 +427,21 @@ export class EventLogService {
 
   // ---- reads -------------------------------------------------------------------------------------
 
-  /** Events newest first (receivedAt, then id), keyset-paginated so pages stay stable under inserts. */
+  /**
+   * Events newest first (receivedAt, then id), keyset-paginated so pages stay stable under inserts.
+   * With `withPayload: false` the payload is neither read nor parsed: the events' `payload` is undefined.
+   */
   async list(
     ctx: RequestContext,
     filter: EventFilter,
     first: number,
     after?: string | null,
+    { withPayload = true }: { withPayload?: boolean } = {},
   ): Promise<Page<InboundEvent>> {
     const { where, params } = eventWhere(ctx.workspaceId, filter);
     return newestFirstPage(this.db, {
       table: 'inbound_events',
+      columns: withPayload ? '*' : EVENT_COLUMNS_BUT_PAYLOAD,
       timeColumn: 'received_at',
       where,
       params,

@@ -20,6 +20,8 @@ export interface IncomingEvent {
   previousId?: string;
   /** The whole message as received (with batch-level context merged and messageId filled in). */
   payload: JsonObject;
+  /** `payload` as JSON text, when the caller serialised it already (it is stored as is). */
+  payloadJson?: string;
   /** When it happened, corrected for client clock skew. */
   timestamp: Date;
   receivedAt: Date;

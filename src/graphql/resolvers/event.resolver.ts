@@ -1,4 +1,5 @@
-import { Arg, Ctx, ID, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, ID, Info, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { InboundEvent } from '../../domain/event-log/inbound-event.entity';
 import { pageSize } from '../../domain/pagination';
 import { requireAdminKey } from '../auth-checker';
@@ -7,6 +8,10 @@ import { EventFilter } from '../inputs/event-filter.input';
 import { toConnection } from '../types/connection.type';
 import { EventConnection } from '../types/event-connection.type';
 import { EventName } from '../types/event-name.type';
+import { selectsBelow } from '../selection';
+
+/** Whether an events query asks for payloads (the largest column, JSON to parse): else they are not read. */
+const selectsPayload = selectsBelow('payload');
 
 @UseMiddleware(requireAdminKey)
 @Resolver(() => InboundEvent)
@@ -14,11 +19,15 @@ export class EventResolver {
   @Query(() => EventConnection, { description: 'The event log, newest first' })
   async events(
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
     @Arg('filter', () => EventFilter, { nullable: true }) filter?: EventFilter | null,
   ) {
-    return toConnection(await ctx.services.events.list(workspaceOf(ctx), filter ?? {}, pageSize(first), after));
+    const page = await ctx.services.events.list(workspaceOf(ctx), filter ?? {}, pageSize(first), after, {
+      withPayload: selectsPayload(info),
+    });
+    return toConnection(page);
   }
 
   @Query(() => InboundEvent, { nullable: true })

@@ -53,8 +53,8 @@ export function normalizeMessage(
   options: { forcedType?: SegmentType; defaults?: BatchDefaults } = {},
 ): IncomingEvent | MessageRejection {
   if (!isJsonObject(raw)) return new MessageRejection(400, 'INVALID_EVENT', 'a message must be a JSON object');
-  const tooLarge = oversized(raw);
-  if (tooLarge) return tooLarge;
+  // measured before anything walks or serialises it: a message nested thousands deep would overflow them
+  if (jsonDeeperThan(raw, MAX_JSON_DEPTH)) return tooDeep();
   const message: JsonObject = {};
   for (const key of Object.keys(raw)) {
     if (raw[key] === null && NULLABLE_KEYS.includes(key)) continue;
@@ -75,8 +75,7 @@ export function normalizeMessage(
   }
   if (defaults.sentAt !== undefined && message.sentAt === undefined) message.sentAt = defaults.sentAt;
   // what is stored is the message with the batch's context merged in: the limits hold for that too
-  const mergedTooLarge = defaults.context || defaults.integrations ? oversized(message) : undefined;
-  if (mergedTooLarge) return mergedTooLarge;
+  if ((defaults.context || defaults.integrations) && jsonDeeperThan(message, MAX_JSON_DEPTH)) return tooDeep();
 
   // MySQL/MariaDB compare ids ignoring trailing spaces (PAD SPACE collations): "a " is "a" there, so it is
   // everywhere — else a repeated messageId with a trailing space would fail the unique key for good
@@ -109,8 +108,19 @@ export function normalizeMessage(
   }
 
   if (message.messageId === undefined) message.messageId = randomUUID();
-  // lone surrogates elsewhere (a string cut in the middle of an emoji) become U+FFFD rather than lose the event
-  const stored = wellFormedJson(message);
+  // serialised once, here: the size limit is measured on what is stored, and the log stores this text
+  let stored = message;
+  let json = JSON.stringify(message);
+  // lone surrogates elsewhere (a string cut in the middle of an emoji) become U+FFFD rather than lose the
+  // event; JSON.stringify writes them as \udXXX escapes, so text without one has none (the walk is rare)
+  if (ESCAPED_SURROGATE.test(json)) {
+    stored = wellFormedJson(message);
+    json = JSON.stringify(stored);
+  }
+  const size = json.length <= MAX_EVENT_BYTES / 3 ? json.length : Buffer.byteLength(json, 'utf8');
+  if (size > MAX_EVENT_BYTES) {
+    return new MessageRejection(413, 'PAYLOAD_TOO_LARGE', `message is ${size} bytes; one message may be at most 32 KB`);
+  }
   // ids are strings or numbers (validated where the type needs them); any other value is not an id
   const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : null);
   return {
@@ -123,6 +133,7 @@ export function normalizeMessage(
     groupId: str(message.groupId) ?? undefined,
     previousId: str(message.previousId) ?? undefined,
     payload: stored,
+    payloadJson: json,
     timestamp,
     receivedAt,
   };
@@ -136,21 +147,15 @@ const TYPE_IDENTIFIERS: Partial<Record<SegmentType, string[]>> = {
   alias: ['previousId'],
 };
 
-/** Why a message is over a limit: 32 KB of JSON, or nesting deeper than {@link MAX_JSON_DEPTH}. */
-function oversized(message: JsonObject): MessageRejection | undefined {
-  // measured before it is serialised: a message nested thousands deep would overflow JSON.stringify
-  if (jsonDeeperThan(message, MAX_JSON_DEPTH)) {
-    return new MessageRejection(
-      400,
-      'INVALID_EVENT',
-      `a message may nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep`,
-    );
-  }
-  const size = Buffer.byteLength(JSON.stringify(message), 'utf8');
-  if (size > MAX_EVENT_BYTES) {
-    return new MessageRejection(413, 'PAYLOAD_TOO_LARGE', `message is ${size} bytes; one message may be at most 32 KB`);
-  }
-  return undefined;
+/** A `\\udXXX` escape of a surrogate in JSON text (JSON.stringify escapes only lone ones). */
+const ESCAPED_SURROGATE = /\\ud[89a-f]/i;
+
+function tooDeep(): MessageRejection {
+  return new MessageRejection(
+    400,
+    'INVALID_EVENT',
+    `a message may nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep`,
+  );
 }
 
 /**
