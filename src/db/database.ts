@@ -80,6 +80,8 @@ export class Database implements Sql {
   readonly kind: DriverKind;
   readonly dialect: Dialect;
   private sqliteQueue: Promise<unknown> = Promise.resolve();
+  /** Pooled MySQL/MariaDB connections already switched to READ COMMITTED. */
+  private readonly readCommitted = new WeakSet<object>();
 
   constructor(readonly dataSource: DataSource) {
     this.kind = driverKindOf(dataSource.options);
@@ -124,8 +126,14 @@ export class Database implements Sql {
   private async once<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      await runner.connect();
-      await runner.startTransaction(this.kind === 'mysql' ? 'READ COMMITTED' : undefined);
+      const connection: unknown = await runner.connect();
+      if (this.kind === 'mysql' && !this.readCommitted.has(connection as object)) {
+        // once per pooled connection, not before every transaction (TypeORM's startTransaction(level)
+        // sends SET TRANSACTION … each time: a round trip per transaction)
+        await runner.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+        this.readCommitted.add(connection as object);
+      }
+      await runner.startTransaction();
       try {
         const result = await work(new QueryRunnerSql(this.dialect, runner));
         await runner.commitTransaction();

@@ -169,7 +169,7 @@ describe('hostile values found by fuzzing', () => {
     expect(after.plain).toBe(3);
   });
 
-  it('trailing spaces of ids are ignored on every engine (MySQL/MariaDB compare them so): a repeat is a duplicate', async () => {
+  it('trailing spaces of Segment ids are dropped at ingest on every engine: a repeat is a duplicate', async () => {
     const messageId = uid('m');
     const userId = uid();
     expect((await t.send('/segment', { type: 'identify', userId, messageId, traits: { n: 1 } })).statusCode).toBe(202);
