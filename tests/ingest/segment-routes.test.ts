@@ -469,6 +469,17 @@ describe('Segment ingest routes', () => {
       expect(names.data!.eventNames.find((e: any) => e.name === `Segment-TrackEvent:${event}`)?.count).toBe(1200);
     });
 
+    it('one group changed several times in one batch: every change applied, in order', async () => {
+      const userId = uid();
+      const groupId = uid('g');
+      const group = (traits: Record<string, unknown>) => fixture('group', { userId, groupId, traits });
+      const batch = [group({ a: 1, n: { x: 1 } }), group({ b: 2, n: { y: 2 } }), group({ a: null }), group({ c: 3 })];
+      expect((await t.send('/v1/batch', { batch })).statusCode).toBe(200);
+      const res = await t.gql(`{ group(groupId: "${groupId}") { traits members { edges { node { userId } } } } }`);
+      expect(res.data!.group.traits).toEqual({ b: 2, c: 3, n: { x: 1, y: 2 } });
+      expect(res.data!.group.members.edges.map((e: any) => e.node.userId)).toEqual([userId]);
+    });
+
     it('a retried identify in a batch is not applied again; the new one beside it is', async () => {
       const userId = uid();
       const first = fixture('identify', { userId, traits: { a: 1 } });

@@ -332,13 +332,16 @@ export class EventLogService {
    */
   private async applyEffects(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<void> {
     const at = events[0].receivedAt;
+    // only identify, group and alias touch profiles: the anonymousIds of tracks, pages and screens are not looked up
     const anonymousIds = new Set<string>();
+    let touchesProfiles = false;
     for (const e of events) {
+      if (e.type !== EventType.IDENTIFY && e.type !== EventType.GROUP && e.type !== EventType.ALIAS) continue;
+      touchesProfiles = true;
       if (e.anonymousId) anonymousIds.add(e.anonymousId);
       if (e.type === EventType.ALIAS && e.previousId) anonymousIds.add(e.previousId);
     }
-    if (!events.some((e) => e.type === EventType.IDENTIFY || e.type === EventType.GROUP || e.type === EventType.ALIAS))
-      return;
+    if (!touchesProfiles) return;
     const aliasOf = await this.profiles.resolveAliases(tx, workspaceId, [...anonymousIds]);
     const hasProfile = await this.profiles.existingKeys(tx, workspaceId, [...anonymousIds]);
 

@@ -42,21 +42,35 @@ export class GroupService {
   async apply(tx: Sql, workspaceId: number, changes: GroupChange[], at: Date): Promise<void> {
     const now = toDbTime(at);
     const d = tx.dialect;
+    const merge = `traits = ${d.jsonMergePatch('traits', d.inserted('traits'))}, updated_at = ${d.inserted('updated_at')}`;
+    // runs of plain merges go in multi-row upserts (rows of one statement apply in order, so the same
+    // group twice merges twice); a patch that deletes keys is a statement of its own
+    let run: GroupChange[] = [];
+    const flush = async () => {
+      for (let i = 0; i < run.length; i += 500) {
+        const part = run.slice(i, i + 500);
+        await tx.run(
+          `INSERT INTO user_groups (workspace_id, group_id, traits, created_at, updated_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')}
+           ${d.onConflictUpdate(['workspace_id', 'group_id'], merge)}`,
+          part.flatMap((c) => [workspaceId, c.groupId, JSON.stringify(c.patch), now, now]),
+        );
+      }
+      run = [];
+    };
     for (const change of changes) {
-      const deleting = patchDeletes(change.patch) ? d.jsonMergeDeleting('traits', change.patch) : null;
+      if (!patchDeletes(change.patch)) {
+        run.push(change);
+        continue;
+      }
+      await flush();
+      const deleting = d.jsonMergeDeleting('traits', change.patch);
       await tx.run(
         `INSERT INTO user_groups (workspace_id, group_id, traits, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ${d.onConflictUpdate(['workspace_id', 'group_id'], `traits = ${deleting ? deleting.sql : d.jsonMergePatch('traits', d.inserted('traits'))}, updated_at = ${d.inserted('updated_at')}`)}`,
-        [
-          workspaceId,
-          change.groupId,
-          JSON.stringify(deleting ? mergePatch({}, change.patch) : change.patch),
-          now,
-          now,
-          ...(deleting?.params ?? []),
-        ],
+         ${d.onConflictUpdate(['workspace_id', 'group_id'], `traits = ${deleting.sql}, updated_at = ${d.inserted('updated_at')}`)}`,
+        [workspaceId, change.groupId, JSON.stringify(mergePatch({}, change.patch)), now, now, ...deleting.params],
       );
     }
+    await flush();
     const members = [...new Map(changes.map((c) => [`${c.groupId}\u0000${c.userId}`, c])).values()];
     for (let i = 0; i < members.length; i += 500) {
       const part = members.slice(i, i + 500);
