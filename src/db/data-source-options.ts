@@ -67,6 +67,10 @@ export function dataSourceOptions(databaseUrl: string = DEFAULT_DATABASE_URL): D
     extra: {
       connectionLimit: Number(url.searchParams.get('connectionLimit') ?? 10),
       enableKeepAlive: true,
+      // multi-row inserts run as prepared statements (Sql.runPrepared), one per row count: keep the
+      // 100 most recent per connection (evicted ones are closed), well under the server's
+      // max_prepared_stmt_count (16,382) for several processes with 10 connections each
+      maxPreparedStatements: 100,
     },
   };
 }

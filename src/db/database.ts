@@ -10,6 +10,22 @@ export interface Sql {
   rows<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs a statement that changes rows; returns how many it changed. */
   run(sql: string, params?: unknown[]): Promise<number>;
+  /**
+   * {@link run} for large statements whose text repeats (multi-row inserts): on MySQL/MariaDB a
+   * server-side prepared statement (cached per connection), so the values travel as binary
+   * parameters — nothing is escaped into the text and the server parses the text once. Elsewhere
+   * the same as {@link run}. Parameters are strings, numbers, null or Buffers.
+   */
+  runPrepared(sql: string, params: unknown[]): Promise<number>;
+}
+
+/** The callback API of a mysql2 pooled connection (what TypeORM's MySQL driver holds). */
+interface Mysql2Connection {
+  execute(
+    sql: string,
+    params: unknown[],
+    callback: (err: Error | null, result: { affectedRows?: number }) => void,
+  ): void;
 }
 
 export interface TransactionOptions {
@@ -69,6 +85,14 @@ class QueryRunnerSql implements Sql {
     const result = await this.runner.query(sql, params, true);
     return result.affected ?? 0;
   }
+
+  async runPrepared(sql: string, params: unknown[]): Promise<number> {
+    if (this.dialect.kind !== 'mysql') return this.run(sql, params);
+    const connection = (await this.runner.connect()) as Mysql2Connection;
+    return new Promise((resolve, reject) =>
+      connection.execute(sql, params, (err, result) => (err ? reject(err) : resolve(result.affectedRows ?? 0))),
+    );
+  }
 }
 
 /**
@@ -104,6 +128,10 @@ export class Database implements Sql {
   /** A write outside an explicit transaction still goes through {@link transaction} (one statement). */
   run(sql: string, params: unknown[] = []): Promise<number> {
     return this.transaction((tx) => tx.run(sql, params));
+  }
+
+  runPrepared(sql: string, params: unknown[]): Promise<number> {
+    return this.transaction((tx) => tx.runPrepared(sql, params));
   }
 
   /**

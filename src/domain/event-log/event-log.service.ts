@@ -290,7 +290,7 @@ export class EventLogService {
     const flush = async (): Promise<boolean> => {
       if (!rows.length) return true;
       try {
-        await tx.run(
+        await tx.runPrepared(
           `INSERT INTO inbound_events (workspace_id, message_id, type, name, user_id, anonymous_id, status, payload, timestamp, received_at)
            VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
           rows.flat(),
