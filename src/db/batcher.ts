@@ -1,3 +1,18 @@
+export interface BatcherOptions<I> {
+  /** Batches run at once, at most. */
+  maxInFlight: number;
+  /** Units in one batch, at most (a single call larger than this goes out alone). */
+  maxItems: number;
+  /** The units of one call (1 when absent). */
+  sizeOf?: (item: I) => number;
+  /**
+   * Start a second (third, …) concurrent batch only once a full batch (`maxItems` units) is waiting.
+   * Small calls then wait for the running batch and go out together — fewer, larger transactions, the
+   * cheapest way to commit many small writes — while large calls still overlap up to `maxInFlight`.
+   */
+  overlapOnlyWhenFull?: boolean;
+}
+
 /**
  * Coalesces concurrent calls into batches ("group commit"): at most `maxInFlight` batches run at
  * once; calls that arrive meanwhile wait and go out together in the next batch, up to `maxItems`
@@ -6,29 +21,35 @@
  */
 export class Batcher<I, O> {
   private readonly queue: { item: I; size: number; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
+  private queuedSize = 0;
   private inFlight = 0;
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
-    private readonly options: { maxInFlight: number; maxItems: number; sizeOf?: (item: I) => number },
+    private readonly options: BatcherOptions<I>,
   ) {}
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, size: this.options.sizeOf?.(item) ?? 1, resolve, reject });
+      const size = this.options.sizeOf?.(item) ?? 1;
+      this.queue.push({ item, size, resolve, reject });
+      this.queuedSize += size;
       this.pump();
     });
   }
 
   private pump(): void {
-    while (this.queue.length && this.inFlight < this.options.maxInFlight) {
+    const { maxInFlight, maxItems, overlapOnlyWhenFull } = this.options;
+    while (this.queue.length && this.inFlight < maxInFlight) {
+      if (overlapOnlyWhenFull && this.inFlight > 0 && this.queuedSize < maxItems) return;
       const batch = [this.queue.shift()!];
       let size = batch[0].size;
-      while (this.queue.length && size + this.queue[0].size <= this.options.maxItems) {
+      while (this.queue.length && size + this.queue[0].size <= maxItems) {
         const next = this.queue.shift()!;
         size += next.size;
         batch.push(next);
       }
+      this.queuedSize -= size;
       this.inFlight++;
       this.run(batch.map((b) => b.item))
         .then(

@@ -130,8 +130,12 @@ export class EventLogService {
     private readonly messages: MessageService,
   ) {
     this.committer = new Batcher((requests) => this.commitGroup(requests), {
-      // SQLite has one writer; MySQL/MariaDB take a few transactions at once (the pool has 10 connections)
+      // SQLite has one writer. On MySQL/MariaDB small calls (single events) wait for the running
+      // transaction and commit together in the next one — one commit for many requests is cheaper
+      // than several half-empty ones in parallel — and full groups (batches) overlap, up to 4 at once
+      // (the pool has 10 connections)
       maxInFlight: db.kind === 'sqlite' ? 1 : 4,
+      overlapOnlyWhenFull: true,
       maxItems: GROUP_MAX_EVENTS,
       sizeOf: (r) => r.events.length,
     });

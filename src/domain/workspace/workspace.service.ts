@@ -72,6 +72,7 @@ export class WorkspaceService {
   private readonly verifier = new Batcher<string, KeyCheck>((secrets) => this.verifyMany(secrets), {
     maxInFlight: 2,
     maxItems: 200,
+    overlapOnlyWhenFull: true,
   });
 
   constructor(private readonly db: Database) {}

@@ -1,0 +1,92 @@
+import { Batcher } from '../../src/db/batcher';
+
+/** A run whose batches finish only when the test says so, recording what each batch held. */
+function controlledRun() {
+  const batches: number[][] = [];
+  const finishers: (() => void)[] = [];
+  const run = (items: number[]) =>
+    new Promise<number[]>((resolve) => {
+      batches.push(items);
+      finishers.push(() => resolve(items.map((i) => i * 10)));
+    });
+  return { batches, finishers, run };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('Batcher (group commit)', () => {
+  it('sends the first call at once and coalesces the calls that arrive meanwhile', async () => {
+    const { batches, finishers, run } = controlledRun();
+    const b = new Batcher<number, number>(run, { maxInFlight: 1, maxItems: 100 });
+    const first = b.submit(1);
+    const rest = [2, 3, 4].map((i) => b.submit(i));
+    expect(batches).toEqual([[1]]);
+    finishers[0]();
+    expect(await first).toBe(10);
+    await tick();
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    finishers[1]();
+    expect(await Promise.all(rest)).toEqual([20, 30, 40]);
+  });
+
+  it('never puts more than maxItems units in a batch (a larger call goes alone)', async () => {
+    const { batches, finishers, run } = controlledRun();
+    const b = new Batcher<number, number>(run, { maxInFlight: 1, maxItems: 10, sizeOf: (i) => i });
+    const calls = [1, 6, 5, 20, 3, 4].map((i) => b.submit(i));
+    for (let k = 0; k < 5; k++) {
+      finishers[k]();
+      await tick();
+    }
+    await Promise.all(calls);
+    // 6 + 5 > 10, 5 + 20 > 10, 20 alone although over the limit, then 3 + 4
+    expect(batches).toEqual([[1], [6], [5], [20], [3, 4]]);
+  });
+
+  it('overlapOnlyWhenFull: small calls wait for the running batch; a full batch overlaps it', async () => {
+    const { batches, finishers, run } = controlledRun();
+    const b = new Batcher<number, number>(run, {
+      maxInFlight: 3,
+      maxItems: 4,
+      overlapOnlyWhenFull: true,
+    });
+    const calls = [b.submit(1), b.submit(2), b.submit(3)];
+    // one running; two small calls wait although two more batches may run
+    expect(batches).toEqual([[1]]);
+    calls.push(b.submit(4), b.submit(5));
+    // four units waiting = a full batch: it goes out beside the running one
+    expect(batches).toEqual([[1], [2, 3, 4, 5]]);
+    calls.push(b.submit(6));
+    expect(batches).toHaveLength(2);
+    // the first one done: one still runs, so the lone small call keeps waiting
+    finishers[0]();
+    await tick();
+    expect(batches).toHaveLength(2);
+    finishers[1]();
+    await tick();
+    expect(batches).toEqual([[1], [2, 3, 4, 5], [6]]);
+    finishers[2]();
+    expect(await Promise.all(calls)).toEqual([10, 20, 30, 40, 50, 60]);
+  });
+
+  it('without overlapOnlyWhenFull, up to maxInFlight batches run at once', () => {
+    const { batches, run } = controlledRun();
+    const b = new Batcher<number, number>(run, { maxInFlight: 2, maxItems: 4 });
+    [1, 2, 3].forEach((i) => void b.submit(i));
+    expect(batches).toEqual([[1], [2]]);
+  });
+
+  it('a failed batch rejects each of its calls, and the next batch still runs', async () => {
+    let n = 0;
+    const b = new Batcher<number, number>(
+      async (items) => {
+        if (n++ === 0) throw new Error('boom');
+        return items;
+      },
+      { maxInFlight: 1, maxItems: 10 },
+    );
+    const failing = b.submit(1);
+    const next = b.submit(2);
+    await expect(failing).rejects.toThrow('boom');
+    expect(await next).toBe(2);
+  });
+});
