@@ -1,23 +1,24 @@
 /**
  * The ceilings' copy of Pigeon's event log: the columns, unique key and indexes of `inbound_events`
- * as migrations/1764400003000-create-inbound-events.ts creates them (read back with SHOW CREATE TABLE
- * on MariaDB 10.11 and from sqlite_master on SQLite). `run.ts` compares this copy with the table
+ * as migrations/1764400003000-create-inbound-events.ts creates them and
+ * migrations/1764600000000-no-pad-binary-keys.ts leaves them (the id columns NO PAD binary on MariaDB;
+ * read back with SHOW CREATE TABLE on MariaDB 10.11 and from sqlite_master on SQLite). `run.ts` compares this copy with the table
  * Pigeon's migrations build in the same run and warns when they drift.
  */
 
 export const MYSQL_EVENT_LOG = `CREATE TABLE inbound_events (
   id bigint(20) NOT NULL AUTO_INCREMENT,
   workspace_id int(11) NOT NULL,
-  message_id varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-  type varchar(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-  name varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,
-  user_id varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,
-  anonymous_id varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,
-  status varchar(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  message_id varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL,
+  type varchar(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL,
+  name varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin DEFAULT NULL,
+  user_id varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin DEFAULT NULL,
+  anonymous_id varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin DEFAULT NULL,
+  status varchar(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL,
   payload longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL CHECK (json_valid(payload)),
   timestamp datetime(3) NOT NULL,
   received_at datetime(3) NOT NULL,
-  message_ref varchar(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,
+  message_ref varchar(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin DEFAULT NULL,
   PRIMARY KEY (id),
   UNIQUE KEY UQ_inbound_events_workspace_message (workspace_id, message_id),
   KEY IDX_inbound_events_ws_received (workspace_id, received_at, id),
