@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import v8 from 'node:v8';
-import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { redactUrl } from './db/data-source-options';
 import { openDatabase } from './db/open';
@@ -63,7 +62,8 @@ async function main(): Promise<void> {
   const app =
     config.role === 'worker'
       ? undefined
-      : await createApp({ services, config, logger, role: config.role, worker, lifecycle });
+      : // loaded only where it serves: a worker process never loads Apollo, GraphQL or the routes
+        await (await import('./app')).createApp({ services, config, logger, role: config.role, worker, lifecycle });
   if (app) {
     await app.listen({ port: config.port, host: config.host });
   }

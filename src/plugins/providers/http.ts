@@ -1,4 +1,4 @@
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { isRetryableStatus, parseRetryAfter, PermanentProviderError, RetryableProviderError } from './errors';
 
 /** Default time one provider HTTP call may take. */
@@ -88,24 +88,27 @@ export async function providerFetch(what: string, url: string, init: ProviderReq
   const { timeoutMs = DEFAULT_TIMEOUT_MS, signal, method = 'GET', headers, body } = init;
   const target = parseUrl(what, url);
   if (signal?.aborted) throw new RetryableProviderError(`${what}: cancelled (the worker is stopping)`);
+  // one timer for the whole call (undici's own timeouts tick once a second: a 300 ms timeout would
+  // fire after up to a second); the worker's signal is forwarded to the same controller
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(TIMED_OUT), timeoutMs);
+  const forward = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', forward, { once: true });
   let status: number;
   let responseHeaders: ProviderResponse['headers'];
   let text: string;
   try {
-    const response = await request(target, {
-      dispatcher: agent,
-      method,
-      headers,
-      body,
-      signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
+    const response = await request(target, { dispatcher: agent, method, headers, body, signal: controller.signal });
     status = response.statusCode;
     responseHeaders = headerGetter(response.headers);
     text = await readCapped(response.body);
   } catch (err) {
-    throw requestError(what, timeoutMs, err);
+    throw controller.signal.reason === TIMED_OUT
+      ? new RetryableProviderError(`${what}: no answer within ${timeoutMs} ms`)
+      : requestError(what, timeoutMs, err);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', forward);
   }
   const ok = status >= 200 && status < 300;
   if (ok) {
@@ -125,16 +128,18 @@ export async function providerFetch(what: string, url: string, init: ProviderReq
   throw new PermanentProviderError(message, status);
 }
 
+/** The abort reason of a call that took longer than its timeout. */
+const TIMED_OUT = Symbol('timed out');
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
 /** Maps an undici failure (no HTTP answer) to a retryable provider error. */
 function requestError(what: string, timeoutMs: number, err: unknown): RetryableProviderError {
-  if (
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
-    err instanceof undiciErrors.ConnectTimeoutError
-  ) {
+  // codes, not instanceof: errors may come from another realm (Jest's module registry)
+  const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+  if (TIMEOUT_CODES.has(e.code ?? '')) {
     return new RetryableProviderError(`${what}: no answer within ${timeoutMs} ms`);
   }
-  const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
   if (e.name === 'AbortError' || e.code === 'UND_ERR_ABORTED') {
     return new RetryableProviderError(`${what}: cancelled (the worker is stopping)`);
   }

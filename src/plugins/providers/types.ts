@@ -110,7 +110,7 @@ export interface SendResult {
  *     required: ['baseUrl'],
  *   },
  *   async send(ctx) {
- *     const res = await postJson(`${ctx.settings.baseUrl}/echo`, { text: ctx.message.id }, { signal: ctx.signal });
+ *     const res = await postJson('echo', `${ctx.settings.baseUrl}/echo`, { text: ctx.message.id }, { signal: ctx.signal });
  *     return { externalId: res.headers.get('x-id') };
  *   },
  * };

@@ -150,10 +150,14 @@ describe('webhook provider', () => {
     expect(error.status).toBe(status);
   });
 
-  it('no answer within timeoutMs is retryable', async () => {
+  it('no answer within timeoutMs is retryable, and the call gives up at timeoutMs (not a timer tick later)', async () => {
     receiver.respondOnce({ hang: true });
+    const started = Date.now();
     const error = await webhookProvider.send(ctxFor({ settings: { ...settings, timeoutMs: 150 } })).catch((e) => e);
     expect(error).toBeInstanceOf(RetryableProviderError);
+    expect(error.message).toMatch(/no answer within 150 ms/);
+    // undici's own timeouts run on a 1 s tick; the provider's timer must not
+    expect(Date.now() - started).toBeLessThan(900);
   });
 
   it('a dropped connection and a refused connection are retryable', async () => {
@@ -168,7 +172,9 @@ describe('webhook provider', () => {
     const controller = new AbortController();
     const ctx = { ...ctxFor(), signal: controller.signal };
     setTimeout(() => controller.abort(), 50);
-    await expect(webhookProvider.send(ctx)).rejects.toBeInstanceOf(RetryableProviderError);
+    const error = await webhookProvider.send(ctx).catch((e) => e);
+    expect(error).toBeInstanceOf(RetryableProviderError);
+    expect(error.message).toMatch(/cancelled/);
   });
 
   it.each([
