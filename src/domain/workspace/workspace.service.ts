@@ -70,9 +70,9 @@ export function generateSecret(scope: ApiKeyScope): string {
 export class WorkspaceService {
   private readonly lastUsedWritten = new Map<string, number>();
   private readonly verifier = new Batcher<string, KeyCheck>((secrets) => this.verifyMany(secrets), {
+    // two checks may run at once: a request waits for at most one running check before its own
     maxInFlight: 2,
     maxItems: 200,
-    overlapOnlyWhenFull: true,
   });
 
   constructor(private readonly db: Database) {}
