@@ -480,6 +480,24 @@ describe('Segment ingest routes', () => {
       expect(res.data!.group.members.edges.map((e: any) => e.node.userId)).toEqual([userId]);
     });
 
+    it('identifies of several users interleaved in one batch: each profile gets its own in order', async () => {
+      const [u1, u2] = [uid('z'), uid('a')]; // u2 sorts before u1: rows are written in key order
+      const identify = (userId: string, traits: Record<string, unknown>) =>
+        fixture('identify', { userId, anonymousId: undefined, traits });
+      const batch = [
+        identify(u1, { a: 1 }),
+        identify(u2, { a: 1 }),
+        identify(u1, { a: 2 }),
+        identify(u2, { b: 1 }),
+        identify(u1, { a: 3 }),
+      ];
+      expect((await t.send('/v1/batch', { batch })).statusCode).toBe(200);
+      const one = await t.gql(`{ profile(userId: "${u1}") { traits } }`);
+      const two = await t.gql(`{ profile(userId: "${u2}") { traits } }`);
+      expect(one.data!.profile.traits).toMatchObject({ a: 3 });
+      expect(two.data!.profile.traits).toMatchObject({ a: 1, b: 1 });
+    });
+
     it('a retried identify in a batch is not applied again; the new one beside it is', async () => {
       const userId = uid();
       const first = fixture('identify', { userId, traits: { a: 1 } });

@@ -3,7 +3,7 @@ import { fromDbTime, toDbTime } from '../../db/dialect';
 import type { RequestContext } from '../request-context';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 import { mergePatch, patchDeletes, type JsonObject } from '../profile/merge-patch';
-import { toProfile } from '../profile/profile.service';
+import { byKey, toProfile } from '../profile/profile.service';
 import type { Profile } from '../profile/profile.entity';
 import { Group } from './group.entity';
 
@@ -47,6 +47,7 @@ export class GroupService {
     // group twice merges twice); a patch that deletes keys is a statement of its own
     let run: GroupChange[] = [];
     const flush = async () => {
+      run.sort((a, b) => byKey(a.groupId, b.groupId)); // lock order; stable, so one group's changes stay in order
       for (let i = 0; i < run.length; i += 500) {
         const part = run.slice(i, i + 500);
         await tx.run(
@@ -71,7 +72,9 @@ export class GroupService {
       );
     }
     await flush();
-    const members = [...new Map(changes.map((c) => [`${c.groupId}\u0000${c.userId}`, c])).values()];
+    const members = [...new Map(changes.map((c) => [`${c.groupId}\u0000${c.userId}`, c])).values()].sort(
+      (a, b) => byKey(a.groupId, b.groupId) || byKey(a.userId, b.userId),
+    );
     for (let i = 0; i < members.length; i += 500) {
       const part = members.slice(i, i + 500);
       await tx.run(

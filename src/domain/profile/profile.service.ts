@@ -69,6 +69,9 @@ export class ProfileService {
     const merge = `traits = ${d.jsonMergePatch('traits', d.inserted('traits'))}, updated_at = ${d.inserted('updated_at')}`;
     let run: TraitPatch[] = [];
     const flush = async () => {
+      // rows in key order, so concurrent transactions lock the same profiles in the same order (no
+      // deadlock cycles); the sort is stable, so the patches of one profile still apply in order
+      run.sort((a, b) => byKey(a.key, b.key));
       for (let i = 0; i < run.length; i += CHUNK) {
         const part = run.slice(i, i + CHUNK);
         await tx.run(
@@ -302,4 +305,9 @@ export class ProfileService {
     }
     return map;
   }
+}
+
+/** Code-unit order of two keys, for sorting rows into lock order. */
+export function byKey(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
