@@ -51,14 +51,15 @@ describe('job queue and workers', () => {
     for (let n = 0; n < 20; n++) ids.push((await send(t, { userId: uid(), templateId, data: { n } }, ws.adminKey)).id);
 
     // worker A claims everything and dies without finishing anything
-    const claimed = await t.services.queue.claim('worker-a', 100, 400, [ws.workspaceId]);
+    // a lease long enough that a loaded machine cannot let it lapse before the next check
+    const claimed = await t.services.queue.claim('worker-a', 100, 1500, [ws.workspaceId]);
     expect(claimed.map((j) => j.messageId).sort()).toEqual(expect.arrayContaining([...ids].sort()));
 
     // while the lease holds, nobody else takes the jobs
     const b = t.worker({ id: 'worker-b' });
     expect(await t.services.queue.claim('worker-b', 100, 400, [ws.workspaceId])).toEqual([]);
 
-    await new Promise((r) => setTimeout(r, 450));
+    await new Promise((r) => setTimeout(r, 1550));
     await b.drain(300);
     const counts = receivedBy(ws.name);
     expect(counts.size).toBe(20);
