@@ -6,6 +6,7 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import pino from 'pino';
 import type { Config, Role } from './config';
+import { registerConsole } from './console/console.route';
 import { DomainError, StoreUnavailableError } from './domain/domain-error';
 import { ApiKeyScope } from './domain/workspace/api-key-scope.enum';
 import { buildGraphQLSchema } from './graphql/build-schema';
@@ -147,6 +148,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     worker: deps.worker,
     lifecycle: deps.lifecycle,
   });
+  registerConsole(app);
 
   await registerIngestRateLimit(app, config.rateLimitPerMinute ?? 0);
   registerSegmentRoutes(app, services);
