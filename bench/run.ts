@@ -475,8 +475,7 @@ async function sqliteCeiling(): Promise<void> {
   };
   notes.push(
     `SQLite ceiling ran with journal_mode=${result.journalMode}, synchronous=${result.synchronous} as read after its writes ` +
-      `(better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a WAL database runs NORMAL unless told otherwise; ` +
-      `Pigeon sets no synchronous, so it runs the same).`,
+      `(2 = FULL: Pigeon sets synchronous=FULL, and so does the ceiling).`,
   );
 }
 

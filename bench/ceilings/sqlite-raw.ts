@@ -1,10 +1,9 @@
 /**
  * Raw better-sqlite3 ceiling, no HTTP: transactions of `batch` events (the scenario-2 mix) into the
  * event-log copy in a fresh file, back to back for `durationS`, with Pigeon's settings
- * (src/db/data-source-options.ts): journal_mode=WAL, busy_timeout=5000, foreign_keys=ON and the
- * default synchronous, which Pigeon does not set either. Note that better-sqlite3 is compiled with
- * SQLITE_DEFAULT_WAL_SYNCHRONOUS=1: once the WAL is in use the connection runs synchronous=NORMAL
- * (2 = FULL only before the first write), and the bench reports the value read after the writes.
+ * (src/db/data-source-options.ts): journal_mode=WAL, busy_timeout=5000, foreign_keys=ON and
+ * synchronous=FULL (better-sqlite3 is compiled with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, which would run
+ * NORMAL once the WAL is in use; both set FULL), and the bench reports the value read after the writes.
  * Every transaction is one commit, like Pigeon's per-request transaction.
  *
  * IPC protocol as the load generator: argv[2] = JSON config, `ready` → `go` → `finished`.
@@ -29,6 +28,7 @@ async function main(): Promise<void> {
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  db.pragma('synchronous = FULL');
   for (const ddl of SQLITE_EVENT_LOG) db.exec(ddl);
   const insert = db.prepare(`INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const write = db.transaction((rows: unknown[][]) => {

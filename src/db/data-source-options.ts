@@ -34,6 +34,10 @@ export function dataSourceOptions(databaseUrl: string = DEFAULT_DATABASE_URL): D
         if (file !== ':memory:') db.pragma('journal_mode = WAL');
         db.pragma('busy_timeout = 5000');
         db.pragma('foreign_keys = ON');
+        // better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 (NORMAL once the WAL is in use: a
+        // commit survives the process crashing, not the machine losing power). An acknowledged event must
+        // survive both; group commit makes the fsync per transaction cheap (bench scenario 3: ~1 % of throughput)
+        db.pragma('synchronous = FULL');
       },
     };
   }
