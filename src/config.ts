@@ -30,6 +30,8 @@ export interface Config {
   workerPollMs: number;
   /** Ingest requests one key may make per minute, per API process; 0 is no limit (PIGEON_RATE_LIMIT_PER_MINUTE). */
   rateLimitPerMinute: number;
+  /** How far V8 lets the heap grow past its live size, in % (PIGEON_HEAP_GROWING_PERCENT); 0 is V8's own. */
+  heapGrowingPercent: number;
 }
 
 export class ConfigError extends Error {}
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: integer(env, 'PIGEON_WORKER_CONCURRENCY', 50, 1),
     workerPollMs: integer(env, 'PIGEON_WORKER_POLL_MS', 500, 1),
     rateLimitPerMinute: integer(env, 'PIGEON_RATE_LIMIT_PER_MINUTE', 0, 0),
+    heapGrowingPercent: integer(env, 'PIGEON_HEAP_GROWING_PERCENT', 50, 0),
   };
 }
 

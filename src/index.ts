@@ -15,17 +15,16 @@ import { createServices } from './services';
  * fast (a busy ingest server does: every request is short-lived garbage, and what waits a few ms for
  * its group commit gets promoted). 1.5× keeps a busy API process near 180 MB instead of 300 MB+, at
  * no measurable throughput cost (bench/README.md). It is a growth factor, not a cap: a process whose
- * live data grows still grows. PIGEON_HEAP_GROWING_PERCENT overrides it (0 = V8's own heuristics).
+ * live data grows still grows. PIGEON_HEAP_GROWING_PERCENT sets it (0 = V8's own heuristics).
  */
-function tuneHeap(): void {
-  const percent = Number(process.env.PIGEON_HEAP_GROWING_PERCENT ?? 50);
-  if (Number.isInteger(percent) && percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+function tuneHeap(percent: number): void {
+  if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
 /** Boot only: read config, open the database, migrate, bootstrap, listen. */
 async function main(): Promise<void> {
-  tuneHeap();
   const config = loadConfig();
+  tuneHeap(config.heapGrowingPercent);
   const logger = createLogger(config.logLevel);
   const db = await openDatabase(config.databaseUrl);
   logger.info({ database: redactUrl(config.databaseUrl), role: config.role }, 'database ready, migrations applied');

@@ -129,6 +129,7 @@ describe('booting the server', () => {
     for (const [env, message] of [
       [{ PIGEON_ROLE: 'everything' }, 'PIGEON_ROLE must be one of api, worker, all'],
       [{ PORT: 'eighty' }, 'PORT must be an integer'],
+      [{ PIGEON_HEAP_GROWING_PERCENT: '1.5x' }, 'PIGEON_HEAP_GROWING_PERCENT must be an integer ≥ 0'],
       [{ DATABASE_URL: 'postgres://localhost/db' }, 'DATABASE_URL must start with mysql://, mariadb:// or sqlite:'],
     ] as const) {
       let status = 0;
