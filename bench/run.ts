@@ -506,58 +506,44 @@ async function startPigeonMaria(): Promise<void> {
   await identifyKnownUsers(api.url, `known-${RUN}`);
 }
 
-async function scenario1(): Promise<void> {
-  const prefix = `s1-${RUN}`;
+/**
+ * One ingest load run against `server`, recorded as `key`: single tracks to `POST /segment` (req/s) or
+ * 100-event batches to `POST /v1/batch` (events/s), c=50, then the rows stored under the run's prefix.
+ */
+async function ingestScenario(
+  key: 's1' | 's2' | 's3',
+  server: Pigeon,
+  kind: 'track' | 'batch',
+  countStored: (prefix: string) => Promise<number>,
+): Promise<void> {
+  const prefix = `${key}-${RUN}`;
   const { result, cpu } = await loadRun(
-    's1',
+    key,
     {
-      url: api!.url,
-      path: '/segment',
-      kind: 'track',
+      url: server.url,
+      path: kind === 'track' ? '/segment' : '/v1/batch',
+      kind,
+      ...(kind === 'batch' ? { batchSize: 100 } : {}),
       connections: 50,
       prefix,
       headers: { authorization: INGEST_AUTH },
     },
-    [api!.child.pid],
+    [server.child.pid],
   );
-  measured.s1 = {
-    figure: result.perSecond,
-    unit: 'req/s',
+  measured[key] = {
+    figure: kind === 'track' ? result.perSecond : result.eventsPerSecond,
+    unit: kind === 'track' ? 'req/s' : 'events/s',
     p50: result.latency.p50,
     p99: result.latency.p99,
-    rows: await countRows(PIGEON_DB, prefix, workspaceId),
+    rows: await countStored(prefix),
     acked: result.eventsAcked,
     cpu,
     detail: result,
   };
 }
 
-async function scenario2(): Promise<void> {
-  const prefix = `s2-${RUN}`;
-  const { result, cpu } = await loadRun(
-    's2',
-    {
-      url: api!.url,
-      path: '/v1/batch',
-      kind: 'batch',
-      batchSize: 100,
-      connections: 50,
-      prefix,
-      headers: { authorization: INGEST_AUTH },
-    },
-    [api!.child.pid],
-  );
-  measured.s2 = {
-    figure: result.eventsPerSecond,
-    unit: 'events/s',
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    rows: await countRows(PIGEON_DB, prefix, workspaceId),
-    acked: result.eventsAcked,
-    cpu,
-    detail: result,
-  };
-}
+const scenario1 = () => ingestScenario('s1', api!, 'track', (prefix) => countRows(PIGEON_DB, prefix, workspaceId));
+const scenario2 = () => ingestScenario('s2', api!, 'batch', (prefix) => countRows(PIGEON_DB, prefix, workspaceId));
 
 async function scenario4(): Promise<void> {
   const [[{ n }]] = await admin!.query<any[]>(
@@ -759,38 +745,19 @@ async function scenario3(): Promise<void> {
   const p = await startPigeon('pigeon-sqlite', `sqlite:${sqliteFile}`, 'all');
   try {
     await identifyKnownUsers(p.url, `known-sqlite-${RUN}`);
-    const prefix = `s3-${RUN}`;
-    const { result, cpu } = await loadRun(
-      's3',
-      {
-        url: p.url,
-        path: '/v1/batch',
-        kind: 'batch',
-        batchSize: 100,
-        connections: 50,
-        prefix,
-        headers: { authorization: INGEST_AUTH },
-      },
-      [p.child.pid],
-    );
-    const db = new Database(sqliteFile, { readonly: true });
-    const rows = Number(
-      db
-        .prepare('SELECT COUNT(*) FROM inbound_events WHERE substr(message_id, 1, ?) = ?')
-        .pluck()
-        .get(prefix.length + 1, `${prefix}-`),
-    );
-    db.close();
-    measured.s3 = {
-      figure: result.eventsPerSecond,
-      unit: 'events/s',
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      rows,
-      acked: result.eventsAcked,
-      cpu,
-      detail: result,
-    };
+    await ingestScenario('s3', p, 'batch', async (prefix) => {
+      const db = new Database(sqliteFile, { readonly: true });
+      try {
+        return Number(
+          db
+            .prepare('SELECT COUNT(*) FROM inbound_events WHERE substr(message_id, 1, ?) = ?')
+            .pluck()
+            .get(prefix.length + 1, `${prefix}-`),
+        );
+      } finally {
+        db.close();
+      }
+    });
   } finally {
     await stopPigeon(p);
   }
