@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpFake } from '../helpers/fakes/http-fake';
 import {
-  freshDatabase,
+  dispatchScene,
   ingest,
   messageStatuses,
   queueWebhookMessages,
@@ -9,7 +9,6 @@ import {
   ServerProcess,
   sleep,
   waitFor,
-  type FreshDatabase,
 } from './support';
 
 /**
@@ -24,26 +23,17 @@ const CLIENTS = 8;
 type Outcome = 'ok' | 'unavailable' | 'refused' | 'other';
 
 describe('fault: SIGTERM under load', () => {
-  let db: FreshDatabase;
-  let fake: HttpFake;
-  const servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    db = await freshDatabase('sigterm');
-  });
-  afterAll(async () => {
-    for (const s of servers) await s.stop('SIGKILL');
-    await fake?.close();
-    await db.drop();
-  });
+  const scene = dispatchScene('sigterm');
 
   it('finishes what is in flight, stores every acknowledged event, exits 0; a restart sends the rest once', async () => {
+    const { db, servers } = scene;
     let answered = 0;
-    fake = await HttpFake.start(async () => {
+    const fake = await HttpFake.start(async () => {
       await sleep(100);
       answered++;
       return { status: 200, body: { id: 'ok' } };
     });
+    scene.fake = fake;
     // API and worker in one process: it starts sending while the messages are still being queued
     const { ws, server } = await queueWebhookMessages({
       db,

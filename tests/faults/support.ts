@@ -282,6 +282,40 @@ export async function queueMessages(base: string, ingestKey: string, event: stri
   }
 }
 
+/** What a dispatch scenario keeps between its set-up, its test and its clean-up. */
+export interface DispatchScene {
+  /** A fresh database, created before the test. */
+  readonly db: FreshDatabase;
+  /** Every server process the test starts: killed after it. */
+  readonly servers: ServerProcess[];
+  /** The webhook fake the test starts: closed after it. */
+  fake?: { close(): Promise<void> };
+}
+
+/**
+ * The `beforeAll`/`afterAll` the dispatch scenarios share: a fresh database `tag` before; after —
+ * whatever the test got to — its server processes killed, its webhook fake closed, the database dropped.
+ */
+export function dispatchScene(tag: string): DispatchScene {
+  let db: FreshDatabase | undefined;
+  const scene: DispatchScene = {
+    get db() {
+      if (!db) throw new Error(`the database of "${tag}" is not created yet`);
+      return db;
+    },
+    servers: [],
+  };
+  beforeAll(async () => {
+    db = await freshDatabase(tag);
+  });
+  afterAll(async () => {
+    for (const s of scene.servers) await s.stop('SIGKILL');
+    await scene.fake?.close();
+    await db?.drop();
+  });
+  return scene;
+}
+
 export interface QueuedWebhookMessages {
   /** The workspace the messages are queued in (created with the CLI). */
   ws: Workspace;

@@ -1,14 +1,5 @@
 import { HttpFake, type RecordedRequest } from '../helpers/fakes/http-fake';
-import {
-  freshDatabase,
-  messageStatuses,
-  queueWebhookMessages,
-  report,
-  ServerProcess,
-  sleep,
-  waitFor,
-  type FreshDatabase,
-} from './support';
+import { dispatchScene, messageStatuses, queueWebhookMessages, report, ServerProcess, sleep, waitFor } from './support';
 
 /**
  * Three worker processes, one database: 5,000 queued messages are shared through the job queue
@@ -18,21 +9,12 @@ const MESSAGES = 5000;
 const WORKERS = 3;
 
 describe('fault: three workers share one database', () => {
-  let db: FreshDatabase;
-  let fake: HttpFake;
-  const servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    db = await freshDatabase('workers');
-  });
-  afterAll(async () => {
-    for (const s of servers) await s.stop('SIGKILL');
-    await fake?.close();
-    await db.drop();
-  });
+  const scene = dispatchScene('workers');
 
   it(`${MESSAGES} messages, ${WORKERS} worker processes: every message delivered, none twice`, async () => {
-    fake = await HttpFake.start({ status: 200, body: { id: 'ok' } });
+    const { db, servers } = scene;
+    const fake = await HttpFake.start({ status: 200, body: { id: 'ok' } });
+    scene.fake = fake;
     await queueWebhookMessages({ db, workspace: 'workers', fake, event: 'Shared', count: MESSAGES, servers });
     expect(await messageStatuses(db, 'workers')).toEqual({ ENQUEUED: MESSAGES });
 

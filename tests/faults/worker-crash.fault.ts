@@ -1,14 +1,5 @@
 import { HttpFake, type RecordedRequest } from '../helpers/fakes/http-fake';
-import {
-  freshDatabase,
-  messageStatuses,
-  queueWebhookMessages,
-  report,
-  ServerProcess,
-  sleep,
-  waitFor,
-  type FreshDatabase,
-} from './support';
+import { dispatchScene, messageStatuses, queueWebhookMessages, report, ServerProcess, sleep, waitFor } from './support';
 
 /**
  * Worker crash: a worker process (PIGEON_ROLE=worker, short PIGEON_JOB_LEASE_MS) is SIGKILLed while it
@@ -21,26 +12,17 @@ const LEASE_MS = 2000;
 const KILL_AFTER = 300;
 
 describe('fault: a worker crashes mid-dispatch', () => {
-  let db: FreshDatabase;
-  let fake: HttpFake;
-  const servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    db = await freshDatabase('crash');
-  });
-  afterAll(async () => {
-    for (const s of servers) await s.stop('SIGKILL');
-    await fake?.close();
-    await db.drop();
-  });
+  const scene = dispatchScene('crash');
 
   it('a second worker finishes; each delivery arrives at least once, repeats with the same Idempotency-Key', async () => {
+    const { db, servers } = scene;
     let answered = 0;
-    fake = await HttpFake.start(async () => {
+    const fake = await HttpFake.start(async () => {
       await sleep(15); // a provider that takes a moment: some sends are in flight when the worker dies
       answered++;
       return { status: 200, body: { id: 'ok' } };
     });
+    scene.fake = fake;
     await queueWebhookMessages({ db, workspace: 'crash', fake, event: 'Crash', count: MESSAGES, servers });
     expect(await messageStatuses(db, 'crash')).toEqual({ ENQUEUED: MESSAGES });
 
