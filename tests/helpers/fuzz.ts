@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../src/db/database';
 import { fromDbTime } from '../../src/db/dialect';
+import { OPERATORS } from '../../src/domain/routing/condition';
+import { Channel } from '../../src/domain/template/channel.enum';
 import { MessageRejection, normalizeMessage } from '../../src/ingest/segment/normalize';
 import { SEGMENT_TYPES, type SegmentType } from '../../src/ingest/segment/segment.schemas';
 
@@ -366,24 +368,8 @@ export function injectIngest(app: FastifyInstance, route: string, c: IngestCase,
 
 const enumish = (values: string[]) =>
   fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...values) }, { weight: 1, arbitrary: scalar });
-const CHANNELS = ['EMAIL', 'SMS', 'PUSH', 'SLACK', 'MSTEAMS', 'WHATSAPP', 'WEBHOOK'];
-const OPS = [
-  'EQ',
-  'NEQ',
-  'GT',
-  'GTE',
-  'LT',
-  'LTE',
-  'IN',
-  'NOT_IN',
-  'INCLUDES',
-  'EXISTS',
-  'NOT_EXISTS',
-  'STARTS_WITH',
-  'ENDS_WITH',
-  'IS_BEFORE',
-  'IS_AFTER',
-];
+const CHANNELS: string[] = Object.values(Channel);
+const OPS: string[] = [...OPERATORS];
 const first = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 1, max: 500 }) },
   { weight: 1, arbitrary: scalar },
