@@ -44,6 +44,18 @@ export async function mapEvent(t: TestApp, eventName: string, templateId: string
   );
 }
 
+/** The login the pipeline tests' SMTP fake accepts: `SmtpFake.start(SMTP_LOGIN)`. */
+export const SMTP_LOGIN = { username: 'mailer', password: 'smtp-pass' };
+
+/** `configureProvider` input: the `smtp` provider for EMAIL, sending through `smtp` with {@link SMTP_LOGIN}. */
+export function smtpProvider(smtp: { host: string; port: number }): Record<string, unknown> {
+  return {
+    channel: 'EMAIL',
+    provider: 'smtp',
+    config: { host: smtp.host, port: smtp.port, secure: false, ...SMTP_LOGIN, from: 'Pigeon <pigeon@example.com>' },
+  };
+}
+
 export async function configureProvider(t: TestApp, input: Record<string, unknown>, key?: string): Promise<string> {
   const { configureProvider } = await ok<any>(
     t,

@@ -1,6 +1,14 @@
 import { Analytics } from '@segment/analytics-node';
 import { SmtpFake } from '../helpers/fakes/smtp-fake';
-import { configureProvider, createTemplate, historyOf, mapEvent, message } from '../helpers/pipeline';
+import {
+  configureProvider,
+  createTemplate,
+  historyOf,
+  mapEvent,
+  message,
+  SMTP_LOGIN,
+  smtpProvider,
+} from '../helpers/pipeline';
 import { startTestApp, uid, type TestApp } from '../helpers/test-app';
 
 /**
@@ -15,7 +23,7 @@ describe('Segment to inbox, end to end', () => {
 
   beforeAll(async () => {
     t = await startTestApp();
-    smtp = await SmtpFake.start({ username: 'mailer', password: 'smtp-pass' });
+    smtp = await SmtpFake.start(SMTP_LOGIN);
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as { port: number };
     analytics = new Analytics({
@@ -62,18 +70,7 @@ describe('Segment to inbox, end to end', () => {
     const [early] = await eventsOf(userId);
     expect(early).toMatchObject({ status: 'UNMAPPED', message: null });
 
-    await configureProvider(t, {
-      channel: 'EMAIL',
-      provider: 'smtp',
-      config: {
-        host: smtp.host,
-        port: smtp.port,
-        secure: false,
-        username: 'mailer',
-        password: 'smtp-pass',
-        from: 'Pigeon <pigeon@example.com>',
-      },
-    });
+    await configureProvider(t, smtpProvider(smtp));
     const templateId = await createTemplate(t, {
       key: `shipped-${uid()}`,
       name: 'Order shipped',

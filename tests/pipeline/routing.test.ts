@@ -9,6 +9,8 @@ import {
   identify,
   message,
   send,
+  SMTP_LOGIN,
+  smtpProvider,
 } from '../helpers/pipeline';
 import { startTestApp, uid, type TestApp } from '../helpers/test-app';
 
@@ -24,7 +26,7 @@ describe('the send pipeline', () => {
 
   beforeAll(async () => {
     t = await startTestApp();
-    smtp = await SmtpFake.start({ username: 'mailer', password: 'smtp-pass' });
+    smtp = await SmtpFake.start(SMTP_LOGIN);
     hook = await HttpFake.start({ status: 200, body: { id: 'hook-1' } });
     backup = await HttpFake.start({ status: 200, body: { id: 'backup-1' } });
   });
@@ -44,22 +46,7 @@ describe('the send pipeline', () => {
   /** A fresh workspace with SMTP (EMAIL), log (SMS) and the webhook fake (WEBHOOK) configured. */
   async function workspace() {
     const ws = await t.newWorkspace();
-    const smtpId = await configureProvider(
-      t,
-      {
-        channel: 'EMAIL',
-        provider: 'smtp',
-        config: {
-          host: smtp.host,
-          port: smtp.port,
-          secure: false,
-          username: 'mailer',
-          password: 'smtp-pass',
-          from: 'Pigeon <pigeon@example.com>',
-        },
-      },
-      ws.adminKey,
-    );
+    const smtpId = await configureProvider(t, smtpProvider(smtp), ws.adminKey);
     const smsId = await configureProvider(
       t,
       { channel: 'SMS', provider: 'log', config: { label: 'sms' } },
