@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import v8 from 'node:v8';
 import { ConfigError, loadConfig } from './config';
 import { redactUrl } from './db/data-source-options';
-import { openDatabase } from './db/open';
+import { openDatabase } from './open-database';
 import { Lifecycle } from './ops/lifecycle';
 import { createLogger } from './ops/logger';
 import { createOpsApp } from './ops/ops-app';

@@ -14,7 +14,8 @@ import { WorkspaceService } from './domain/workspace/workspace.service';
 import { JobQueue } from './pipeline/job-queue';
 import { SendPipeline } from './pipeline/send-pipeline';
 import type { Logger } from 'pino';
-import { installedProviders, ProviderRegistry } from './plugins/providers';
+import { installedProviders } from './plugins/providers';
+import { ProviderRegistry } from './domain/provider/provider-registry';
 import { Metrics } from './ops/metrics';
 import { pipelineTelemetry } from './ops/pipeline-telemetry';
 

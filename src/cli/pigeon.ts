@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadDatabaseUrl } from '../config';
 import { DatabaseUrlError, redactUrl } from '../db/data-source-options';
-import { openDatabase } from '../db/open';
+import { openDatabase } from '../open-database';
 import { DomainError } from '../domain/domain-error';
 import type { ApiKey } from '../domain/workspace/api-key.entity';
 import { ApiKeyScope } from '../domain/workspace/api-key-scope.enum';

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from './entities';
 import { MIGRATIONS } from '../../migrations';
 import { DEFAULT_DATABASE_URL } from '../config';
 
@@ -12,11 +11,15 @@ export class DatabaseUrlError extends Error {}
 /**
  * Turns a `DATABASE_URL` (CONTRACT §1) into TypeORM options:
  * `mysql://` → mysql2, `mariadb://` → TypeORM's `mariadb` type (also on mysql2),
- * `sqlite:<path>` / `sqlite::memory:` / unset → better-sqlite3.
+ * `sqlite:<path>` / `sqlite::memory:` / unset → better-sqlite3. `entities` is the list in `src/entities.ts`
+ * (handed in, so `db/` never imports the domain).
  */
-export function dataSourceOptions(databaseUrl: string = DEFAULT_DATABASE_URL): DataSourceOptions {
+export function dataSourceOptions(
+  databaseUrl: string = DEFAULT_DATABASE_URL,
+  entities: NonNullable<DataSourceOptions['entities']> = [],
+): DataSourceOptions {
   const common = {
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     synchronize: false,
     migrationsRun: false,

@@ -1,4 +1,4 @@
-import { deletedPaths, mergePatch } from '../domain/profile/merge-patch';
+import { deletedPaths, mergePatch } from '../lib/json';
 import type { DriverKind } from './data-source-options';
 
 /**

@@ -9,20 +9,20 @@ import { toDelivery, type MessageService } from '../domain/message/message.servi
 import type { ProfileService } from '../domain/profile/profile.service';
 import type { OpenProviderConfig, ProviderConfigService } from '../domain/provider/provider-config.service';
 import type { RequestContext } from '../domain/request-context';
-import { findAddress } from '../domain/routing/channel-address';
+import { findAddress } from '../domain/channel/channel-address';
 import { conditionHolds, type ConditionTrace } from '../domain/routing/condition';
 import { orderRules, type RoutingRuleService } from '../domain/routing/routing-rule.service';
 import type { RoutingRule } from '../domain/routing/routing-rule.entity';
 import type { Profile } from '../domain/profile/profile.entity';
 import type { InboundEvent } from '../domain/event-log/inbound-event.entity';
 import { RoutingAction, RoutingMethod } from '../domain/routing/routing.enums';
-import { contentKey, type Channel } from '../domain/template/channel.enum';
-import type { ChannelContent } from '../domain/template/channel-content';
+import { contentKey, type Channel } from '../domain/channel/channel.enum';
+import type { ChannelContent } from '../domain/channel/channel-content';
 import { renderContent } from '../domain/template/render';
 import type { PublishedTemplate, TemplateService } from '../domain/template/template.service';
-import type { ProviderRegistry } from '../plugins/providers';
-import { PermanentProviderError, type ProviderError } from '../plugins/providers/errors';
-import type { RenderedContent } from '../plugins/providers/types';
+import type { ProviderRegistry } from '../domain/provider/provider-registry';
+import { PermanentProviderError, type ProviderError } from '../domain/provider/provider.errors';
+import type { RenderedContent } from '../domain/provider/provider-plugin';
 import { retryDelayMs, type RetryPolicy } from './retry-policy';
 import type { DeliveryOutcome, PipelineTelemetry } from './pipeline-telemetry';
 

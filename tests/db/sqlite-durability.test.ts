@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import 'reflect-metadata';
-import { openDatabase } from '../../src/db/open';
+import { openDatabase } from '../../src/open-database';
 
 /** The embedded default keeps its promise too: an acknowledged event survives a power loss. */
 describe('SQLite file database', () => {

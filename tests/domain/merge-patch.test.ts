@@ -1,4 +1,4 @@
-import { mergePatch, patchDeletes } from '../../src/domain/profile/merge-patch';
+import { mergePatch, patchDeletes } from '../../src/lib/json';
 
 describe('mergePatch (RFC 7396)', () => {
   // The test cases of RFC 7396, Appendix A.

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../../src/domain/domain-error';
-import { Channel } from '../../src/domain/template/channel.enum';
+import { Channel } from '../../src/domain/channel/channel.enum';
 import {
   TemplateContentError,
   TemplateScope,

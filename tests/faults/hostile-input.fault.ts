@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createApp } from '../../src/app';
 import type { Database } from '../../src/db/database';
-import { openDatabase } from '../../src/db/open';
+import { openDatabase } from '../../src/open-database';
 import { SEGMENT_TYPES } from '../../src/ingest/segment/segment.schemas';
 import { createServices } from '../../src/services';
 import { fuzzGraphQL, fuzzIngestRoute, storedEventProblems, type FuzzStats } from '../helpers/fuzz';

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { createApp } from '../../src/app';
 import type { Database } from '../../src/db/database';
 import { fromDbTime } from '../../src/db/dialect';
-import { openDatabase } from '../../src/db/open';
+import { openDatabase } from '../../src/open-database';
 import { MAX_RETRY_AFTER_MS } from '../../src/pipeline/retry-policy';
 import { Worker } from '../../src/pipeline/worker';
 import { createServices, type Services } from '../../src/services';

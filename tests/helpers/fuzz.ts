@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../src/db/database';
 import { fromDbTime } from '../../src/db/dialect';
 import { OPERATORS } from '../../src/domain/routing/condition';
-import { Channel } from '../../src/domain/template/channel.enum';
+import { Channel } from '../../src/domain/channel/channel.enum';
 import { MessageRejection, normalizeMessage } from '../../src/ingest/segment/normalize';
 import { SEGMENT_TYPES, type SegmentType } from '../../src/ingest/segment/segment.schemas';
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { openDatabase } from '../../src/db/open';
+import { openDatabase } from '../../src/open-database';
 
 /**
  * With DATABASE_URL set (MySQL/MariaDB), migrations run once here, before the test files share

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createApp } from '../../src/app';
 import type { Database } from '../../src/db/database';
-import { openDatabase } from '../../src/db/open';
+import { openDatabase } from '../../src/open-database';
 import { Worker } from '../../src/pipeline/worker';
 import { createServices, type ServiceConfig, type Services } from '../../src/services';
 import pino from 'pino';

@@ -1,5 +1,5 @@
 import { createApp } from '../../src/app';
-import { openDatabase } from '../../src/db/open';
+import { openDatabase } from '../../src/open-database';
 import { createServices } from '../../src/services';
 import { basic, fixture, isMysql, startTestApp, uid, type TestApp } from '../helpers/test-app';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../../src/app';
-import { openDatabase } from '../../src/db/open';
+import { openDatabase } from '../../src/open-database';
 import { Lifecycle } from '../../src/ops/lifecycle';
 import { createOpsApp } from '../../src/ops/ops-app';
 import { createServices, type Services } from '../../src/services';

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../../src/app';
 import type { Database } from '../../src/db/database';
-import { openDatabase } from '../../src/db/open';
+import { openDatabase } from '../../src/open-database';
 import { createLogger } from '../../src/ops/logger';
 import { Worker } from '../../src/pipeline/worker';
 import { createServices, type Services } from '../../src/services';

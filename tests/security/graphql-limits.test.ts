@@ -347,7 +347,7 @@ describe('GraphQL limits', () => {
     });
 
     it('a database that is down is a 503-style error without internals', async () => {
-      const { openDatabase } = await import('../../src/db/open');
+      const { openDatabase } = await import('../../src/open-database');
       const { testDatabaseUrl } = await import('../helpers/test-app');
       const db = await openDatabase(testDatabaseUrl(), { migrate: false });
       const services = createServices(db, TEST_SERVICE_CONFIG, pino({ level: 'silent' }));

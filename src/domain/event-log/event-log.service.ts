@@ -2,7 +2,7 @@ import type { Database, Sql } from '../../db/database';
 import { isConnectionError, isUniqueViolation } from '../../db/database';
 import { Batcher } from '../../db/batcher';
 import { fromDbTime, toDbTime } from '../../db/dialect';
-import { newestFirstPage } from '../../db/newest-first';
+import { newestFirstPage } from '../newest-first';
 import { DomainError, StoreUnavailableError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import type { Page } from '../pagination';

@@ -1,4 +1,4 @@
-import type { JsonObject } from '../profile/merge-patch';
+import type { JsonObject } from '../../lib/json';
 import type { EventType } from './event-type.enum';
 
 /**

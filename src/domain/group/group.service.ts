@@ -2,7 +2,7 @@ import type { Database, Sql } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import type { RequestContext } from '../request-context';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
-import { mergePatch, patchDeletes, type JsonObject } from '../profile/merge-patch';
+import { mergePatch, patchDeletes, type JsonObject } from '../../lib/json';
 import { byKey, toProfile } from '../profile/profile.service';
 import type { Profile } from '../profile/profile.entity';
 import { Group } from './group.entity';

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn, Unique } from 'typeorm';
 import { Field, Int, ObjectType } from 'type-graphql';
 import { timeColumn } from '../../db/columns';
-import { Channel } from '../template/channel.enum';
+import { Channel } from '../channel/channel.enum';
 import { DeliveryStatus } from './message-status.enum';
 
 /** One (channel, provider configuration) a message was tried on; `attempts` counts its tries. */

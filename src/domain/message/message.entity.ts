@@ -2,7 +2,7 @@ import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { jsonColumn, timeColumn } from '../../db/columns';
-import { Channel } from '../template/channel.enum';
+import { Channel } from '../channel/channel.enum';
 import { MessageStatus } from './message-status.enum';
 
 /** A notification to one user, created by a mapped track or by `send`, routed by the pipeline. */

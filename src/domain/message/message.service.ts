@@ -2,22 +2,23 @@ import { timeOrderedId } from '../ids';
 import type { Database, Sql } from '../../db/database';
 import { isUniqueViolation } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
-import { newestFirstPage } from '../../db/newest-first';
+import { newestFirstPage } from '../newest-first';
 import { InvalidInputError, NotFoundError } from '../domain-error';
 import { eventWhere, type EventFilter } from '../event-log/event-log.service';
 import { EventStatus } from '../event-log/event-status.enum';
 import { EventType } from '../event-log/event-type.enum';
 import type { MappingService } from '../mapping/mapping.service';
 import type { Page } from '../pagination';
-import { isJsonObject } from '../profile/merge-patch';
+import { isJsonObject } from '../../lib/json';
 import type { ProfileService } from '../profile/profile.service';
 import type { RequestContext } from '../request-context';
-import type { Channel } from '../template/channel.enum';
+import type { Channel } from '../channel/channel.enum';
 import type { TemplateService } from '../template/template.service';
 import { Delivery } from './delivery.entity';
 import { Message } from './message.entity';
 import { MessageHistory } from './message-history.entity';
 import { DeliveryStatus, MessageStatus } from './message-status.enum';
+import { parseJsonColumn } from '../../db/rows';
 
 /**
  * Where new messages are handed to the send pipeline. The pipeline's job queue implements it; the
@@ -83,7 +84,6 @@ interface MessageRow {
   updated_at: unknown;
 }
 
-const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 
 export function toMessage(row: MessageRow): Message {
   return Object.assign(new Message(), {
@@ -96,9 +96,9 @@ export function toMessage(row: MessageRow): Message {
     eventId: row.event_id === null ? null : String(row.event_id),
     eventName: row.event_name,
     userId: row.user_id,
-    data: json(row.data) ?? {},
+    data: parseJsonColumn(row.data) ?? {},
     channel: row.channel as Channel | null,
-    plan: row.plan === null || row.plan === undefined ? null : json(row.plan),
+    plan: row.plan === null || row.plan === undefined ? null : parseJsonColumn(row.plan),
     idempotencyKey: row.idempotency_key,
     createdAt: fromDbTime(row.created_at),
     updatedAt: fromDbTime(row.updated_at),
@@ -318,7 +318,7 @@ export class MessageService {
         name: r.name,
         userId: r.user_id,
         anonymousId: r.anonymous_id,
-        properties: (json(r.payload) as Record<string, unknown>).properties,
+        properties: (parseJsonColumn(r.payload) as Record<string, unknown>).properties,
       }));
       total += await this.db.transaction((tx) => this.mapEventsIn(tx, ctx.workspaceId, events, new Date()));
       if (rows.length < REPLAY_PAGE) break;
@@ -400,7 +400,7 @@ export class MessageService {
           messageId: r.message_id,
           at: fromDbTime(r.at),
           type: r.type,
-          detail: json(r.detail),
+          detail: parseJsonColumn(r.detail),
         }),
       ),
     );

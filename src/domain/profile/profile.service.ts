@@ -3,7 +3,7 @@ import { fromDbTime, jsonPath, likePattern, toDbTime } from '../../db/dialect';
 import { InvalidInputError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
-import { isJsonObject, mergePatch, patchDeletes, type JsonObject } from './merge-patch';
+import { isJsonObject, mergePatch, patchDeletes, type JsonObject } from '../../lib/json';
 import { Profile } from './profile.entity';
 
 /** One identify-style change: merge `patch` (RFC 7396) into the profile `key`. */

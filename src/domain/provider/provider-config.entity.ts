@@ -2,7 +2,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { jsonColumn, timeColumn } from '../../db/columns';
-import { Channel } from '../template/channel.enum';
+import { Channel } from '../channel/channel.enum';
 
 /**
  * One configured provider for one channel. Several may coexist per channel; the pipeline tries

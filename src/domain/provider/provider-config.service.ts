@@ -3,12 +3,12 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Database } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
-import type { ProviderRegistry } from '../../plugins/providers';
-import type { SettingsProperty, SettingsSchema } from '../../plugins/providers/types';
+import type { ProviderRegistry } from './provider-registry';
+import type { SettingsProperty, SettingsSchema } from './provider-plugin';
 import { InvalidInputError, NotFoundError } from '../domain-error';
-import { isJsonObject } from '../profile/merge-patch';
+import { isJsonObject } from '../../lib/json';
 import type { RequestContext } from '../request-context';
-import type { Channel } from '../template/channel.enum';
+import type { Channel } from '../channel/channel.enum';
 import { ProviderConfig } from './provider-config.entity';
 import { SecretBox } from './secret-box';
 

@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../domain-error';
+import { describe, hasOwn, isPlainObject } from '../../lib/json';
 
 /**
  * Routing-rule conditions (CONTRACT §3.1): a JSON tree of `all` / `any` / `not` groups over leaves
@@ -498,22 +499,8 @@ function resolveDate(value: string, now: number): number | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
 
-function hasOwn(target: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(target, key);
-}
 
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  return `${typeof value} ${String(value)}`;
-}
 
 /** A JSON-safe copy (what `JSON.stringify` would keep); `undefined` becomes `null`. */
 function jsonSafe(value: unknown): unknown {

@@ -3,10 +3,11 @@ import type { Database } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import { InvalidInputError, NotFoundError } from '../domain-error';
 import type { RequestContext } from '../request-context';
-import { ALL_CHANNELS, type Channel } from '../template/channel.enum';
+import { ALL_CHANNELS, type Channel } from '../channel/channel.enum';
 import { validateCondition } from './condition';
 import { RoutingRule } from './routing-rule.entity';
 import { RoutingAction, RoutingMethod } from './routing.enums';
+import { parseJsonColumn } from '../../db/rows';
 
 export interface RoutingRuleInput {
   name: string;
@@ -34,7 +35,6 @@ interface RuleRow {
   updated_at: unknown;
 }
 
-const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 
 function toRule(row: RuleRow): RoutingRule {
   return Object.assign(new RoutingRule(), {
@@ -43,10 +43,10 @@ function toRule(row: RuleRow): RoutingRule {
     templateId: row.template_id,
     name: row.name,
     priority: Number(row.priority),
-    when: row.condition_tree === null ? null : json(row.condition_tree),
+    when: row.condition_tree === null ? null : parseJsonColumn(row.condition_tree),
     action: row.action as RoutingAction,
     method: row.method as RoutingMethod | null,
-    channels: row.channels === null ? null : json(row.channels),
+    channels: row.channels === null ? null : parseJsonColumn(row.channels),
     enabled: Boolean(Number(row.enabled)),
     createdAt: fromDbTime(row.created_at),
     updatedAt: fromDbTime(row.updated_at),

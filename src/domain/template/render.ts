@@ -1,7 +1,8 @@
 import Handlebars from 'handlebars';
 import { InvalidInputError } from '../domain-error';
-import { ChannelContent } from './channel-content';
-import { ALL_CHANNELS, Channel, ChannelContentKey, contentKey } from './channel.enum';
+import { describe, hasOwn, isJsonObject } from '../../lib/json';
+import { ChannelContent } from '../channel/channel-content';
+import { ALL_CHANNELS, Channel, ChannelContentKey, contentKey } from '../channel/channel.enum';
 
 /**
  * Template content: validation when a template is saved ({@link validateContent}) and rendering for
@@ -109,7 +110,7 @@ const MAX_JSON_DEPTH = 64;
  * // TemplateContentError "sms.body: line 1: Parse error: Expecting 'ID', …, got 'EOF'"
  */
 export function validateContent(channels: readonly Channel[], content: unknown): asserts content is ChannelContent {
-  if (!isPlainObject(content)) {
+  if (!isJsonObject(content)) {
     throw new TemplateContentError(
       `must be an object with one entry per channel (${CONTENT_KEYS.join(', ')}), got ${describe(content)}`,
       {},
@@ -151,7 +152,7 @@ function validateChannelContent(key: ChannelContentKey, value: unknown): void {
   const channel = CHANNEL_BY_KEY[key];
   const spec = FIELDS[key];
   const allowed = [...spec.required, ...spec.optional];
-  if (!isPlainObject(value)) {
+  if (!isJsonObject(value)) {
     throw new TemplateContentError(`must be an object with ${allowed.join(', ')}, got ${describe(value)}`, { channel });
   }
   for (const field of Object.keys(value)) {
@@ -209,7 +210,7 @@ function forEachJsonString(
   }
   if (typeof value === 'string') return visit(value, field);
   if (Array.isArray(value)) return value.forEach((v, i) => forEachJsonString(v, `${field}[${i}]`, depth + 1, visit));
-  if (isPlainObject(value)) {
+  if (isJsonObject(value)) {
     for (const k of Object.keys(value)) forEachJsonString(value[k], jsonField(field, k), depth + 1, visit);
   }
 }
@@ -376,7 +377,7 @@ function helperName(node: { path: hbs.AST.Node }): string | undefined {
  * // { rendered: { sms: { body: 'Order A1 for ' } }, missingVariables: ['profile.firstName'] }
  */
 export function renderContent(channels: readonly Channel[], content: unknown, scope: TemplateScope): RenderResult {
-  if (!isPlainObject(content)) {
+  if (!isJsonObject(content)) {
     throw new TemplateContentError(`must be an object, got ${describe(content)}`, {}, 'content');
   }
   const context = templateContext(scope);
@@ -446,7 +447,7 @@ function renderJson(value: unknown, field: string, context: Record<string, unkno
   if (typeof value === 'string')
     return renderString(value, { channel: Channel.WEBHOOK, field }, false, context, missing);
   if (Array.isArray(value)) return value.map((v, i) => renderJson(v, `${field}[${i}]`, context, missing));
-  if (isPlainObject(value)) {
+  if (isJsonObject(value)) {
     // fromEntries defines own properties, so a "__proto__" key stays data
     return Object.fromEntries(
       Object.keys(value).map((k) => [k, renderJson(value[k], jsonField(field, k), context, missing)]),
@@ -699,13 +700,7 @@ function isContentKey(key: string): key is ChannelContentKey {
   return (CONTENT_KEYS as string[]).includes(key);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
-function hasOwn(target: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(target, key);
-}
 
 function jsonField(base: string, key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
@@ -717,13 +712,6 @@ function describeLocation(location: TemplateContentLocation): string {
   return location.field ? `${key}.${location.field}` : key;
 }
 
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
-}
 
 function stripUndefined(obj: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));

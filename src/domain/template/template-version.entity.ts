@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { jsonColumn, timeColumn } from '../../db/columns';
-import type { Channel } from './channel.enum';
-import type { ChannelContent } from './channel-content';
+import type { Channel } from '../channel/channel.enum';
+import type { ChannelContent } from '../channel/channel-content';
 
 /** One published version of a template; never changed once written. */
 @Entity('template_versions')

@@ -2,8 +2,8 @@ import { Column, Entity, PrimaryColumn, Unique } from 'typeorm';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { jsonColumn, timeColumn } from '../../db/columns';
-import { Channel } from './channel.enum';
-import type { ChannelContent } from './channel-content';
+import { Channel } from '../channel/channel.enum';
+import type { ChannelContent } from '../channel/channel-content';
 
 /**
  * A notification template: an editable draft and, once published, numbered immutable versions

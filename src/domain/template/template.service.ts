@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Database, type Sql } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import { InvalidInputError, NotFoundError } from '../domain-error';
-import { isJsonObject } from '../profile/merge-patch';
+import { isJsonObject } from '../../lib/json';
 import type { ProfileService } from '../profile/profile.service';
 import type { RequestContext } from '../request-context';
-import { ALL_CHANNELS, Channel, contentKey } from './channel.enum';
-import type { ChannelContent } from './channel-content';
+import { ALL_CHANNELS, Channel, contentKey } from '../channel/channel.enum';
+import type { ChannelContent } from '../channel/channel-content';
 import { renderContent, validateContent, type RenderResult } from './render';
 import { Template } from './template.entity';
 import { TemplateStatus } from './template-status.enum';
+import { parseJsonColumn } from '../../db/rows';
 
 export interface TemplateInput {
   key: string;
@@ -45,7 +46,6 @@ interface TemplateRow {
   updated_at: unknown;
 }
 
-const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 
 function toTemplate(row: TemplateRow): Template {
   return Object.assign(new Template(), {
@@ -53,8 +53,8 @@ function toTemplate(row: TemplateRow): Template {
     workspaceId: Number(row.workspace_id),
     key: row.template_key,
     name: row.name,
-    channels: json(row.channels),
-    draft: json(row.draft),
+    channels: parseJsonColumn(row.channels),
+    draft: parseJsonColumn(row.draft),
     publishedVersion: row.published_version === null ? null : Number(row.published_version),
     createdAt: fromDbTime(row.created_at),
     updatedAt: fromDbTime(row.updated_at),
@@ -215,8 +215,8 @@ export class TemplateService {
     return {
       templateId,
       version: Number(rows[0].version),
-      channels: json(rows[0].channels),
-      content: json(rows[0].content),
+      channels: parseJsonColumn(rows[0].channels),
+      content: parseJsonColumn(rows[0].content),
     };
   }
 
@@ -236,8 +236,8 @@ export class TemplateService {
       map.set(r.template_id, {
         templateId: r.template_id,
         version: Number(r.version),
-        channels: json(r.channels),
-        content: json(r.content),
+        channels: parseJsonColumn(r.channels),
+        content: parseJsonColumn(r.content),
       });
     }
     return map;

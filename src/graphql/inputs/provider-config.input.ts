@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Channel } from '../../domain/template/channel.enum';
+import { Channel } from '../../domain/channel/channel.enum';
 
 @InputType({ description: 'Adds a provider configuration, or updates the one with `id`' })
 export class ProviderConfigInput {

@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { RoutingAction, RoutingMethod } from '../../domain/routing/routing.enums';
-import { Channel } from '../../domain/template/channel.enum';
+import { Channel } from '../../domain/channel/channel.enum';
 
 @InputType({ description: 'A routing rule; without templateId it applies to every template' })
 export class RoutingRuleInput {

@@ -1,6 +1,6 @@
 import { Field, InputType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Channel } from '../../domain/template/channel.enum';
+import { Channel } from '../../domain/channel/channel.enum';
 
 @InputType({ description: 'A template draft' })
 export class TemplateInput {

@@ -3,7 +3,7 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Group } from '../../domain/group/group.entity';
 import { pageSize } from '../../domain/pagination';
 import { Profile } from '../../domain/profile/profile.entity';
-import type { JsonObject } from '../../domain/profile/merge-patch';
+import type { JsonObject } from '../../lib/json';
 import { requireAdminKey } from '../auth-checker';
 import { workspaceOf, type GraphQLContext } from '../context.type';
 import { ProfileFilter } from '../inputs/profile-filter.input';

@@ -1,6 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Channel } from '../../domain/template/channel.enum';
+import { Channel } from '../../domain/channel/channel.enum';
 
 @ObjectType({ description: 'An installed provider plugin' })
 export class ProviderPlugin {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventType } from '../../domain/event-log/event-type.enum';
 import type { IncomingEvent } from '../../domain/event-log/incoming-event';
 import { jsonDeeperThan, LONE_SURROGATE, MAX_JSON_DEPTH, wellFormedJson } from '../../domain/json-input';
-import { isJsonObject, type JsonObject } from '../../domain/profile/merge-patch';
+import { isJsonObject, type JsonObject } from '../../lib/json';
 import { isSegmentType, validateMessage, type SegmentType } from './segment.schemas';
 
 /** Segment's limit on one message, in bytes of JSON. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingEvent } from '../../domain/event-log/incoming-event';
-import { isJsonObject, type JsonObject } from '../../domain/profile/merge-patch';
+import { isJsonObject, type JsonObject } from '../../lib/json';
 import type { RequestContext } from '../../domain/request-context';
 import { StoreUnavailableError } from '../../domain/domain-error';
 import { ApiKeyScope } from '../../domain/workspace/api-key-scope.enum';

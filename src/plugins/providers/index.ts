@@ -1,4 +1,3 @@
-import type { Channel } from '../../domain/template/channel.enum';
 import { fcmProvider } from './fcm/fcm.provider';
 import type { Logger } from 'pino';
 import { createLogProvider, logProvider } from './log/log.provider';
@@ -7,7 +6,7 @@ import { sendgridProvider } from './sendgrid/sendgrid.provider';
 import { slackProvider } from './slack/slack.provider';
 import { smtpProvider } from './smtp/smtp.provider';
 import { twilioProvider } from './twilio/twilio.provider';
-import type { ProviderDefinition } from './types';
+import type { ProviderDefinition } from '../../domain/provider/provider-plugin';
 import { webhookProvider } from './webhook/webhook.provider';
 
 /**
@@ -28,23 +27,4 @@ export const PROVIDERS: readonly ProviderDefinition[] = [
 /** The installed plugins, with the `log` provider writing to `logger` (the app's) when given. */
 export function installedProviders(logger?: Logger): readonly ProviderDefinition[] {
   return logger ? PROVIDERS.map((p) => (p === logProvider ? createLogProvider(logger) : p)) : PROVIDERS;
-}
-
-/** Looks plugins up by slug; the pipeline and the configuration service share one registry. */
-export class ProviderRegistry {
-  private readonly bySlug: Map<string, ProviderDefinition>;
-
-  constructor(readonly providers: readonly ProviderDefinition[] = PROVIDERS) {
-    this.bySlug = new Map(providers.map((p) => [p.slug, p]));
-    if (this.bySlug.size !== providers.length) throw new Error('two provider plugins share a slug');
-  }
-
-  get(slug: string): ProviderDefinition | undefined {
-    return this.bySlug.get(slug);
-  }
-
-  /** Whether plugin `slug` can deliver on `channel`. */
-  serves(slug: string, channel: Channel): boolean {
-    return this.bySlug.get(slug)?.channels.includes(channel) ?? false;
-  }
 }

@@ -1,5 +1,5 @@
-import { Channel } from '../../../src/domain/template/channel.enum';
-import type { RenderedContent, SendContext } from '../../../src/plugins/providers/types';
+import { Channel } from '../../../src/domain/channel/channel.enum';
+import type { RenderedContent, SendContext } from '../../../src/domain/provider/provider-plugin';
 
 /**
  * A complete {@link SendContext} for provider tests; override what the test is about.

@@ -1,8 +1,8 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { Channel } from '../../../src/domain/template/channel.enum';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/plugins/providers/errors';
+import { Channel } from '../../../src/domain/channel/channel.enum';
+import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { fcmProvider, type FcmSettings, type ServiceAccount } from '../../../src/plugins/providers/fcm/fcm.provider';
-import type { SendContext } from '../../../src/plugins/providers/types';
+import type { SendContext } from '../../../src/domain/provider/provider-plugin';
 import { FCM_SCOPE, fcmError, FcmFake } from '../../helpers/fakes/fcm-fake';
 import { refusedUrl } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { ALL_CHANNELS, Channel } from '../../../src/domain/template/channel.enum';
-import { PermanentProviderError, RetryableProviderError } from '../../../src/plugins/providers/errors';
+import { ALL_CHANNELS, Channel } from '../../../src/domain/channel/channel.enum';
+import { PermanentProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { createLogProvider, logProvider, type LogSettings } from '../../../src/plugins/providers/log/log.provider';
-import type { RenderedContent } from '../../../src/plugins/providers/types';
+import type { RenderedContent } from '../../../src/domain/provider/provider-plugin';
 import { sendContext } from '../../helpers/fakes/send-context';
 
 /** A pino logger writing synchronously into `lines`. */

@@ -1,6 +1,6 @@
-import { Channel } from '../../../src/domain/template/channel.enum';
-import type { EmailContent } from '../../../src/domain/template/channel-content';
-import { PermanentProviderError, RetryableProviderError } from '../../../src/plugins/providers/errors';
+import { Channel } from '../../../src/domain/channel/channel.enum';
+import type { EmailContent } from '../../../src/domain/channel/channel-content';
+import { PermanentProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { sendgridProvider, type SendGridSettings } from '../../../src/plugins/providers/sendgrid/sendgrid.provider';
 import { refusedUrl } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';

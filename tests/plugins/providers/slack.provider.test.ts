@@ -1,5 +1,5 @@
-import { Channel } from '../../../src/domain/template/channel.enum';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/plugins/providers/errors';
+import { Channel } from '../../../src/domain/channel/channel.enum';
+import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { slackProvider, type SlackSettings } from '../../../src/plugins/providers/slack/slack.provider';
 import { refusedUrl } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';

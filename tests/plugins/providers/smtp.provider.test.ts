@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Channel } from '../../../src/domain/template/channel.enum';
-import { PermanentProviderError, RetryableProviderError } from '../../../src/plugins/providers/errors';
+import { Channel } from '../../../src/domain/channel/channel.enum';
+import { PermanentProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { smtpProvider, type SmtpSettings } from '../../../src/plugins/providers/smtp/smtp.provider';
 import { closedPort } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';

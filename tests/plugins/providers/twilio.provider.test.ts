@@ -1,5 +1,5 @@
-import { Channel } from '../../../src/domain/template/channel.enum';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/plugins/providers/errors';
+import { Channel } from '../../../src/domain/channel/channel.enum';
+import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import {
   normalisePhone,
   twilioProvider,

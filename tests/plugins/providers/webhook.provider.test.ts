@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { Channel } from '../../../src/domain/template/channel.enum';
-import { PermanentProviderError, RetryableProviderError } from '../../../src/plugins/providers/errors';
+import { Channel } from '../../../src/domain/channel/channel.enum';
+import { PermanentProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { webhookProvider, type WebhookSettings } from '../../../src/plugins/providers/webhook/webhook.provider';
 import { HttpFake, refusedUrl, type RecordedRequest } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';

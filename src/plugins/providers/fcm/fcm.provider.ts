@@ -1,9 +1,9 @@
 import { createSign } from 'node:crypto';
-import { Channel } from '../../../domain/template/channel.enum';
-import type { PushContent } from '../../../domain/template/channel-content';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../errors';
+import { Channel } from '../../../domain/channel/channel.enum';
+import type { PushContent } from '../../../domain/channel/channel-content';
+import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
 import { joinUrl, postJson, providerFetch, type ProviderResponse } from '../http';
-import type { ProviderDefinition } from '../types';
+import type { ProviderDefinition } from '../../../domain/provider/provider-plugin';
 
 /** The fields of a Google service-account key file that FCM needs. */
 export interface ServiceAccount {

@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
-import { ALL_CHANNELS, Channel } from '../../../domain/template/channel.enum';
-import { PermanentProviderError, RetryableProviderError } from '../errors';
-import type { ProviderDefinition, SendResult, SettingsSchema } from '../types';
+import { ALL_CHANNELS, Channel } from '../../../domain/channel/channel.enum';
+import { PermanentProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
+import type { ProviderDefinition, SendResult, SettingsSchema } from '../../../domain/provider/provider-plugin';
 
 /** Settings of a log provider configuration (all optional). */
 export interface LogSettings {

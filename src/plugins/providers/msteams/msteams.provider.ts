@@ -1,8 +1,8 @@
-import { Channel } from '../../../domain/template/channel.enum';
-import type { MsTeamsContent } from '../../../domain/template/channel-content';
-import { PermanentProviderError, RetryableProviderError } from '../errors';
+import { Channel } from '../../../domain/channel/channel.enum';
+import type { MsTeamsContent } from '../../../domain/channel/channel-content';
+import { PermanentProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
 import { postJson } from '../http';
-import type { ProviderDefinition } from '../types';
+import type { ProviderDefinition } from '../../../domain/provider/provider-plugin';
 
 /** Settings of a Microsoft Teams provider configuration. */
 export interface MsTeamsSettings {

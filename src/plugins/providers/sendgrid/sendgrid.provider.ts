@@ -1,8 +1,8 @@
-import { Channel } from '../../../domain/template/channel.enum';
-import type { EmailContent } from '../../../domain/template/channel-content';
-import { PermanentProviderError } from '../errors';
+import { Channel } from '../../../domain/channel/channel.enum';
+import type { EmailContent } from '../../../domain/channel/channel-content';
+import { PermanentProviderError } from '../../../domain/provider/provider.errors';
 import { DEFAULT_TIMEOUT_MS, joinUrl, postJson } from '../http';
-import type { ProviderDefinition, SendContext, SendResult } from '../types';
+import type { ProviderDefinition, SendContext, SendResult } from '../../../domain/provider/provider-plugin';
 
 /** Settings of a SendGrid provider configuration. */
 export interface SendGridSettings {

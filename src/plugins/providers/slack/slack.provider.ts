@@ -1,8 +1,8 @@
-import { Channel } from '../../../domain/template/channel.enum';
-import type { SlackContent } from '../../../domain/template/channel-content';
-import { parseRetryAfter, PermanentProviderError, RetryableProviderError } from '../errors';
+import { Channel } from '../../../domain/channel/channel.enum';
+import type { SlackContent } from '../../../domain/channel/channel-content';
+import { parseRetryAfter, PermanentProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
 import { joinUrl, providerFetch, postJson } from '../http';
-import type { ProviderDefinition } from '../types';
+import type { ProviderDefinition } from '../../../domain/provider/provider-plugin';
 
 /** Settings of a Slack provider configuration. */
 export interface SlackSettings {

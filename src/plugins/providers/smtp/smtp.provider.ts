@@ -1,10 +1,10 @@
 import { createTransport } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
-import { Channel } from '../../../domain/template/channel.enum';
-import type { EmailContent } from '../../../domain/template/channel-content';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../errors';
+import { Channel } from '../../../domain/channel/channel.enum';
+import type { EmailContent } from '../../../domain/channel/channel-content';
+import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
 import { DEFAULT_TIMEOUT_MS } from '../http';
-import type { ProviderDefinition, SendContext } from '../types';
+import type { ProviderDefinition, SendContext } from '../../../domain/provider/provider-plugin';
 
 /** Settings of an SMTP provider configuration. */
 export interface SmtpSettings {

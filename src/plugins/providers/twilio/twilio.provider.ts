@@ -1,8 +1,8 @@
-import { Channel } from '../../../domain/template/channel.enum';
-import type { SmsContent, WhatsAppContent } from '../../../domain/template/channel-content';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../errors';
+import { Channel } from '../../../domain/channel/channel.enum';
+import type { SmsContent, WhatsAppContent } from '../../../domain/channel/channel-content';
+import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
 import { joinUrl, providerFetch, type ProviderResponse } from '../http';
-import type { ProviderDefinition } from '../types';
+import type { ProviderDefinition } from '../../../domain/provider/provider-plugin';
 
 /** Settings of a Twilio provider configuration. */
 export interface TwilioSettings {

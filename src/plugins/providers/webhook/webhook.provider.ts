@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { Channel } from '../../../domain/template/channel.enum';
-import type { WebhookContent } from '../../../domain/template/channel-content';
-import { PermanentProviderError } from '../errors';
+import { Channel } from '../../../domain/channel/channel.enum';
+import type { WebhookContent } from '../../../domain/channel/channel-content';
+import { PermanentProviderError } from '../../../domain/provider/provider.errors';
 import { DEFAULT_TIMEOUT_MS, postJson, type ProviderResponse } from '../http';
-import type { ProviderDefinition, SendContext, SendResult } from '../types';
+import type { ProviderDefinition, SendContext, SendResult } from '../../../domain/provider/provider-plugin';
 
 /** Settings of a webhook provider configuration. */
 export interface WebhookSettings {

@@ -1,4 +1,4 @@
-import { Channel } from '../template/channel.enum';
+import { Channel } from './channel.enum';
 
 /**
  * Where each channel finds its address on a profile (CONTRACT §3.2 step 5), first match wins.

@@ -1,4 +1,4 @@
-import type { Channel } from '../../domain/template/channel.enum';
+import type { Channel } from '../channel/channel.enum';
 import type {
   EmailContent,
   MsTeamsContent,
@@ -7,7 +7,7 @@ import type {
   SmsContent,
   WebhookContent,
   WhatsAppContent,
-} from '../../domain/template/channel-content';
+} from '../channel/channel-content';
 
 /**
  * A JSON Schema (draft-07 subset) describing a provider's settings. Every property, nested ones

@@ -1,7 +1,7 @@
-import { InvalidInputError } from '../domain/domain-error';
-import { decodeCursor, encodeCursor, type Page } from '../domain/pagination';
-import type { Sql } from './database';
-import { toDbTime } from './dialect';
+import { InvalidInputError } from './domain-error';
+import { decodeCursor, encodeCursor, type Page } from './pagination';
+import type { Sql } from '../db/database';
+import { toDbTime } from '../db/dialect';
 
 export interface NewestFirstQuery<Row, T> {
   table: string;

@@ -1,8 +1,33 @@
+/**
+ * JSON helpers every layer uses (no imports of its own): the object test, RFC 7396 merge patch, and
+ * a value in words for error messages.
+ */
+
 /** A JSON object (what traits are). */
 export type JsonObject = Record<string, unknown>;
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A JSON object that is not a `Date` (a condition's scope may hold dates next to parsed JSON). */
+export function isPlainObject(value: unknown): value is JsonObject {
+  return isJsonObject(value) && !(value instanceof Date);
+}
+
+/** `Object.hasOwn` for any object, including ones made with `Object.create(null)`. */
+export function hasOwn(target: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(target, key);
+}
+
+/** A value in a few words for an error message: `nothing`, `null`, `an array`, `an object`, `"text…"`, `number 3`. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return `${typeof value} ${String(value)}`;
 }
 
 /**

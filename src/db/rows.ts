@@ -1,0 +1,48 @@
+import type { Sql } from './database';
+
+/**
+ * The repeated SQL shapes, written once: chunking a long list, multi-row INSERTs of at most
+ * {@link CHUNK_ROWS} rows per statement, and reading a JSON column whatever the driver returns.
+ */
+
+/** Rows per multi-row statement (and ids per `IN (…)` list): well under every engine's parameter limit. */
+export const CHUNK_ROWS = 500;
+
+/** `items` in consecutive slices of at most `size`. */
+export function* chunks<T>(items: readonly T[], size = CHUNK_ROWS): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/** `?, ?, ?` for `n` parameters (an `IN (…)` list or one row of values). */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
+/**
+ * Inserts `rows` into `table` in statements of at most {@link CHUNK_ROWS} rows: `columns` name the
+ * columns, `values(row)` gives one row's parameters in that order, and `suffix` (e.g. an upsert's
+ * `ON CONFLICT …` / `ON DUPLICATE KEY UPDATE …`) is appended to each statement. Returns the rows changed.
+ */
+export async function insertRows<T>(
+  sql: Sql,
+  table: string,
+  columns: readonly string[],
+  rows: readonly T[],
+  values: (row: T) => unknown[],
+  suffix = '',
+): Promise<number> {
+  let changed = 0;
+  const one = `(${placeholders(columns.length)})`;
+  for (const part of chunks(rows)) {
+    changed += await sql.run(
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => one).join(', ')}${suffix ? ` ${suffix}` : ''}`,
+      part.flatMap(values),
+    );
+  }
+  return changed;
+}
+
+/** A JSON column's value: MariaDB and SQLite return the text, MySQL the parsed value. */
+export function parseJsonColumn<T = unknown>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
