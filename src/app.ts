@@ -1,25 +1,20 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import pino from 'pino';
 import type { Config, Role } from './config';
 import { registerConsole } from './console/console.route';
 import { DomainError, StoreUnavailableError } from './domain/domain-error';
-import { ApiKeyScope } from './domain/workspace/api-key-scope.enum';
-import { buildGraphQLSchema } from './graphql/build-schema';
-import type { GraphQLAuth, GraphQLContext } from './graphql/context.type';
-import { formatError } from './graphql/errors';
-import { createLoaders } from './graphql/loaders';
-import { graphqlLimits } from './graphql/limits';
+import { registerGraphQL } from './graphql/register-graphql';
 import { HttpError } from './ingest/http-error';
 import { registerIngestRateLimit } from './ingest/rate-limit';
 import { MAX_REQUEST_BYTES } from './ingest/segment/normalize';
+import { buildOpenApiDocument } from './ingest/segment/openapi';
 import { registerSegmentRoutes } from './ingest/segment/segment.routes';
+import { ingestTelemetry } from './ops/ingest-telemetry';
 import type { Lifecycle } from './ops/lifecycle';
 import { createLogger } from './ops/logger';
+import type { Metrics } from './ops/metrics';
 import { registerOpsRoutes } from './ops/ops.routes';
 import type { Services } from './services';
 
@@ -45,51 +40,18 @@ function parseJson(_req: FastifyRequest, body: string, done: (err: Error | null,
   }
 }
 
-async function graphQLAuth(services: Services, header: string | undefined): Promise<GraphQLAuth> {
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match)
-    return {
-      ok: false,
-      code: 'UNAUTHENTICATED',
-      message: 'An admin key is required: Authorization: Bearer <admin key>',
-    };
-  const check = await services.workspaces.verify(match[1]);
-  if (!check.ok) {
-    return {
-      ok: false,
-      code: 'UNAUTHENTICATED',
-      message: check.reason === 'revoked' ? 'This API key has been revoked' : 'Unknown API key',
-    };
-  }
-  if (check.key.scope !== ApiKeyScope.ADMIN) {
-    return { ok: false, code: 'FORBIDDEN', message: 'The GraphQL API needs an admin key; this is an ingest key' };
-  }
-  return { ok: true, workspaceId: check.key.workspaceId, scope: check.key.scope, keyId: check.key.id };
-}
-
-/**
- * Builds the HTTP app: Segment ingest routes, GraphQL at /graphql and the operational routes.
- * The tests build exactly this app; `index.ts` only adds configuration, migrations and `listen`.
- */
-export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { services, config } = deps;
-  const logger = deps.logger ?? createLogger(config.logLevel);
-  const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    bodyLimit: MAX_REQUEST_BYTES,
-    genReqId: (req) =>
-      typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID(),
-    // one line per request is written by the onResponse hook below, with the workspace and outcome
-    logController: new LogController({ disableRequestLogging: true }),
-  });
-
+/** Every body is JSON ({@link parseJson}), at most {@link MAX_REQUEST_BYTES}. */
+function registerJsonBodies(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     ['application/json', 'text/plain'],
     { parseAs: 'string', bodyLimit: MAX_REQUEST_BYTES },
     parseJson,
   );
+}
 
+/** One log line and one metric per request, with the workspace and outcome. */
+function registerRequestLog(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (request, reply) => {
     // request.log carries reqId already (a child logger bound to the request)
     request.log.info(
@@ -104,9 +66,16 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       'request',
     );
-    services.metrics.request(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    metrics.request(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
   });
+}
 
+/**
+ * Errors are answered once, here, as `{"message", "code"}`: HTTP errors as they are, domain errors by
+ * their code (README.md, "Limits and errors"), fastify's own by kind; anything else is a 500 that
+ * says nothing of its cause (which is logged).
+ */
+function registerErrorAnswers(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof HttpError) {
       return reply.code(error.statusCode).headers(error.headers).send({ message: error.message, code: error.code });
@@ -139,45 +108,38 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }),
   );
+}
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+/**
+ * Builds the HTTP app: the operational routes, the console, Segment ingest and GraphQL at /graphql.
+ * The tests build exactly this app; `index.ts` only adds configuration, migrations and `listen`.
+ */
+export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { services, config } = deps;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: MAX_REQUEST_BYTES,
+    genReqId: (req) =>
+      typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID(),
+    // one line per request is written by registerRequestLog, with the workspace and outcome
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  registerJsonBodies(app);
+  registerRequestLog(app, services.metrics);
+  registerErrorAnswers(app);
   registerOpsRoutes(app, {
     db: services.db,
     metrics: services.metrics,
+    openApi: buildOpenApiDocument,
     role: deps.role,
     worker: deps.worker,
     lifecycle: deps.lifecycle,
   });
   registerConsole(app);
-
   await registerIngestRateLimit(app, config.rateLimitPerMinute ?? 0);
-  registerSegmentRoutes(app, services);
-
-  const limits = graphqlLimits();
-  const apollo = new ApolloServer<GraphQLContext>({
-    schema: buildGraphQLSchema(),
-    introspection: true,
-    includeStacktraceInErrorResponses: !config.production,
-    formatError: formatError(config.production),
-    validationRules: limits.validationRules,
-    parseOptions: limits.parseOptions,
-    // no cache-control hints are used: the plugin would otherwise wrap every field's resolver
-    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginCacheControlDisabled(), ...limits.plugins],
-  });
-  await apollo.start();
-  await app.register(fastifyApollo(apollo), {
-    path: '/graphql',
-    context: async (request): Promise<GraphQLContext> => {
-      let auth: GraphQLAuth;
-      try {
-        auth = await graphQLAuth(services, request.headers.authorization);
-      } catch (err) {
-        throw new StoreUnavailableError(err);
-      }
-      if (auth.ok) request.workspaceId = auth.workspaceId;
-      return { auth, services, loaders: createLoaders(services, { workspaceId: auth.ok ? auth.workspaceId : -1 }) };
-    },
-  });
+  registerSegmentRoutes(app, services, ingestTelemetry(services.metrics));
+  await registerGraphQL(app, { services, production: config.production });
 
   return app;
 }

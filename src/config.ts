@@ -1,5 +1,6 @@
 /**
- * Configuration, read from the environment in one place (CONTRACT §1).
+ * Configuration, read from the environment in one place (the variables are listed in
+ * README.md, "Configuration").
  * Nothing else in the code reads `process.env`.
  */
 export type Role = 'api' | 'worker' | 'all';

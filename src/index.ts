@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import v8 from 'node:v8';
 import { ConfigError, loadConfig } from './config';
 import { redactUrl } from './db/data-source-options';
+import { buildOpenApiDocument } from './ingest/segment/openapi';
 import { openDatabase } from './open-database';
 import { Lifecycle } from './ops/lifecycle';
 import { createLogger } from './ops/logger';
@@ -68,7 +69,15 @@ async function main(): Promise<void> {
   }
   const opsApp =
     config.role === 'worker' && config.opsPort !== undefined
-      ? await createOpsApp({ db, metrics: services.metrics, logger, role: config.role, worker, lifecycle })
+      ? await createOpsApp({
+          db,
+          metrics: services.metrics,
+          openApi: buildOpenApiDocument,
+          logger,
+          role: config.role,
+          worker,
+          lifecycle,
+        })
       : undefined;
   await opsApp?.listen({ port: config.opsPort, host: config.host });
   worker?.start();

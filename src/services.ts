@@ -3,8 +3,10 @@ import type { Database } from './db/database';
 import { EventLogService } from './domain/event-log/event-log.service';
 import { EventRetentionService } from './domain/event-log/retention.service';
 import { GroupService } from './domain/group/group.service';
+import { EventMapper } from './domain/mapping/event-mapper';
 import { MappingService } from './domain/mapping/mapping.service';
 import { MessageService } from './domain/message/message.service';
+import { MessageStore } from './domain/message/message-store';
 import { ProfileService } from './domain/profile/profile.service';
 import { ProviderConfigService } from './domain/provider/provider-config.service';
 import { SecretBox } from './domain/provider/secret-box';
@@ -32,6 +34,10 @@ export interface Services {
   providerConfigs: ProviderConfigService;
   registry: ProviderRegistry;
   messages: MessageService;
+  /** The only writer of messages, deliveries and message history. */
+  messageStore: MessageStore;
+  /** Track → message: maps stored tracks when they arrive and on `replayEvents`. */
+  eventMapper: EventMapper;
   queue: JobQueue;
   pipeline: SendPipeline;
   /** Prometheus metrics of this process (a registry of its own), served at /metrics. */
@@ -52,8 +58,8 @@ export function createServices(
   metrics = new Metrics(),
 ): Services {
   const workspaces = new WorkspaceService(db);
-  const profiles = new ProfileService(db);
   const groups = new GroupService(db);
+  const profiles = new ProfileService(db, groups);
   const templates = new TemplateService(db, profiles);
   const mappings = new MappingService(db);
   const rules = new RoutingRuleService(db);
@@ -61,10 +67,12 @@ export function createServices(
   const queue = new JobQueue(db);
   metrics.watchQueue(queue);
   const telemetry = pipelineTelemetry(metrics, logger);
-  const messages = new MessageService(db, templates, mappings, profiles, queue);
-  const events = new EventLogService(db, profiles, groups, mappings, messages);
+  const messageStore = new MessageStore(db);
+  const messages = new MessageService(db, templates, messageStore, queue);
+  const eventMapper = new EventMapper(db, mappings, profiles, messages);
+  const events = new EventLogService(db, profiles, groups, eventMapper);
   const pipeline = new SendPipeline(
-    { db, templates, profiles, rules, providerConfigs, messages, events, registry, telemetry },
+    { db, templates, profiles, rules, providerConfigs, messages, store: messageStore, events, registry, telemetry },
     { attempts: config.retryAttempts, baseMs: config.retryBaseMs },
   );
   return {
@@ -79,6 +87,8 @@ export function createServices(
     providerConfigs,
     registry,
     messages,
+    messageStore,
+    eventMapper,
     queue,
     pipeline,
     metrics,

@@ -2,7 +2,7 @@
  * The ceilings' copy of Pigeon's event log: the columns, unique key and indexes of `inbound_events`
  * as migrations/1764400003000-create-inbound-events.ts creates them and
  * migrations/1764600000000-no-pad-binary-keys.ts leaves them (the id columns NO PAD binary on MariaDB;
- * read back with SHOW CREATE TABLE on MariaDB 10.11 and from sqlite_master on SQLite). `run.ts` compares this copy with the table
+ * read back with SHOW CREATE TABLE on MariaDB 10.11 and from sqlite_master on SQLite). `scenarios/pigeon.ts` compares this copy with the table
  * Pigeon's migrations build in the same run and warns when they drift.
  */
 

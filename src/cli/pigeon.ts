@@ -10,7 +10,7 @@ import { ApiKeyScope } from '../domain/workspace/api-key-scope.enum';
 import { WorkspaceService } from '../domain/workspace/workspace.service';
 
 /**
- * `pigeon` — manages workspaces and API keys (CONTRACT §1), on the database of `DATABASE_URL`, like
+ * `pigeon` — manages workspaces and API keys (README.md, "Workspaces and keys"), on the database of `DATABASE_URL`, like
  * the server (pending migrations are applied first). Secrets are printed once and stored only as hashes.
  *
  * @example

@@ -606,7 +606,7 @@ export function renderConsolePage(nonce: string, data: ConsoleData = consoleData
 }
 
 /**
- * `GET /console` (and `/console/`): the web console of CONTRACT §1, one self-contained page (no external
+ * `GET /console` (and `/console/`): the web console (README.md, "Web console"), one self-contained page (no external
  * asset) that talks to `POST /graphql` with the admin key the user types in. The page holds no workspace
  * data and no key, so it needs none to load; every request it makes is authenticated by GraphQL itself.
  * Registered by the API app only (not by a worker's ops app).

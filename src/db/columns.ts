@@ -6,7 +6,7 @@ const parseJson: ValueTransformer = {
   from: (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value),
 };
 
-/** A `json` column (DESIGN: never `simple-json`, which is TEXT and breaks at 64 KB). */
+/** A `json` column (never `simple-json`, which is TEXT and breaks at 64 KB). */
 export function jsonColumn(name: string, options: ColumnOptions = {}): ColumnOptions {
   return { type: 'json', name, transformer: parseJson, ...options };
 }

@@ -9,7 +9,7 @@ export type DriverKind = 'mysql' | 'sqlite';
 export class DatabaseUrlError extends Error {}
 
 /**
- * Turns a `DATABASE_URL` (CONTRACT §1) into TypeORM options:
+ * Turns a `DATABASE_URL` (README.md, "Configuration") into TypeORM options:
  * `mysql://` → mysql2, `mariadb://` → TypeORM's `mariadb` type (also on mysql2),
  * `sqlite:<path>` / `sqlite::memory:` / unset → better-sqlite3. `entities` is the list in `src/entities.ts`
  * (handed in, so `db/` never imports the domain).

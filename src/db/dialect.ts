@@ -2,8 +2,8 @@ import { deletedPaths, mergePatch } from '../lib/json';
 import type { DriverKind } from './data-source-options';
 
 /**
- * The SQL that differs between MySQL/MariaDB and SQLite, in one place (DESIGN: "branch on the
- * driver in one place"). Everything else is written once, with `?` placeholders, for both.
+ * The SQL that differs between MySQL/MariaDB and SQLite, in one place, so nothing else branches
+ * on the driver. Everything else is written once, with `?` placeholders, for both.
  */
 export class Dialect {
   constructor(readonly kind: DriverKind) {}

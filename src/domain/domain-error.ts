@@ -2,7 +2,8 @@
  * Stable error codes of the domain. GraphQL puts them in `extensions.code`; the HTTP layer maps
  * them to status codes. Messages are written for the caller and never carry SQL or stack traces.
  */
-export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'STORE_UNAVAILABLE';
+export type DomainErrorCode =
+  'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'STORE_UNAVAILABLE' | 'UNAUTHENTICATED' | 'FORBIDDEN';
 
 export class DomainError extends Error {
   constructor(

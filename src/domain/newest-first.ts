@@ -25,7 +25,7 @@ const DB_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/;
 
 /**
  * A page of a list ordered newest first by (time, id), with keyset cursors that stay stable while
- * rows are inserted (DESIGN: never OFFSET). The cursor encodes both the time and the id.
+ * rows are inserted (never OFFSET, which skips or repeats rows when new ones arrive). The cursor encodes both the time and the id.
  */
 export async function newestFirstPage<Row, T>(sql: Sql, q: NewestFirstQuery<Row, T>): Promise<Page<T>> {
   const where = [...q.where];

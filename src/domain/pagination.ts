@@ -10,7 +10,7 @@ export interface Page<T> {
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 50;
 
-/** `first` is 1–500 (CONTRACT §3.3); absent means 50. */
+/** `first` is 1–500 (README.md, "GraphQL"); absent means 50. */
 export function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {

@@ -42,7 +42,7 @@ export function buildGraphQLSchema(): GraphQLSchema {
  * type-graphql gives every field of every object type a resolver of its own, which runs the field's
  * middlewares and then reads the property — also for the plain `@Field()` properties that have none
  * (this schema puts no middleware and no auth on fields: `@UseMiddleware` sits on resolver classes,
- * see auth-checker.ts). A page of 50 events is ~500 such fields. Those plain fields go back to
+ * see require-admin-key.middleware.ts). A page of 50 events is ~500 such fields. Those plain fields go back to
  * graphql-js's default resolver, which reads the same property without the wrapper. Fields with
  * arguments, middlewares, roles, a different schema name, a getter/method, or a `@FieldResolver`
  * keep type-graphql's resolver.

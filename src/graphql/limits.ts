@@ -27,7 +27,8 @@ import { findLoneSurrogate, jsonDeeperThan, LONE_SURROGATE, MAX_JSON_DEPTH } fro
 import { DEFAULT_PAGE_SIZE } from '../domain/pagination';
 
 /**
- * Limits on what one GraphQL request may ask for (CONTRACT §3.3), built on graphql-armor:
+ * Limits on what one GraphQL request may ask for (docs/guarantees.md, "GraphQL and ingest
+ * limits"), built on graphql-armor:
  * - depth ≤ {@link MAX_QUERY_DEPTH}, not counting introspection (`__schema`, `__type` and what is below
  *   them), so standard introspection queries work;
  * - a cost limit ({@link MAX_QUERY_COST}, graphql-armor's cost model: objects 2, scalars 1, ×1.5 per
@@ -86,8 +87,9 @@ type OperationVisitor = { OperationDefinition?: { enter?: (...args: unknown[]) =
 
 /**
  * Runs a graphql-armor rule (they measure whole operations, from `OperationDefinition`) on operations
- * and fragments stripped of introspection fields — armor itself only skips `__schema`, CONTRACT §3.3
- * skips `__type` too — and reports its errors without the misleading "Syntax Error" prefix.
+ * and fragments stripped of introspection fields — armor itself only skips `__schema`; introspection
+ * is never limited, so `__type` is skipped too — and reports its errors without the misleading
+ * "Syntax Error" prefix.
  */
 function measuringWithoutIntrospection(rule: ValidationRule): ValidationRule {
   return (context: ValidationContext) => {

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { HttpError } from './http-error';
 
 /**
- * The key a caller presented, in any of CONTRACT §2's three forms:
+ * The key a caller presented, in any of the three forms of README.md, "Sending events":
  * `Authorization: Basic base64("<key>:")`, `Authorization: Bearer <key>`, or a `writeKey` in the body.
  * Returns undefined when none was given; throws 401 for an Authorization header that cannot be read.
  */

@@ -1,4 +1,4 @@
-/** An HTTP error answered as `{"message", "code"}` (CONTRACT §2.3). */
+/** An HTTP error answered as `{"message", "code"}` (README.md, "Limits and errors"). */
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,

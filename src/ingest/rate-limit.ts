@@ -7,14 +7,14 @@ import { HttpError } from './http-error';
 /** One minute: the window `PIGEON_RATE_LIMIT_PER_MINUTE` counts in. */
 export const RATE_LIMIT_WINDOW_MS = 60_000;
 
-/** The ingest routes of CONTRACT §2 (the only ones limited). */
+/** The ingest routes (the only ones limited). */
 export function isIngestRoute(url: string | undefined): boolean {
   return url === '/segment' || url === '/inbound/segment' || (url?.startsWith('/v1/') ?? false);
 }
 
 /**
  * The bucket a request counts against: the key it presents (as a hash: no secret is kept in memory),
- * in any of the three forms of CONTRACT §2; requests without a readable key count per client address.
+ * in any of its three forms (see `credentials.ts`); requests without a readable key count per client address.
  */
 export function rateLimitBucket(request: FastifyRequest): string {
   let key: string | undefined;
@@ -27,7 +27,7 @@ export function rateLimitBucket(request: FastifyRequest): string {
 }
 
 /**
- * Per-key rate limit on the ingest routes (CONTRACT §2.3): at most `perMinute` requests per key and
+ * Per-key rate limit on the ingest routes (README.md, "Limits and errors"): at most `perMinute` requests per key and
  * minute in this process (a batch counts as one request), else `429 {"message", "code": "RATE_LIMITED"}`
  * with `Retry-After` (seconds until the window resets). Off when `perMinute` is 0, the default.
  * Counted in memory per API process: with N API processes behind a balancer a key gets up to N × the limit.

@@ -9,44 +9,26 @@ export interface IngestCounts {
 }
 
 /**
- * Records what became of the events of one ingest request: the `pigeon_events_ingested_total`
- * metric (by type and outcome) and the counts in the request's log line. Types only, never names or ids.
+ * The ingest routes' telemetry (the `IngestTelemetry` of `ingest/ingest-telemetry.ts`, wired in
+ * `app.ts`): each event's outcome counts in the `pigeon_events_ingested_total` metric (by type and
+ * outcome) and in the request's log line. Types only, never names or ids.
  *
  * @example
  * ```ts
- * const outcomes = await services.events.ingest(ctx, events);
- * noteIngest(request, services.metrics, events.map((e, i) => ({ type: e.type, outcome: outcomes[i] })));
+ * const telemetry = ingestTelemetry(services.metrics);
+ * telemetry.record(request, events.map((e, i) => ({ type: e.type, outcome: outcomes[i] })));
  * ```
  */
-export function noteIngest(
-  request: FastifyRequest,
-  metrics: Metrics | undefined,
-  items: { type: unknown; outcome: IngestMetricOutcome }[],
-): void {
-  const counts = (request.ingest ??= { stored: 0, duplicate: 0, rejected: 0 });
-  for (const { type, outcome } of items) {
-    counts[outcome]++;
-    metrics?.ingested(type, outcome);
-  }
-}
-
-/** {@link noteIngest} for events handed to the store, with the outcome it returned for each. */
-export function noteStored(
-  request: FastifyRequest,
-  metrics: Metrics | undefined,
-  events: readonly { type: unknown }[],
-  outcomes: readonly ('stored' | 'duplicate')[] | undefined,
-): void {
-  noteIngest(
-    request,
-    metrics,
-    events.map((e, i) => ({ type: e.type, outcome: outcomes?.[i] ?? 'stored' })),
-  );
-}
-
-/** The `type` field of a raw body, when it has one (for labelling a rejected message). */
-export function rawType(body: unknown): unknown {
-  return typeof body === 'object' && body !== null ? (body as { type?: unknown }).type : undefined;
+export function ingestTelemetry(metrics: Metrics | undefined) {
+  return {
+    record(request: FastifyRequest, items: readonly { type: unknown; outcome: IngestMetricOutcome }[]): void {
+      const counts = (request.ingest ??= { stored: 0, duplicate: 0, rejected: 0 });
+      for (const { type, outcome } of items) {
+        counts[outcome]++;
+        metrics?.ingested(type, outcome);
+      }
+    },
+  };
 }
 
 declare module 'fastify' {

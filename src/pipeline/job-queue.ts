@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Database, Sql } from '../db/database';
 import { fromDbTime, toDbTime } from '../db/dialect';
+import { insertRows, placeholders } from '../db/rows';
 import type { MessageScheduler } from '../domain/message/message.service';
 
 export interface ClaimedJob {
@@ -11,7 +12,8 @@ export interface ClaimedJob {
 }
 
 /**
- * The job queue, in the database (DESIGN: "the database is the queue"). A job is claimed by setting
+ * The job queue, in the database: the jobs table is the queue, so no broker is needed and a job is
+ * committed with the messages that need it (docs/architecture.md). A job is claimed by setting
  * it `running` with `run_at` pushed to the end of a lease; on MySQL/MariaDB the claim uses
  * `FOR UPDATE SKIP LOCKED`, so any number of workers share one database without taking the same job.
  * A worker that dies leaves its job due again when the lease runs out. SQLite has one in-process claimer.
@@ -25,14 +27,14 @@ export class JobQueue implements MessageScheduler {
 
   async enqueue(tx: Sql, workspaceId: number, messageIds: string[], runAt = new Date()): Promise<void> {
     const now = toDbTime(new Date());
-    for (let i = 0; i < messageIds.length; i += 500) {
-      const part = messageIds.slice(i, i + 500);
-      await tx.run(
-        `INSERT INTO jobs (workspace_id, kind, message_id, status, run_at, runs, created_at, updated_at)
-         VALUES ${part.map(() => "(?, 'send', ?, 'ready', ?, 0, ?, ?)").join(', ')}`,
-        part.flatMap((id) => [workspaceId, id, toDbTime(runAt), now, now]),
-      );
-    }
+    const at = toDbTime(runAt);
+    await insertRows(
+      tx,
+      'jobs',
+      ['workspace_id', 'kind', 'message_id', 'status', 'run_at', 'runs', 'created_at', 'updated_at'],
+      messageIds,
+      (id) => [workspaceId, 'send', id, 'ready', at, 0, now, now],
+    );
   }
 
   wake(): void {
@@ -63,7 +65,7 @@ export class JobQueue implements MessageScheduler {
     workspaceIds?: readonly number[],
   ): Promise<ClaimedJob[]> {
     if (limit <= 0 || workspaceIds?.length === 0) return [];
-    const only = workspaceIds ? ` AND workspace_id IN (${workspaceIds.map(() => '?').join(', ')})` : '';
+    const only = workspaceIds ? ` AND workspace_id IN (${placeholders(workspaceIds.length)})` : '';
     return this.db.transaction(async (tx) => {
       const now = new Date();
       const rows = await tx.rows<{ id: string | number; workspace_id: number; message_id: string; runs: number }>(
@@ -73,7 +75,7 @@ export class JobQueue implements MessageScheduler {
       if (!rows.length) return [];
       const ids = rows.map((r) => String(r.id));
       await tx.run(
-        `UPDATE jobs SET status = 'running', run_at = ?, locked_by = ?, runs = runs + 1, updated_at = ? WHERE id IN (${ids.map(() => '?').join(', ')})`,
+        `UPDATE jobs SET status = 'running', run_at = ?, locked_by = ?, runs = runs + 1, updated_at = ? WHERE id IN (${placeholders(ids.length)})`,
         [toDbTime(new Date(now.getTime() + leaseMs)), workerId, toDbTime(now), ...ids],
       );
       return rows.map((r) => ({
@@ -89,7 +91,7 @@ export class JobQueue implements MessageScheduler {
   async extend(jobs: ClaimedJob[], workerId: string, leaseMs: number): Promise<void> {
     if (!jobs.length) return;
     await this.db.run(
-      `UPDATE jobs SET run_at = ? WHERE locked_by = ? AND status = 'running' AND id IN (${jobs.map(() => '?').join(', ')})`,
+      `UPDATE jobs SET run_at = ? WHERE locked_by = ? AND status = 'running' AND id IN (${placeholders(jobs.length)})`,
       [toDbTime(new Date(Date.now() + leaseMs)), workerId, ...jobs.map((j) => j.id)],
     );
   }
@@ -97,7 +99,7 @@ export class JobQueue implements MessageScheduler {
   /** The jobs are finished: they are deleted (only those this worker still holds). */
   async complete(jobs: ClaimedJob[], workerId: string): Promise<void> {
     if (!jobs.length) return;
-    await this.db.run(`DELETE FROM jobs WHERE locked_by = ? AND id IN (${jobs.map(() => '?').join(', ')})`, [
+    await this.db.run(`DELETE FROM jobs WHERE locked_by = ? AND id IN (${placeholders(jobs.length)})`, [
       workerId,
       ...jobs.map((j) => j.id),
     ]);

@@ -1,4 +1,4 @@
-/** Retry settings of CONTRACT §3.3. */
+/** How often a provider is tried and how long to wait in between (README, "Configuration": PIGEON_RETRY_*). */
 export interface RetryPolicy {
   /** Tries per provider (PIGEON_RETRY_ATTEMPTS, default 3). */
   attempts: number;

@@ -6,9 +6,9 @@ import { hashSecret } from '../../src/domain/workspace/workspace.service';
 import { fixture, isMysql, startTestApp, uid, type TestApp } from '../helpers/test-app';
 
 /**
- * The `pigeon` command (CONTRACT §1), run as a user runs it: a child process on the same database as a
- * running app (SQLite file or DATABASE_URL), through `ts-node --transpile-only src/cli/pigeon.ts`,
- * which is what `npm run pigeon` runs. (The compiled `bin` is driven by the fault suite.)
+ * The `pigeon` command (README.md, "Workspaces and keys"), run as a user runs it: a child process on the same database
+ * as a running app (SQLite file or DATABASE_URL), through `ts-node --transpile-only src/cli/pigeon.ts`, which is what
+ * `npm run pigeon` runs. (The compiled `bin` is driven by the fault suite.)
  */
 const ROOT = path.resolve(__dirname, '../..');
 const TS_NODE = require.resolve('ts-node/dist/bin.js');

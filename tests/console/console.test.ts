@@ -3,6 +3,7 @@ import pino from 'pino';
 import { parse, validate } from 'graphql';
 import { buildGraphQLSchema } from '../../src/graphql/build-schema';
 import { CONSOLE_QUERIES, EVENT_NAMES_QUERY, EVENT_QUERY, EVENTS_QUERY } from '../../src/console/queries';
+import { buildOpenApiDocument } from '../../src/ingest/segment/openapi';
 import { createOpsApp } from '../../src/ops/ops-app';
 import { fixture, startTestApp, uid, type TestApp } from '../helpers/test-app';
 
@@ -155,7 +156,12 @@ describe('GET /console', () => {
   });
 
   it("is not served by a worker process's ops app", async () => {
-    const ops = await createOpsApp({ db: t.db, metrics: t.services.metrics, logger: pino({ level: 'silent' }) });
+    const ops = await createOpsApp({
+      db: t.db,
+      metrics: t.services.metrics,
+      openApi: buildOpenApiDocument,
+      logger: pino({ level: 'silent' }),
+    });
     try {
       const res = await ops.inject({ method: 'GET', url: '/console' });
       expect(res.statusCode).toBe(404);

@@ -70,7 +70,7 @@ function errorOf(tree: unknown): ConditionError {
 }
 
 describe('operators', () => {
-  it('lists all fifteen operators of the contract', () => {
+  it('lists all fifteen operators', () => {
     expect([...OPERATORS].sort()).toEqual(
       [
         'EQ',

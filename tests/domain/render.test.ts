@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../../src/domain/domain-error';
 import { Channel } from '../../src/domain/channel/channel.enum';
+import { channelDefinition } from '../../src/domain/channel/channels';
 import {
   TemplateContentError,
   TemplateScope,
@@ -604,5 +605,22 @@ describe('single templates', () => {
       text: '&lt;b&gt;&quot;Tom&quot; &amp; Jerry&lt;/b&gt;',
       missingVariables: ['data.y'],
     });
+  });
+});
+
+describe('the channel table drives validation and rendering', () => {
+  it.each(Object.values(Channel))('%s: its required fields are required, other fields refused', (channel) => {
+    const { contentKey: key, content, oneOf } = channelDefinition(channel);
+    const needed = Object.keys(content).filter((f) => content[f].required || oneOf?.[0] === f);
+    const minimal = Object.fromEntries(needed.map((f) => [f, `{{data.orderId}} ${f}`]));
+    expect(() => validateContent([channel], { [key]: minimal })).not.toThrow();
+    expect(renderContent([channel], { [key]: minimal }, scope).rendered).toEqual({
+      [key]: Object.fromEntries(needed.map((f) => [f, `A-1001 ${f}`])),
+    });
+    for (const field of needed) {
+      const { [field]: _left, ...rest } = minimal;
+      expect(() => validateContent([channel], { [key]: rest })).toThrow(TemplateContentError);
+    }
+    expect(() => validateContent([channel], { [key]: { ...minimal, nope: 'x' } })).toThrow(/: unknown field; /);
   });
 });

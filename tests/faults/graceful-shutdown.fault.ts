@@ -12,9 +12,9 @@ import {
 } from './support';
 
 /**
- * Graceful shutdown (issue 5): `node dist/src/index.js` (API and worker in one process) under ingest
- * load and mid-dispatch gets SIGTERM. It stops accepting, finishes the requests and jobs in flight —
- * a 2,500-event batch among them — and exits 0 within its bound; every event it acknowledged is stored,
+ * Graceful shutdown (docs/guarantees.md, sections 1 and 4): `node dist/src/index.js` (API and worker in one
+ * process) under ingest load and mid-dispatch gets SIGTERM. It stops accepting, finishes the requests and jobs in
+ * flight — a 2,500-event batch among them — and exits 0 within its bound; every event it acknowledged is stored,
  * no job is left held, and after a restart the rest of the queue is sent, nothing twice.
  */
 const MESSAGES = 300;

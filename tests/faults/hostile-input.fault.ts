@@ -13,8 +13,8 @@ import { freshDatabase, report, type FreshDatabase } from './support';
  * Hostile input: property-based fuzzing (fast-check) of every ingest route and of GraphQL inputs,
  * 10,000 generated cases each (PIGEON_FUZZ_RUNS), on a fresh MariaDB database: malformed JSON, deep
  * nesting, huge strings, wrong types, unicode edge cases, prototype keys, odd content types and
- * credentials. Never a 5xx (501 is the contract's answer to an unknown type), never a crash, and the
- * event log holds only valid events — every acknowledged one among them.
+ * credentials. Never a 5xx (501 is the documented answer to an unknown type: README.md, "Limits and errors"),
+ * never a crash, and the event log holds only valid events — every acknowledged one among them.
  */
 const RUNS = Number(process.env.PIGEON_FUZZ_RUNS ?? 10_000);
 const ROUTES = ['/segment', '/inbound/segment', ...SEGMENT_TYPES.map((t) => `/v1/${t}`), '/v1/batch'];

@@ -12,7 +12,7 @@ import { HttpFake, refusedUrl, type FakeResponse } from '../helpers/fakes/http-f
 import { freshDatabase, report, sleep, waitFor, type FreshDatabase } from './support';
 
 /**
- * Provider faults (CONTRACT §3.2 step 6, §3.3 "Retries"): a webhook provider that times out, answers
+ * Provider faults (docs/guarantees.md, "Retries, backoff and failover"): a webhook provider that times out, answers
  * 500, 408, 429 with Retry-After, 400, or refuses the connection, with a second webhook configuration
  * of lower priority behind it. Retryable failures are tried PIGEON_RETRY_ATTEMPTS (3) times with
  * exponential backoff from PIGEON_RETRY_BASE_MS (50 here) or after Retry-After (capped at 5 minutes),

@@ -4,7 +4,7 @@ import { configureProvider, createRule, createTemplate, identify, mapEvent, mess
 import { startTestApp, uid, type GraphQLResult, type TestApp, type TestWorkspace } from '../helpers/test-app';
 
 /**
- * The GraphQL management API of CONTRACT §3 / §3.1 / §3.3: templates, previews, event mappings, routing
+ * The GraphQL management API (README.md, "From event to notification"): templates, previews, event mappings, routing
  * rules, provider configurations and plugins — each with its error codes, and scoped to the key's workspace.
  */
 

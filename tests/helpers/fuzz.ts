@@ -4,14 +4,20 @@ import type { Database } from '../../src/db/database';
 import { fromDbTime } from '../../src/db/dialect';
 import { OPERATORS } from '../../src/domain/routing/condition';
 import { Channel } from '../../src/domain/channel/channel.enum';
+import { EventStatus } from '../../src/domain/event-log/event-status.enum';
+import { EventType } from '../../src/domain/event-log/event-type.enum';
+import { MessageStatus } from '../../src/domain/message/message-status.enum';
+import { RoutingAction, RoutingMethod } from '../../src/domain/routing/routing.enums';
+import { ApiKeyScope } from '../../src/domain/workspace/api-key-scope.enum';
+import { PROVIDERS } from '../../src/plugins/providers';
 import { MessageRejection, normalizeMessage } from '../../src/ingest/segment/normalize';
 import { SEGMENT_TYPES, type SegmentType } from '../../src/ingest/segment/segment.schemas';
 
 /**
- * Hostile input for the ingest routes and the GraphQL API, as fast-check arbitraries (issue 5): malformed
- * JSON, deep nesting, huge strings, wrong types, unicode edge cases, prototype keys, odd content types and
- * credentials. Used with few runs by tests/security/fuzz.test.ts and with 10,000 cases per route by the
- * fault suite (tests/faults/hostile-input.fault.ts).
+ * Hostile input for the ingest routes and the GraphQL API, as fast-check arbitraries (docs/guarantees.md, section 2:
+ * hostile input never breaks the server): malformed JSON, deep nesting, huge strings, wrong types, unicode edge
+ * cases, prototype keys, odd content types and credentials. Used with few runs by tests/security/fuzz.test.ts and
+ * with 10,000 cases per route by the fault suite (tests/faults/hostile-input.fault.ts).
  */
 
 /** A body sent as these exact bytes (malformed JSON, invalid UTF-8, …). */
@@ -368,8 +374,18 @@ export function injectIngest(app: FastifyInstance, route: string, c: IngestCase,
 
 const enumish = (values: string[]) =>
   fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...values) }, { weight: 1, arbitrary: scalar });
-const CHANNELS: string[] = Object.values(Channel);
+/** A GraphQL enum's values: the keys of the TypeScript enum that type-graphql registered. */
+const enumValues = (e: Record<string, string>): string[] => Object.keys(e);
+// Every list is read from its source, so a new channel, status or operator is fuzzed without editing this file.
+const CHANNELS = enumValues(Channel);
+const EVENT_TYPES = enumValues(EventType);
+const EVENT_STATUSES = enumValues(EventStatus);
+const MESSAGE_STATUSES = enumValues(MessageStatus);
+const ROUTING_ACTIONS = enumValues(RoutingAction);
+const ROUTING_METHODS = enumValues(RoutingMethod);
+const API_KEY_SCOPES = enumValues(ApiKeyScope);
 const OPS: string[] = [...OPERATORS];
+const PROVIDER_SLUGS = PROVIDERS.map((p) => p.slug);
 const first = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 1, max: 500 }) },
   { weight: 1, arbitrary: scalar },
@@ -462,8 +478,8 @@ export const graphqlCase: fc.Arbitrary<GraphQLCase> = fc.oneof(
         a: cursor,
         filter: fc.record(
           {
-            type: enumish(['IDENTIFY', 'TRACK', 'GROUP', 'PAGE', 'SCREEN', 'ALIAS']),
-            status: enumish(['PROCESSED', 'UNMAPPED', 'MAPPED']),
+            type: enumish(EVENT_TYPES),
+            status: enumish(EVENT_STATUSES),
             name: text,
             userId: id,
             since: time,
@@ -486,7 +502,7 @@ export const graphqlCase: fc.Arbitrary<GraphQLCase> = fc.oneof(
         a: cursor,
         filter: fc.record(
           {
-            status: enumish(['ENQUEUED', 'SENT', 'FILTERED']),
+            status: enumish(MESSAGE_STATUSES),
             userId: id,
             templateId: id,
             eventName: text,
@@ -537,8 +553,8 @@ export const graphqlCase: fc.Arbitrary<GraphQLCase> = fc.oneof(
         name: text,
         priority: fc.oneof(fc.integer({ min: -5, max: 5 }), scalar),
         when: condition,
-        action: enumish(['ROUTE', 'SUPPRESS']),
-        method: enumish(['SINGLE', 'ALL']),
+        action: enumish(ROUTING_ACTIONS),
+        method: enumish(ROUTING_METHODS),
         channels: fc.array(enumish(CHANNELS), { maxLength: 3 }),
         templateId: id,
       },
@@ -552,10 +568,7 @@ export const graphqlCase: fc.Arbitrary<GraphQLCase> = fc.oneof(
     .record(
       {
         channel: enumish(CHANNELS),
-        provider: fc.oneof(
-          fc.constantFrom('webhook', 'log', 'smtp', 'sendgrid', 'twilio', 'fcm', 'slack', 'msteams'),
-          text,
-        ),
+        provider: fc.oneof(fc.constantFrom(...PROVIDER_SLUGS), text),
         config: objectish,
         priority: fc.oneof(fc.integer(), scalar),
         enabled: fc.oneof(fc.boolean(), scalar),
@@ -580,9 +593,11 @@ export const graphqlCase: fc.Arbitrary<GraphQLCase> = fc.oneof(
     variables: v,
   })),
   fc
-    .record({ f: fc.record({ name: text, userId: id, type: enumish(['TRACK']), since: time }, { requiredKeys: [] }) })
+    .record({
+      f: fc.record({ name: text, userId: id, type: enumish([EventType.TRACK]), since: time }, { requiredKeys: [] }),
+    })
     .map((v) => ({ query: 'mutation($f: EventFilter!) { replayEvents(filter: $f) }', variables: v })),
-  fc.record({ s: enumish(['ADMIN', 'INGEST']), n: text }).map((v) => ({
+  fc.record({ s: enumish(API_KEY_SCOPES), n: text }).map((v) => ({
     query: 'mutation($s: ApiKeyScope!, $n: String) { createApiKey(scope: $s, name: $n) { apiKey { id } } }',
     variables: v,
   })),
@@ -673,7 +688,7 @@ export async function fuzzIngestRoute(
           const res = await injectIngest(app, route, c, key);
           stats.cases++;
           stats.statuses[res.statusCode] = (stats.statuses[res.statusCode] ?? 0) + 1;
-          // 501 for an unknown type is CONTRACT §2.3's answer (a batch lists it as rejected instead)
+          // 501 is the documented answer to an unknown type (README.md, "Limits and errors"); a batch lists it as rejected
           const unsupportedType =
             res.statusCode === 501 && route !== '/v1/batch' && res.json().code === 'UNSUPPORTED_EVENT_TYPE';
           if (res.statusCode >= 500 && !unsupportedType)

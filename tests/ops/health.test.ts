@@ -4,6 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../../src/app';
+import { buildOpenApiDocument } from '../../src/ingest/segment/openapi';
 import { openDatabase } from '../../src/open-database';
 import { Lifecycle } from '../../src/ops/lifecycle';
 import { createOpsApp } from '../../src/ops/ops-app';
@@ -96,6 +97,7 @@ describe('GET /healthz and /readyz', () => {
     const ops = await createOpsApp({
       db: t.db,
       metrics: t.services.metrics,
+      openApi: buildOpenApiDocument,
       logger: silent,
       role: 'worker',
       worker,
@@ -156,9 +158,20 @@ describe('GET /healthz and /readyz', () => {
 
   it('a worker-only process serves the operational routes on their own (PIGEON_OPS_PORT)', async () => {
     const worker = t.worker();
-    const ops = await createOpsApp({ db: t.db, metrics: t.services.metrics, logger: silent, role: 'worker', worker });
+    const ops = await createOpsApp({
+      db: t.db,
+      metrics: t.services.metrics,
+      openApi: buildOpenApiDocument,
+      logger: silent,
+      role: 'worker',
+      worker,
+    });
     extra.push(ops);
     expect((await ops.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    // the same OpenAPI document as the API process serves
+    const openapi = await ops.inject({ method: 'GET', url: '/openapi.json' });
+    expect(openapi.statusCode).toBe(200);
+    expect(openapi.json()).toEqual((await t.inject({ method: 'GET', url: '/openapi.json' })).json());
     expect((await ops.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
     worker.start();
     try {

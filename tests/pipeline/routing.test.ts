@@ -15,8 +15,8 @@ import {
 import { startTestApp, uid, type TestApp } from '../helpers/test-app';
 
 /**
- * The send pipeline of CONTRACT §3.2 end to end: real GraphQL, the real worker, and local fakes of the
- * providers' APIs (an SMTP server, an HTTP webhook receiver).
+ * The send pipeline end to end (README, "From event to notification: a walk-through"): real GraphQL,
+ * the real worker, and local fakes of the providers' APIs (an SMTP server, an HTTP webhook receiver).
  */
 describe('the send pipeline', () => {
   let t: TestApp;

@@ -14,7 +14,10 @@ import { MAX_ALIASES, MAX_QUERY_COST, MAX_QUERY_DEPTH, MAX_TOKENS } from '../../
 import { createServices } from '../../src/services';
 import { fixture, startTestApp, TEST_SERVICE_CONFIG, uid, type TestApp } from '../helpers/test-app';
 
-/** GraphQL hardening (CONTRACT §3.3, issue 5): depth, cost, aliases, tokens, `first`, body size, masking, CSRF. */
+/**
+ * GraphQL hardening (docs/guarantees.md, "GraphQL and ingest limits"): depth, cost, aliases, tokens, `first`, body
+ * size, masking, CSRF.
+ */
 describe('GraphQL limits', () => {
   let t: TestApp;
   let userId: string;

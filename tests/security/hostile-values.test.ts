@@ -3,9 +3,9 @@ import { nested } from '../helpers/fuzz';
 import { basic, startTestApp, uid, type TestApp } from '../helpers/test-app';
 
 /**
- * What fuzzing found (issue 5), pinned down on every engine: values that parse as JSON but that a
- * database could not store (or that crashed normalisation) are refused with a 4xx, or stored safely —
- * never a 5xx, and never a 503 that Segment would retry for hours.
+ * What fuzzing found (docs/guarantees.md, "Only valid events are stored"), pinned down on every engine: values that
+ * parse as JSON but that a database could not store (or that crashed normalisation) are refused with a 4xx, or stored
+ * safely — never a 5xx, and never a 503 that Segment would retry for hours.
  */
 describe('hostile values found by fuzzing', () => {
   let t: TestApp;

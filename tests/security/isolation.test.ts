@@ -7,11 +7,11 @@ import { configureProvider, createRule, createTemplate, mapEvent, send } from '.
 import { fixture, startTestApp, uid, type GraphQLResult, type TestApp, type TestWorkspace } from '../helpers/test-app';
 
 /**
- * Workspace isolation (issue 5): every query and mutation of the schema — enumerated from the schema the
- * server builds, so a new operation without a case here fails this test — is run with an admin key of
- * workspace B against the data of workspace A, with A's real ids copied and with guessed ones. B never
- * reads anything of A (no A-only string appears in any answer), and A's rows in every workspace-scoped
- * table, its deliveries and history, and A's own view through the API are unchanged after every case.
+ * Workspace isolation (docs/guarantees.md, "Workspaces are isolated"): every query and mutation of the schema —
+ * enumerated from the schema the server builds, so a new operation without a case here fails this test — is run with an
+ * admin key of workspace B against the data of workspace A, with A's real ids copied and with guessed ones. B never
+ * reads anything of A (no A-only string appears in any answer), and A's rows in every workspace-scoped table, its
+ * deliveries and history, and A's own view through the API are unchanged after every case.
  */
 
 type Kind = 'Query' | 'Mutation';

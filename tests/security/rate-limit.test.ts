@@ -6,7 +6,10 @@ import { HttpError } from '../../src/ingest/http-error';
 import { registerIngestRateLimit } from '../../src/ingest/rate-limit';
 import { basic, fixture, startTestApp, uid, type TestApp } from '../helpers/test-app';
 
-/** Per-key rate limit on the ingest routes (CONTRACT §2.3: 429 with Retry-After), PIGEON_RATE_LIMIT_PER_MINUTE. */
+/**
+ * Per-key rate limit on the ingest routes (README.md, "Limits and errors": 429 with Retry-After),
+ * PIGEON_RATE_LIMIT_PER_MINUTE.
+ */
 describe('ingest rate limit', () => {
   let t: TestApp;
   let limited: FastifyInstance;

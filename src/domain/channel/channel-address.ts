@@ -1,18 +1,13 @@
-import { Channel } from './channel.enum';
+import { ALL_CHANNELS, CHANNELS, type Channel } from './channels';
 
 /**
- * Where each channel finds its address on a profile (CONTRACT §3.2 step 5), first match wins.
- * WEBHOOK has none: its address is the provider's URL.
+ * Where each channel finds its address on a profile: the channel table's address traits
+ * (`./channels.ts`), tried in order, first present one wins. Empty for a channel whose address
+ * is the provider's (WEBHOOK: its URL).
  */
-export const ADDRESS_PATHS: Record<Channel, string[]> = {
-  [Channel.EMAIL]: ['email'],
-  [Channel.SMS]: ['phone_number', 'phone', 'sms'],
-  [Channel.WHATSAPP]: ['whatsapp', 'phone_number', 'tokens.whatsAppToken'],
-  [Channel.SLACK]: ['slack', 'tokens.slackToken'],
-  [Channel.MSTEAMS]: ['ms_teams', 'tokens.microsoftTeamsToken'],
-  [Channel.PUSH]: ['firebaseToken', 'apn', 'tokens.push'],
-  [Channel.WEBHOOK]: [],
-};
+export const ADDRESS_PATHS = Object.fromEntries(
+  ALL_CHANNELS.map((c): [Channel, readonly string[]] => [c, CHANNELS[c].address.traits]),
+) as Record<Channel, readonly string[]>;
 
 function at(traits: Record<string, unknown>, dotted: string): unknown {
   let value: unknown = traits;
@@ -31,15 +26,19 @@ function present(value: unknown): boolean {
   return true;
 }
 
-/** The profile's address for `channel` and the trait it came from; `{ found: false }` when it has none. */
+/**
+ * The profile's address for `channel` and the trait it came from; `{ found: false }` when it has none.
+ * A channel without address traits always has one: `undefined`, the provider's configuration holds it.
+ */
 export function findAddress(
   channel: Channel,
   traits: Record<string, unknown>,
 ): { found: true; path: string | null; address: unknown } | { found: false; tried: string[] } {
-  if (channel === Channel.WEBHOOK) return { found: true, path: null, address: undefined };
-  for (const path of ADDRESS_PATHS[channel]) {
+  const paths = ADDRESS_PATHS[channel];
+  if (paths.length === 0) return { found: true, path: null, address: undefined };
+  for (const path of paths) {
     const value = at(traits, path);
     if (present(value)) return { found: true, path, address: value };
   }
-  return { found: false, tried: ADDRESS_PATHS[channel] };
+  return { found: false, tried: [...paths] };
 }

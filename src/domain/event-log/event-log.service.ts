@@ -2,30 +2,19 @@ import type { Database, Sql } from '../../db/database';
 import { isConnectionError, isUniqueViolation } from '../../db/database';
 import { Batcher } from '../../db/batcher';
 import { fromDbTime, toDbTime } from '../../db/dialect';
+import { CHUNK_ROWS, chunks, insertRows, parseJsonColumn, placeholders } from '../../db/rows';
 import { newestFirstPage } from '../newest-first';
 import { DomainError, StoreUnavailableError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import type { Page } from '../pagination';
 import type { GroupChange, GroupService } from '../group/group.service';
-import type { MappingService } from '../mapping/mapping.service';
-import type { MessageService } from '../message/message.service';
+import type { EventMapper } from '../mapping/event-mapper';
 import type { ProfileService, TraitPatch } from '../profile/profile.service';
 import { EventStatus } from './event-status.enum';
 import { EventType } from './event-type.enum';
-import { InboundEvent, TRACK_EVENT_PREFIX } from './inbound-event.entity';
+import { eventWhere, type EventFilter } from './event-filter';
+import { InboundEvent, trackEventName } from './inbound-event.entity';
 import type { IncomingEvent, IngestOutcome } from './incoming-event';
-
-export interface EventFilter {
-  type?: EventType | null;
-  status?: EventStatus | null;
-  /** The full inbound name, e.g. `Segment-TrackEvent:Order Completed`. */
-  name?: string | null;
-  userId?: string | null;
-  /** receivedAt ≥ since */
-  since?: Date | null;
-  /** receivedAt < until */
-  until?: Date | null;
-}
 
 export interface EventNameCount {
   name: string;
@@ -48,7 +37,6 @@ interface EventRow {
   message_ref: string | null;
 }
 
-const INSERT_ROWS = 500;
 /** The most events one group commit takes (a batch request may bring up to 2,500 on its own). */
 const GROUP_MAX_EVENTS = 1000;
 
@@ -84,39 +72,18 @@ function toEvent(row: EventRow): InboundEvent {
     userId: row.user_id,
     anonymousId: row.anonymous_id,
     status: row.status as EventStatus,
-    payload: typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload,
+    payload: parseJsonColumn(row.payload),
     timestamp: fromDbTime(row.timestamp),
     receivedAt: fromDbTime(row.received_at),
     messageRef: row.message_ref,
   });
 }
 
-/** The SQL conditions of an {@link EventFilter} (times are on `received_at`). */
-export function eventWhere(workspaceId: number, filter: EventFilter): { where: string[]; params: unknown[] } {
-  const where = ['workspace_id = ?'];
-  const params: unknown[] = [workspaceId];
-  const add = (sql: string, value: unknown) => {
-    where.push(sql);
-    params.push(value);
-  };
-  if (filter.type) add('type = ?', filter.type);
-  if (filter.status) add('status = ?', filter.status);
-  if (filter.name) add('name = ?', filter.name);
-  if (filter.userId) add('user_id = ?', filter.userId);
-  if (filter.since) add('received_at >= ?', toDbTime(filter.since));
-  if (filter.until) add('received_at < ?', toDbTime(filter.until));
-  return { where, params };
-}
-
-/** The full name a track is logged under. */
-export function trackEventName(event: string): string {
-  return TRACK_EVENT_PREFIX + event;
-}
-
 /**
  * The inbound event log. {@link ingest} stores a batch of events and applies what each one does
- * (CONTRACT §2.4) in one transaction, with multi-row inserts; an event whose messageId the workspace
- * already holds is acknowledged again and applied never twice.
+ * (README, "What each call does": identify/group/alias change profiles and groups, a mapped track
+ * becomes a message through the {@link EventMapper}) in one transaction, with multi-row inserts; an
+ * event whose messageId the workspace already holds is acknowledged again and applied never twice.
  */
 export class EventLogService {
   /** Group commit: concurrent ingest calls share one transaction and its multi-row inserts. */
@@ -126,8 +93,7 @@ export class EventLogService {
     private readonly db: Database,
     private readonly profiles: ProfileService,
     private readonly groups: GroupService,
-    private readonly mappings: MappingService,
-    private readonly messages: MessageService,
+    private readonly mapper: EventMapper,
   ) {
     this.committer = new Batcher((requests) => this.commitGroup(requests), {
       // SQLite has one writer. On MySQL/MariaDB small calls (single events) wait for the running
@@ -150,7 +116,7 @@ export class EventLogService {
     if (!events.length) return [];
     const result = await this.committer.submit({ workspaceId: ctx.workspaceId, events });
     if (result instanceof Error) throw result;
-    if (result.mapped) this.messages.wake();
+    if (result.mapped) this.mapper.wake();
     return result.outcomes;
   }
 
@@ -231,45 +197,15 @@ export class EventLogService {
 
     await this.applyEffects(tx, workspaceId, fresh);
     await this.countNames(tx, workspaceId, fresh);
-    const mapped = await this.mapTracks(tx, workspaceId, fresh);
+    const mapped = await this.mapper.mapTracksIn(tx, workspaceId, fresh);
     return { outcomes, mapped };
-  }
-
-  /** A mapped track becomes a message in the transaction that stores it (CONTRACT §2.4). */
-  private async mapTracks(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<number> {
-    const tracks = events.filter((e) => e.type === EventType.TRACK);
-    if (!tracks.length) return 0;
-    const templates = await this.mappings.templatesFor(
-      tx,
-      workspaceId,
-      tracks.map((e) => trackEventName(e.event!)),
-    );
-    const mapped = tracks.filter((e) => templates.has(trackEventName(e.event!)));
-    if (!mapped.length) return 0;
-    const byMessageId = new Map(mapped.map((e) => [e.messageId, e]));
-    const rows = await tx.rows<{ id: string | number; message_id: string }>(
-      `SELECT id, message_id FROM inbound_events WHERE workspace_id = ? AND message_id IN (${mapped.map(() => '?').join(', ')})`,
-      [workspaceId, ...byMessageId.keys()],
-    );
-    const stored = rows.map((r) => {
-      const e = byMessageId.get(r.message_id)!;
-      return {
-        id: String(r.id),
-        name: trackEventName(e.event!),
-        userId: e.userId,
-        anonymousId: e.anonymousId,
-        properties: e.payload.properties,
-      };
-    });
-    return this.messages.mapEventsIn(tx, workspaceId, stored, events[0].receivedAt, templates);
   }
 
   private async existingMessageIds(tx: Sql, workspaceId: number, messageIds: string[]): Promise<Set<string>> {
     const found = new Set<string>();
-    for (let i = 0; i < messageIds.length; i += INSERT_ROWS) {
-      const part = messageIds.slice(i, i + INSERT_ROWS);
+    for (const part of chunks(messageIds)) {
       const rows = await tx.rows<{ message_id: string }>(
-        `SELECT message_id FROM inbound_events WHERE workspace_id = ? AND message_id IN (${part.map(() => '?').join(', ')})`,
+        `SELECT message_id FROM inbound_events WHERE workspace_id = ? AND message_id IN (${placeholders(part.length)})`,
         [workspaceId, ...part],
       );
       rows.forEach((r) => found.add(r.message_id));
@@ -324,7 +260,7 @@ export class EventLogService {
         toDbTime(e.receivedAt),
       ]);
       bytes += payload.length;
-      if ((rows.length >= INSERT_ROWS || bytes >= INSERT_BYTES) && !(await flush())) return done;
+      if ((rows.length >= CHUNK_ROWS || bytes >= INSERT_BYTES) && !(await flush())) return done;
     }
     await flush();
     return done;
@@ -422,13 +358,16 @@ export class EventLogService {
     if (!counts.size) return;
     const names = [...counts.keys()].sort();
     const d = tx.dialect;
-    await tx.run(
-      `INSERT INTO event_names (workspace_id, name, event_count, last_seen_at) VALUES ${names.map(() => '(?, ?, ?, ?)').join(', ')}
-       ${d.onConflictUpdate(
-         ['workspace_id', 'name'],
-         `event_count = event_count + ${d.inserted('event_count')}, last_seen_at = ${d.greatest('last_seen_at', d.inserted('last_seen_at'))}`,
-       )}`,
-      names.flatMap((n) => [workspaceId, n, counts.get(n)!.n, toDbTime(counts.get(n)!.last)]),
+    await insertRows(
+      tx,
+      'event_names',
+      ['workspace_id', 'name', 'event_count', 'last_seen_at'],
+      names,
+      (n) => [workspaceId, n, counts.get(n)!.n, toDbTime(counts.get(n)!.last)],
+      d.onConflictUpdate(
+        ['workspace_id', 'name'],
+        `event_count = event_count + ${d.inserted('event_count')}, last_seen_at = ${d.greatest('last_seen_at', d.inserted('last_seen_at'))}`,
+      ),
     );
   }
 
@@ -473,7 +412,7 @@ export class EventLogService {
     const valid = ids.filter((id) => /^\d{1,19}$/.test(id));
     if (!valid.length) return new Map();
     const rows = await this.db.rows<EventRow>(
-      `SELECT * FROM inbound_events WHERE workspace_id = ? AND id IN (${valid.map(() => '?').join(', ')})`,
+      `SELECT * FROM inbound_events WHERE workspace_id = ? AND id IN (${placeholders(valid.length)})`,
       [ctx.workspaceId, ...valid],
     );
     return new Map(rows.map((r) => [String(r.id), toEvent(r)]));

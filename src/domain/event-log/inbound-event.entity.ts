@@ -8,6 +8,11 @@ import { EventType } from './event-type.enum';
 /** The prefix of every track event's name in the log: `Segment-TrackEvent:<event>`. */
 export const TRACK_EVENT_PREFIX = 'Segment-TrackEvent:';
 
+/** The full name a track is logged under. */
+export function trackEventName(event: string): string {
+  return TRACK_EVENT_PREFIX + event;
+}
+
 /** One inbound Segment message, stored exactly once per (workspace, messageId). */
 @Entity('inbound_events')
 @Unique('UQ_inbound_events_workspace_message', ['workspaceId', 'messageId'])

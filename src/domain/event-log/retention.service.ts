@@ -1,6 +1,7 @@
 import type { Database } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
-import { MessageStatus } from '../message/message-status.enum';
+import { placeholders } from '../../db/rows';
+import { messageReadsEvent } from '../message/message-store';
 
 /** Reports retention work (the process's metrics implement it). */
 export interface RetentionObserver {
@@ -29,9 +30,6 @@ export interface RetentionResult {
   cutoff: Date;
   ms: number;
 }
-
-/** Messages in these statuses still read their event (the pipeline renders `event.*` when routing). */
-const UNDELIVERED: readonly MessageStatus[] = [MessageStatus.ENQUEUED, MessageStatus.ROUTED];
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -95,12 +93,13 @@ export class EventRetentionService {
           const last = rows[rows.length - 1];
           after = { at: toDbTime(fromDbTime(last.received_at)), id: String(last.id) };
           const ids = rows.map((r) => String(r.id));
+          // an event whose message is not routed yet is kept: routing still reads it
+          const busy = messageReadsEvent('inbound_events.message_ref');
           const deleted = await this.db.transaction((tx) =>
             tx.run(
-              `DELETE FROM inbound_events WHERE workspace_id = ? AND id IN (${ids.map(() => '?').join(', ')})
-               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = inbound_events.message_ref
-                 AND m.status IN (${UNDELIVERED.map(() => '?').join(', ')}))`,
-              [workspaceId, ...ids, ...UNDELIVERED],
+              `DELETE FROM inbound_events WHERE workspace_id = ? AND id IN (${placeholders(ids.length)})
+               AND NOT ${busy.sql}`,
+              [workspaceId, ...ids, ...busy.params],
             ),
           );
           batches++;

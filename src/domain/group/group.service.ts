@@ -1,10 +1,13 @@
 import type { Database, Sql } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
+import { insertRows, parseJsonColumn, placeholders } from '../../db/rows';
+import { byKey, upsertTraits, type TraitTable } from '../../db/trait-upsert';
 import type { RequestContext } from '../request-context';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
-import { mergePatch, patchDeletes, type JsonObject } from '../../lib/json';
-import { byKey, toProfile } from '../profile/profile.service';
+import type { JsonObject } from '../../lib/json';
+import { toProfile } from '../profile/profile.service';
 import type { Profile } from '../profile/profile.entity';
+import type { MembershipsOfUsers } from '../profile/profile.service';
 import { Group } from './group.entity';
 
 /** One group call: merge `patch` into group `groupId` and make `userId` a member. */
@@ -13,6 +16,8 @@ export interface GroupChange {
   patch: JsonObject;
   userId: string;
 }
+
+const GROUPS: TraitTable = { table: 'user_groups', scopeColumn: 'workspace_id', keyColumn: 'group_id' };
 
 interface GroupRow {
   id: string | number;
@@ -28,61 +33,51 @@ function toGroup(row: GroupRow): Group {
     id: String(row.id),
     workspaceId: Number(row.workspace_id),
     groupId: row.group_id,
-    traits: typeof row.traits === 'string' ? JSON.parse(row.traits) : (row.traits ?? {}),
+    traits: parseJsonColumn<JsonObject>(row.traits ?? '{}'),
     createdAt: fromDbTime(row.created_at),
     updatedAt: fromDbTime(row.updated_at),
   });
 }
 
 /** Groups, their traits (merged like a profile's) and their members. */
-export class GroupService {
+export class GroupService implements MembershipsOfUsers {
   constructor(private readonly db: Database) {}
+
+  async moveMemberships(tx: Sql, workspaceId: number, fromUserId: string, toUserId: string): Promise<void> {
+    // memberships the user already has stay where they are, and the duplicates are dropped with the rest
+    await tx.run(
+      `${tx.dialect.updateIgnore} group_memberships SET user_id = ? WHERE workspace_id = ? AND user_id = ?`,
+      [toUserId, workspaceId, fromUserId],
+    );
+    await this.dropMemberships(tx, workspaceId, fromUserId);
+  }
+
+  async dropMemberships(tx: Sql, workspaceId: number, userId: string): Promise<void> {
+    await tx.run('DELETE FROM group_memberships WHERE workspace_id = ? AND user_id = ?', [workspaceId, userId]);
+  }
 
   /** Applies group calls in order inside an ingest transaction. */
   async apply(tx: Sql, workspaceId: number, changes: GroupChange[], at: Date): Promise<void> {
-    const now = toDbTime(at);
-    const d = tx.dialect;
-    const merge = `traits = ${d.jsonMergePatch('traits', d.inserted('traits'))}, updated_at = ${d.inserted('updated_at')}`;
-    // runs of plain merges go in multi-row upserts (rows of one statement apply in order, so the same
-    // group twice merges twice); a patch that deletes keys is a statement of its own
-    let run: GroupChange[] = [];
-    const flush = async () => {
-      run.sort((a, b) => byKey(a.groupId, b.groupId)); // lock order; stable, so one group's changes stay in order
-      for (let i = 0; i < run.length; i += 500) {
-        const part = run.slice(i, i + 500);
-        await tx.run(
-          `INSERT INTO user_groups (workspace_id, group_id, traits, created_at, updated_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')}
-           ${d.onConflictUpdate(['workspace_id', 'group_id'], merge)}`,
-          part.flatMap((c) => [workspaceId, c.groupId, JSON.stringify(c.patch), now, now]),
-        );
-      }
-      run = [];
-    };
-    for (const change of changes) {
-      if (!patchDeletes(change.patch)) {
-        run.push(change);
-        continue;
-      }
-      await flush();
-      const deleting = d.jsonMergeDeleting('traits', change.patch);
-      await tx.run(
-        `INSERT INTO user_groups (workspace_id, group_id, traits, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ${d.onConflictUpdate(['workspace_id', 'group_id'], `traits = ${deleting.sql}, updated_at = ${d.inserted('updated_at')}`)}`,
-        [workspaceId, change.groupId, JSON.stringify(mergePatch({}, change.patch)), now, now, ...deleting.params],
-      );
-    }
-    await flush();
+    await upsertTraits(
+      tx,
+      GROUPS,
+      workspaceId,
+      changes.map((c) => ({ key: c.groupId, patch: c.patch })),
+      at,
+    );
+    // memberships in lock order too (by group, then user)
     const members = [...new Map(changes.map((c) => [`${c.groupId}\u0000${c.userId}`, c])).values()].sort(
       (a, b) => byKey(a.groupId, b.groupId) || byKey(a.userId, b.userId),
     );
-    for (let i = 0; i < members.length; i += 500) {
-      const part = members.slice(i, i + 500);
-      await tx.run(
-        `INSERT INTO group_memberships (workspace_id, group_id, user_id, created_at) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}
-         ${d.onConflictIgnore(['workspace_id', 'group_id', 'user_id'])}`,
-        part.flatMap((m) => [workspaceId, m.groupId, m.userId, now]),
-      );
-    }
+    const now = toDbTime(at);
+    await insertRows(
+      tx,
+      'group_memberships',
+      ['workspace_id', 'group_id', 'user_id', 'created_at'],
+      members,
+      (m) => [workspaceId, m.groupId, m.userId, now],
+      tx.dialect.onConflictIgnore(['workspace_id', 'group_id', 'user_id']),
+    );
   }
 
   async get(ctx: RequestContext, groupId: string): Promise<Group | null> {
@@ -100,7 +95,7 @@ export class GroupService {
     const rows = await this.db.rows<GroupRow & { member: string }>(
       `SELECT g.*, m.user_id AS member FROM group_memberships m
        JOIN user_groups g ON g.workspace_id = m.workspace_id AND g.group_id = m.group_id
-       WHERE m.workspace_id = ? AND m.user_id IN (${userIds.map(() => '?').join(', ')}) ORDER BY m.id`,
+       WHERE m.workspace_id = ? AND m.user_id IN (${placeholders(userIds.length)}) ORDER BY m.id`,
       [ctx.workspaceId, ...userIds],
     );
     rows.forEach((r) => map.get(r.member)?.push(toGroup(r)));

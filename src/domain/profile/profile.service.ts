@@ -1,16 +1,17 @@
 import type { Database, Sql } from '../../db/database';
 import { fromDbTime, jsonPath, likePattern, toDbTime } from '../../db/dialect';
+import { chunks, insertRows, parseJsonColumn, placeholders } from '../../db/rows';
+import { upsertTraits, type TraitPatch, type TraitTable } from '../../db/trait-upsert';
 import { InvalidInputError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
-import { isJsonObject, mergePatch, patchDeletes, type JsonObject } from '../../lib/json';
+import { isJsonObject, mergePatch, type JsonObject } from '../../lib/json';
 import { Profile } from './profile.entity';
 
 /** One identify-style change: merge `patch` (RFC 7396) into the profile `key`. */
-export interface TraitPatch {
-  key: string;
-  patch: JsonObject;
-}
+export type { TraitPatch };
+
+const PROFILES: TraitTable = { table: 'profiles', scopeColumn: 'workspace_id', keyColumn: 'user_id' };
 
 export interface ProfileFilter {
   /** Substring of the user id or of the `email` trait, case-insensitive. */
@@ -20,8 +21,6 @@ export interface ProfileFilter {
   /** The value `trait` must equal (JSON types respected). */
   equals?: unknown;
 }
-
-const CHUNK = 500;
 
 interface ProfileRow {
   id: string | number;
@@ -37,7 +36,7 @@ export function toProfile(row: ProfileRow): Profile {
     id: String(row.id),
     workspaceId: Number(row.workspace_id),
     userId: row.user_id,
-    traits: typeof row.traits === 'string' ? JSON.parse(row.traits) : (row.traits ?? {}),
+    traits: parseJsonColumn<JsonObject>(row.traits ?? '{}'),
     createdAt: fromDbTime(row.created_at),
     updatedAt: fromDbTime(row.updated_at),
   });
@@ -51,60 +50,39 @@ export function checkUserId(userId: string): string {
 }
 
 /**
+ * Group memberships are the group service's table; a profile merge or delete asks it to follow the user.
+ * The composition root hands in the group service (the group domain already depends on profiles).
+ */
+export interface MembershipsOfUsers {
+  /** Moves `fromUserId`'s memberships to `toUserId` (ones `toUserId` already has are kept once). */
+  moveMemberships(tx: Sql, workspaceId: number, fromUserId: string, toUserId: string): Promise<void>;
+  /** Drops every membership of `userId`. */
+  dropMemberships(tx: Sql, workspaceId: number, userId: string): Promise<void>;
+}
+
+/**
  * Profiles and their anonymous-id aliases. Trait merges are done by the database in one atomic
  * upsert (JSON_MERGE_PATCH / json_patch), so concurrent identifies for one user never lose a trait.
  */
 export class ProfileService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly memberships: MembershipsOfUsers,
+  ) {}
 
   // ---- used inside an ingest transaction -------------------------------------------------------
 
-  /**
-   * Applies trait patches in the given order. Consecutive patches that delete nothing go out as one
-   * multi-row upsert; a patch holding `null`s gets its own statement, so a new row never stores the nulls.
-   */
+  /** Applies trait patches in the given order, each merged by the database (see `db/trait-upsert.ts`). */
   async upsertTraits(tx: Sql, workspaceId: number, patches: TraitPatch[], at: Date): Promise<void> {
-    const now = toDbTime(at);
-    const d = tx.dialect;
-    const merge = `traits = ${d.jsonMergePatch('traits', d.inserted('traits'))}, updated_at = ${d.inserted('updated_at')}`;
-    let run: TraitPatch[] = [];
-    const flush = async () => {
-      // rows in key order, so concurrent transactions lock the same profiles in the same order (no
-      // deadlock cycles); the sort is stable, so the patches of one profile still apply in order
-      run.sort((a, b) => byKey(a.key, b.key));
-      for (let i = 0; i < run.length; i += CHUNK) {
-        const part = run.slice(i, i + CHUNK);
-        await tx.run(
-          `INSERT INTO profiles (workspace_id, user_id, traits, created_at, updated_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')}
-           ${d.onConflictUpdate(['workspace_id', 'user_id'], merge)}`,
-          part.flatMap((p) => [workspaceId, p.key, JSON.stringify(p.patch), now, now]),
-        );
-      }
-      run = [];
-    };
-    for (const p of patches) {
-      if (!patchDeletes(p.patch)) {
-        run.push(p);
-        continue;
-      }
-      await flush();
-      const merged = d.jsonMergeDeleting('traits', p.patch);
-      await tx.run(
-        `INSERT INTO profiles (workspace_id, user_id, traits, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ${d.onConflictUpdate(['workspace_id', 'user_id'], `traits = ${merged.sql}, updated_at = ${d.inserted('updated_at')}`)}`,
-        [workspaceId, p.key, JSON.stringify(mergePatch({}, p.patch)), now, now, ...merged.params],
-      );
-    }
-    await flush();
+    await upsertTraits(tx, PROFILES, workspaceId, patches, at);
   }
 
   /** Which of `keys` have a profile row. */
   async existingKeys(tx: Sql, workspaceId: number, keys: string[]): Promise<Set<string>> {
     const found = new Set<string>();
-    for (let i = 0; i < keys.length; i += CHUNK) {
-      const part = keys.slice(i, i + CHUNK);
+    for (const part of chunks(keys)) {
       const rows = await tx.rows<{ user_id: string }>(
-        `SELECT user_id FROM profiles WHERE workspace_id = ? AND user_id IN (${part.map(() => '?').join(', ')})`,
+        `SELECT user_id FROM profiles WHERE workspace_id = ? AND user_id IN (${placeholders(part.length)})`,
         [workspaceId, ...part],
       );
       rows.forEach((r) => found.add(r.user_id));
@@ -115,10 +93,9 @@ export class ProfileService {
   /** The user each of `anonymousIds` was merged into, where it was. */
   async resolveAliases(sql: Sql, workspaceId: number, anonymousIds: string[]): Promise<Map<string, string>> {
     const map = new Map<string, string>();
-    for (let i = 0; i < anonymousIds.length; i += CHUNK) {
-      const part = anonymousIds.slice(i, i + CHUNK);
+    for (const part of chunks(anonymousIds)) {
       const rows = await sql.rows<{ anonymous_id: string; user_id: string }>(
-        `SELECT anonymous_id, user_id FROM profile_aliases WHERE workspace_id = ? AND anonymous_id IN (${part.map(() => '?').join(', ')})`,
+        `SELECT anonymous_id, user_id FROM profile_aliases WHERE workspace_id = ? AND anonymous_id IN (${placeholders(part.length)})`,
         [workspaceId, ...part],
       );
       rows.forEach((r) => map.set(r.anonymous_id, r.user_id));
@@ -134,19 +111,19 @@ export class ProfileService {
     at: Date,
   ): Promise<void> {
     const now = toDbTime(at);
-    for (let i = 0; i < pairs.length; i += CHUNK) {
-      const part = pairs.slice(i, i + CHUNK);
-      await tx.run(
-        `INSERT INTO profile_aliases (workspace_id, anonymous_id, user_id, created_at) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}
-         ${tx.dialect.onConflictIgnore(['workspace_id', 'anonymous_id'])}`,
-        part.flatMap((p) => [workspaceId, p.anonymousId, p.userId, now]),
-      );
-    }
+    await insertRows(
+      tx,
+      'profile_aliases',
+      ['workspace_id', 'anonymous_id', 'user_id', 'created_at'],
+      pairs,
+      (p) => [workspaceId, p.anonymousId, p.userId, now],
+      tx.dialect.onConflictIgnore(['workspace_id', 'anonymous_id']),
+    );
   }
 
   /**
-   * Merges the profile `fromKey` into `toKey` (CONTRACT §3.3: the target's traits win, the merged
-   * profile only fills gaps), moves its aliases and group memberships, deletes it and remembers
+   * Merges the profile `fromKey` into `toKey` (the target's traits win, the merged profile only
+   * fills gaps: README.md, "What each call does"), moves its aliases and group memberships, deletes it and remembers
    * `fromKey` as an alias of `toKey`. Returns whether there was a profile to merge.
    */
   async mergeInto(tx: Sql, workspaceId: number, fromKey: string, toKey: string, at: Date): Promise<boolean> {
@@ -169,13 +146,7 @@ export class ProfileService {
         workspaceId,
         fromKey,
       ]);
-      // memberships the user already has stay where they are and are dropped with the rest below
-      await tx.run(`${d.updateIgnore} group_memberships SET user_id = ? WHERE workspace_id = ? AND user_id = ?`, [
-        toKey,
-        workspaceId,
-        fromKey,
-      ]);
-      await tx.run('DELETE FROM group_memberships WHERE workspace_id = ? AND user_id = ?', [workspaceId, fromKey]);
+      await this.memberships.moveMemberships(tx, workspaceId, fromKey, toKey);
       await tx.run('DELETE FROM profiles WHERE workspace_id = ? AND user_id = ?', [workspaceId, fromKey]);
     }
     await this.recordAliases(tx, workspaceId, [{ anonymousId: fromKey, userId: toKey }], at);
@@ -203,10 +174,9 @@ export class ProfileService {
 
   async getByIds(ctx: RequestContext, userIds: readonly string[]): Promise<Map<string, Profile>> {
     const map = new Map<string, Profile>();
-    for (let i = 0; i < userIds.length; i += CHUNK) {
-      const part = userIds.slice(i, i + CHUNK);
+    for (const part of chunks(userIds)) {
       const rows = await this.db.rows<ProfileRow>(
-        `SELECT * FROM profiles WHERE workspace_id = ? AND user_id IN (${part.map(() => '?').join(', ')})`,
+        `SELECT * FROM profiles WHERE workspace_id = ? AND user_id IN (${placeholders(part.length)})`,
         [ctx.workspaceId, ...part],
       );
       rows.forEach((r) => map.set(r.user_id, toProfile(r)));
@@ -287,7 +257,7 @@ export class ProfileService {
       ]);
       if (!deleted) return false;
       await tx.run('DELETE FROM profile_aliases WHERE workspace_id = ? AND user_id = ?', [ctx.workspaceId, userId]);
-      await tx.run('DELETE FROM group_memberships WHERE workspace_id = ? AND user_id = ?', [ctx.workspaceId, userId]);
+      await this.memberships.dropMemberships(tx, ctx.workspaceId, userId);
       return true;
     });
   }
@@ -295,19 +265,13 @@ export class ProfileService {
   /** Anonymous ids remembered for each user (for DataLoader). */
   async anonymousIdsOf(ctx: RequestContext, userIds: readonly string[]): Promise<Map<string, string[]>> {
     const map = new Map<string, string[]>(userIds.map((u) => [u, []]));
-    for (let i = 0; i < userIds.length; i += CHUNK) {
-      const part = userIds.slice(i, i + CHUNK);
+    for (const part of chunks(userIds)) {
       const rows = await this.db.rows<{ anonymous_id: string; user_id: string }>(
-        `SELECT anonymous_id, user_id FROM profile_aliases WHERE workspace_id = ? AND user_id IN (${part.map(() => '?').join(', ')}) ORDER BY id`,
+        `SELECT anonymous_id, user_id FROM profile_aliases WHERE workspace_id = ? AND user_id IN (${placeholders(part.length)}) ORDER BY id`,
         [ctx.workspaceId, ...part],
       );
       rows.forEach((r) => map.get(r.user_id)?.push(r.anonymous_id));
     }
     return map;
   }
-}
-
-/** Code-unit order of two keys, for sorting rows into lock order. */
-export function byKey(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

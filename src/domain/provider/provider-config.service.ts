@@ -1,10 +1,9 @@
 import { timeOrderedId } from '../ids';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 import type { Database } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import type { ProviderRegistry } from './provider-registry';
-import type { SettingsProperty, SettingsSchema } from './provider-plugin';
+import type { SettingsProperty } from './provider-plugin';
+import { describeSettingsProblem } from './provider-settings';
 import { InvalidInputError, NotFoundError } from '../domain-error';
 import { isJsonObject } from '../../lib/json';
 import type { RequestContext } from '../request-context';
@@ -36,13 +35,10 @@ interface ConfigRow {
 }
 
 type Walker = (value: unknown, property: SettingsProperty) => unknown;
+type Properties = { readonly [name: string]: SettingsProperty };
 
 /** Applies `fn` to every value whose schema property is `secret: true`, nested objects included. */
-function mapSecrets(
-  config: Record<string, unknown>,
-  properties: Record<string, SettingsProperty>,
-  fn: Walker,
-): Record<string, unknown> {
+function mapSecrets(config: Record<string, unknown>, properties: Properties, fn: Walker): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config };
   for (const [key, property] of Object.entries(properties)) {
     if (!(key in out) || out[key] === undefined || out[key] === null) continue;
@@ -60,7 +56,7 @@ function mapSecrets(
 function keepMasked(
   next: Record<string, unknown>,
   stored: Record<string, unknown>,
-  properties: Record<string, SettingsProperty>,
+  properties: Properties,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...next };
   for (const [key, property] of Object.entries(properties)) {
@@ -78,7 +74,7 @@ function keepMasked(
   return out;
 }
 
-function containsMask(config: Record<string, unknown>, properties: Record<string, SettingsProperty>): boolean {
+function containsMask(config: Record<string, unknown>, properties: Properties): boolean {
   let found = false;
   mapSecrets(config, properties, (v) => {
     if (v === MASK) found = true;
@@ -97,13 +93,12 @@ export interface OpenProviderConfig {
 }
 
 /**
- * Provider configurations. Settings are validated against the plugin's JSON Schema; fields marked
- * `secret: true` are sealed with PIGEON_SECRET before they are stored and are never returned by reads.
+ * Provider configurations. Settings are validated against the plugin's JSON Schema by the registry
+ * (the same check runs before every send) and stored as written, without the schema's defaults;
+ * fields marked `secret: true` are sealed with PIGEON_SECRET before they are stored and are never
+ * returned by reads.
  */
 export class ProviderConfigService {
-  private readonly ajv = addFormats(new Ajv({ allErrors: false, strict: false, useDefaults: false }));
-  private readonly validators = new Map<string, ReturnType<Ajv['compile']>>();
-
   constructor(
     private readonly db: Database,
     private readonly registry: ProviderRegistry,
@@ -138,7 +133,8 @@ export class ProviderConfigService {
       );
       config = keepMasked(config, stored, plugin.settings.properties);
     }
-    this.validate(plugin.slug, plugin.settings, config);
+    const problem = this.registry.checkSettings(plugin.slug, config);
+    if (problem) throw new InvalidInputError(describeSettingsProblem(plugin.slug, 'config', problem));
     const sealed = mapSecrets(config, plugin.settings.properties, (v) => this.box.seal(v));
     const now = toDbTime(new Date());
     const id = existing?.id ?? timeOrderedId();
@@ -200,21 +196,6 @@ export class ProviderConfigService {
       });
     }
     return out;
-  }
-
-  private validate(slug: string, schema: SettingsSchema, config: Record<string, unknown>): void {
-    let validate = this.validators.get(slug);
-    if (!validate) {
-      validate = this.ajv.compile(schema);
-      this.validators.set(slug, validate);
-    }
-    if (!validate(config)) {
-      const e = validate.errors![0];
-      const where = e.instancePath ? `config${e.instancePath.replace(/\//g, '.')}` : 'config';
-      throw new InvalidInputError(
-        `${slug}: ${where} ${e.message}${e.params && 'missingProperty' in e.params ? ` (${e.params.missingProperty})` : ''}`,
-      );
-    }
   }
 
   private async row(ctx: RequestContext, id: string): Promise<ConfigRow | null> {

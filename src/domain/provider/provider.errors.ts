@@ -34,7 +34,7 @@ export class PermanentProviderError extends ProviderError {
   readonly retryable = false;
 }
 
-/** Whether an HTTP status is retryable by CONTRACT §3.3: 408, 429 and 5xx. */
+/** Whether an HTTP status is worth another try: 408, 429 and 5xx (any other error status is permanent). */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }

@@ -2,8 +2,8 @@ import { InvalidInputError } from '../domain-error';
 import { describe, hasOwn, isPlainObject } from '../../lib/json';
 
 /**
- * Routing-rule conditions (CONTRACT §3.1): a JSON tree of `all` / `any` / `not` groups over leaves
- * `{ path, op, value }`, checked when a rule is saved ({@link validateCondition}) and evaluated by the
+ * Routing-rule conditions (README.md, "From event to notification", step 5): a JSON tree of
+ * `all` / `any` / `not` groups over leaves `{ path, op, value }`, checked when a rule is saved ({@link validateCondition}) and evaluated by the
  * send pipeline ({@link evaluateCondition}, {@link conditionHolds}). Pure: no I/O, no clock unless a
  * relative date (`now-7d`) is used, and then the clock can be injected.
  *
@@ -63,7 +63,7 @@ export const OPERATORS: readonly Operator[] = Object.values(Operator);
 /** Deepest allowed nesting of nodes (the root counts as level 1). */
 export const MAX_CONDITION_DEPTH = 20;
 
-/** The roots a leaf `path` may start at (CONTRACT §3.3). */
+/** The roots a leaf `path` may start at: the send's data, the user's profile, the triggering event. */
 export const CONDITION_ROOTS = ['data', 'profile', 'event'] as const;
 export type ConditionRoot = (typeof CONDITION_ROOTS)[number];
 
@@ -290,7 +290,8 @@ export function evaluateCondition(
 }
 
 /**
- * Whether a rule's `when` holds: an absent `when` (null / undefined) always holds (CONTRACT §3.2 step 4).
+ * Whether a rule's `when` holds: an absent `when` (null / undefined) always holds (the rule applies
+ * unconditionally).
  *
  * @example
  * conditionHolds(null, scope); // { result: true, trace: [] }
@@ -498,9 +499,6 @@ function resolveDate(value: string, now: number): number | undefined {
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
-
-
-
 
 /** A JSON-safe copy (what `JSON.stringify` would keep); `undefined` becomes `null`. */
 function jsonSafe(value: unknown): unknown {

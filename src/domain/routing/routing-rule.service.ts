@@ -35,7 +35,6 @@ interface RuleRow {
   updated_at: unknown;
 }
 
-
 function toRule(row: RuleRow): RoutingRule {
   return Object.assign(new RoutingRule(), {
     id: row.id,
@@ -54,8 +53,9 @@ function toRule(row: RuleRow): RoutingRule {
 }
 
 /**
- * The one ordered list of rules that applies to a template (CONTRACT §3.3): the template's rules and the
- * workspace-wide ones together, by ascending priority, template-specific first on ties, then oldest first.
+ * The one ordered list of rules that applies to a template (README.md, "From event to notification",
+ * step 5): the template's rules and the workspace-wide ones together, by ascending priority,
+ * template-specific first on ties, then oldest first.
  */
 export function orderRules(rules: RoutingRule[]): RoutingRule[] {
   return [...rules].sort(

@@ -10,7 +10,7 @@ import type { ChannelContent } from '../channel/channel-content';
 import { renderContent, validateContent, type RenderResult } from './render';
 import { Template } from './template.entity';
 import { TemplateStatus } from './template-status.enum';
-import { parseJsonColumn } from '../../db/rows';
+import { parseJsonColumn, placeholders } from '../../db/rows';
 
 export interface TemplateInput {
   key: string;
@@ -45,7 +45,6 @@ interface TemplateRow {
   created_at: unknown;
   updated_at: unknown;
 }
-
 
 function toTemplate(row: TemplateRow): Template {
   return Object.assign(new Template(), {
@@ -198,7 +197,7 @@ export class TemplateService {
   async getByIds(ctx: RequestContext, ids: readonly string[]): Promise<Map<string, Template>> {
     if (!ids.length) return new Map();
     const rows = await this.db.rows<TemplateRow>(
-      `SELECT * FROM templates WHERE workspace_id = ? AND id IN (${ids.map(() => '?').join(', ')})`,
+      `SELECT * FROM templates WHERE workspace_id = ? AND id IN (${placeholders(ids.length)})`,
       [ctx.workspaceId, ...ids],
     );
     return new Map(rows.map((r) => [r.id, toTemplate(r)]));
@@ -229,7 +228,7 @@ export class TemplateService {
     if (!templateIds.length) return map;
     const rows = await this.db.rows<{ template_id: string; version: number; channels: unknown; content: unknown }>(
       `SELECT v.template_id, v.version, v.channels, v.content FROM template_versions v JOIN templates t ON t.id = v.template_id
-       WHERE t.workspace_id = ? AND t.id IN (${templateIds.map(() => '?').join(', ')}) AND v.version = t.published_version`,
+       WHERE t.workspace_id = ? AND t.id IN (${placeholders(templateIds.length)}) AND v.version = t.published_version`,
       [ctx.workspaceId, ...templateIds],
     );
     for (const r of rows) {

@@ -2,10 +2,12 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { Batcher } from '../../db/batcher';
 import type { Database, Sql } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
-import { DomainError, InvalidInputError, NotFoundError } from '../domain-error';
+import { placeholders } from '../../db/rows';
+import { DomainError, InvalidInputError, NotFoundError, StoreUnavailableError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyScope } from './api-key-scope.enum';
+import { KeyRefusedError } from './key-refused.error';
 import { Workspace } from './workspace.entity';
 
 export const DEFAULT_WORKSPACE = 'default';
@@ -56,6 +58,13 @@ function toApiKey(row: Record<string, unknown>): ApiKey {
 }
 
 export type KeyCheck = { ok: true; key: ApiKey } | { ok: false; reason: 'unknown' | 'revoked' };
+
+/** The caller behind an accepted key. */
+export interface AuthenticatedKey {
+  workspaceId: number;
+  scope: ApiKeyScope;
+  keyId: string;
+}
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -112,7 +121,7 @@ export class WorkspaceService {
   }
 
   /**
-   * First start (CONTRACT §1): makes sure workspace `default` exists; when it has no keys yet, its admin
+   * First start (README.md, "Two commands"): makes sure workspace `default` exists; when it has no keys yet, its admin
    * and ingest keys come from the given values or are generated. Returns the keys that were generated,
    * which the caller prints once.
    */
@@ -186,10 +195,28 @@ export class WorkspaceService {
     return check;
   }
 
+  /**
+   * The caller behind `key`, when the key exists, is not revoked and has one of `scopes`. Throws
+   * {@link KeyRefusedError} (with the reason) otherwise, and {@link StoreUnavailableError} when the
+   * keys cannot be read; the HTTP and GraphQL boundaries each translate these once.
+   */
+  async authenticate(key: string | undefined, scopes: readonly ApiKeyScope[]): Promise<AuthenticatedKey> {
+    if (key === undefined) throw new KeyRefusedError('missing');
+    let check: KeyCheck;
+    try {
+      check = await this.verify(key);
+    } catch (err) {
+      throw new StoreUnavailableError(err);
+    }
+    if (!check.ok) throw new KeyRefusedError(check.reason);
+    if (!scopes.includes(check.key.scope)) throw new KeyRefusedError('scope', check.key.scope);
+    return { workspaceId: check.key.workspaceId, scope: check.key.scope, keyId: check.key.id };
+  }
+
   private async verifyMany(secrets: string[]): Promise<KeyCheck[]> {
     const prefixes = [...new Set(secrets.map((s) => s.slice(0, PREFIX_LENGTH)))];
     const rows = await this.db.rows<Record<string, unknown>>(
-      `SELECT * FROM api_keys WHERE prefix IN (${prefixes.map(() => '?').join(', ')})`,
+      `SELECT * FROM api_keys WHERE prefix IN (${placeholders(prefixes.length)})`,
       prefixes,
     );
     const candidates = rows.map(toApiKey);

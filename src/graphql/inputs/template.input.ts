@@ -1,6 +1,7 @@
 import { Field, InputType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Channel } from '../../domain/channel/channel.enum';
+import { describeChannelContent } from '../../domain/channel/channels';
 
 @InputType({ description: 'A template draft' })
 export class TemplateInput {
@@ -14,8 +15,8 @@ export class TemplateInput {
   channels!: Channel[];
 
   @Field(() => GraphQLJSONObject, {
-    description:
-      'One entry per channel: email {subject, html?, text?}, sms {body}, push {title, body}, slack {text}, msteams {text}, whatsapp {body}, webhook {body}; Handlebars over { data, profile, event }',
+    // the fields come from the channel table
+    description: `One entry per channel: ${describeChannelContent()}; Handlebars over { data, profile, event }`,
   })
   content!: Record<string, unknown>;
 }

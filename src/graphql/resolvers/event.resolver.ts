@@ -2,8 +2,10 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, ID, Info, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { InboundEvent } from '../../domain/event-log/inbound-event.entity';
 import { pageSize } from '../../domain/pagination';
-import { requireAdminKey } from '../auth-checker';
-import { workspaceOf, type GraphQLContext } from '../context.type';
+import { requireAdminKey } from '../require-admin-key.middleware';
+import type { GraphQLContext } from '../context.type';
+import { Workspace } from '../workspace.decorator';
+import type { RequestContext } from '../../domain/request-context';
 import { EventFilter } from '../inputs/event-filter.input';
 import { toConnection } from '../types/connection.type';
 import { EventConnection } from '../types/event-connection.type';
@@ -19,24 +21,29 @@ export class EventResolver {
   @Query(() => EventConnection, { description: 'The event log, newest first' })
   async events(
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
     @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
     @Arg('filter', () => EventFilter, { nullable: true }) filter?: EventFilter | null,
   ) {
-    const page = await ctx.services.events.list(workspaceOf(ctx), filter ?? {}, pageSize(first), after, {
+    const page = await ctx.services.events.list(workspace, filter ?? {}, pageSize(first), after, {
       withPayload: selectsPayload(info),
     });
     return toConnection(page);
   }
 
   @Query(() => InboundEvent, { nullable: true })
-  event(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<InboundEvent | null> {
-    return ctx.services.events.get(workspaceOf(ctx), id);
+  event(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<InboundEvent | null> {
+    return ctx.services.events.get(workspace, id);
   }
 
   @Query(() => [EventName], { description: 'Distinct track event names seen, with count and last time seen' })
-  eventNames(@Ctx() ctx: GraphQLContext): Promise<EventName[]> {
-    return ctx.services.events.names(workspaceOf(ctx));
+  eventNames(@Ctx() ctx: GraphQLContext, @Workspace() workspace: RequestContext): Promise<EventName[]> {
+    return ctx.services.events.names(workspace);
   }
 }

@@ -1,16 +1,18 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { EventMapping } from '../../domain/mapping/event-mapping.entity';
 import { Template } from '../../domain/template/template.entity';
-import { requireAdminKey } from '../auth-checker';
-import { workspaceOf, type GraphQLContext } from '../context.type';
+import { requireAdminKey } from '../require-admin-key.middleware';
+import type { GraphQLContext } from '../context.type';
+import { Workspace } from '../workspace.decorator';
+import type { RequestContext } from '../../domain/request-context';
 import { EventName } from '../types/event-name.type';
 
 @UseMiddleware(requireAdminKey)
 @Resolver(() => EventMapping)
 export class MappingResolver {
   @Query(() => [EventMapping])
-  mappings(@Ctx() ctx: GraphQLContext): Promise<EventMapping[]> {
-    return ctx.services.mappings.list(workspaceOf(ctx));
+  mappings(@Ctx() ctx: GraphQLContext, @Workspace() workspace: RequestContext): Promise<EventMapping[]> {
+    return ctx.services.mappings.list(workspace);
   }
 
   @Mutation(() => EventMapping, {
@@ -20,13 +22,18 @@ export class MappingResolver {
     @Arg('eventName', () => String) eventName: string,
     @Arg('templateId', () => ID) templateId: string,
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
   ): Promise<EventMapping> {
-    return ctx.services.mappings.map(workspaceOf(ctx), eventName, templateId);
+    return ctx.services.mappings.map(workspace, eventName, templateId);
   }
 
   @Mutation(() => Boolean, { description: 'False when there was no mapping' })
-  unmapEvent(@Arg('eventName', () => String) eventName: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    return ctx.services.mappings.unmap(workspaceOf(ctx), eventName);
+  unmapEvent(
+    @Arg('eventName', () => String) eventName: string,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<boolean> {
+    return ctx.services.mappings.unmap(workspace, eventName);
   }
 
   @FieldResolver(() => Template)

@@ -5,8 +5,10 @@ import { Message } from '../../domain/message/message.entity';
 import { MessageHistory } from '../../domain/message/message-history.entity';
 import { pageSize } from '../../domain/pagination';
 import { Template } from '../../domain/template/template.entity';
-import { requireAdminKey } from '../auth-checker';
-import { workspaceOf, type GraphQLContext } from '../context.type';
+import { requireAdminKey } from '../require-admin-key.middleware';
+import type { GraphQLContext } from '../context.type';
+import { Workspace } from '../workspace.decorator';
+import type { RequestContext } from '../../domain/request-context';
 import { EventFilter } from '../inputs/event-filter.input';
 import { MessageFilter } from '../inputs/message-filter.input';
 import { SendInput } from '../inputs/send.input';
@@ -19,28 +21,41 @@ export class MessageResolver {
   @Query(() => MessageConnection, { description: 'Messages, newest first' })
   async messages(
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
     @Arg('filter', () => MessageFilter, { nullable: true }) filter?: MessageFilter | null,
   ) {
-    return toConnection(await ctx.services.messages.list(workspaceOf(ctx), filter ?? {}, pageSize(first), after));
+    return toConnection(await ctx.services.messages.list(workspace, filter ?? {}, pageSize(first), after));
   }
 
   @Query(() => Message, { nullable: true })
-  message(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Message | null> {
-    return ctx.services.messages.get(workspaceOf(ctx), id);
+  message(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<Message | null> {
+    return ctx.services.messages.get(workspace, id);
   }
 
   @Mutation(() => Message, { description: 'The direct Send API; the same idempotencyKey returns the same message' })
-  send(@Arg('input', () => SendInput) input: SendInput, @Ctx() ctx: GraphQLContext): Promise<Message> {
-    return ctx.services.messages.send(workspaceOf(ctx), input);
+  send(
+    @Arg('input', () => SendInput) input: SendInput,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<Message> {
+    return ctx.services.messages.send(workspace, input);
   }
 
   @Mutation(() => Int, {
     description: 'Re-runs mapping for stored track events still UNMAPPED; returns how many became messages',
   })
-  replayEvents(@Arg('filter', () => EventFilter) filter: EventFilter, @Ctx() ctx: GraphQLContext): Promise<number> {
-    return ctx.services.messages.replay(workspaceOf(ctx), filter);
+  replayEvents(
+    @Arg('filter', () => EventFilter) filter: EventFilter,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<number> {
+    return ctx.services.eventMapper.replay(workspace, filter);
   }
 
   @FieldResolver(() => Template, { nullable: true })

@@ -4,8 +4,10 @@ import { Group } from '../../domain/group/group.entity';
 import { pageSize } from '../../domain/pagination';
 import { Profile } from '../../domain/profile/profile.entity';
 import type { JsonObject } from '../../lib/json';
-import { requireAdminKey } from '../auth-checker';
-import { workspaceOf, type GraphQLContext } from '../context.type';
+import { requireAdminKey } from '../require-admin-key.middleware';
+import type { GraphQLContext } from '../context.type';
+import { Workspace } from '../workspace.decorator';
+import type { RequestContext } from '../../domain/request-context';
 import { ProfileFilter } from '../inputs/profile-filter.input';
 import { toConnection } from '../types/connection.type';
 import { ProfileConnection } from '../types/profile-connection.type';
@@ -14,18 +16,23 @@ import { ProfileConnection } from '../types/profile-connection.type';
 @Resolver(() => Profile)
 export class ProfileResolver {
   @Query(() => Profile, { nullable: true, description: 'A profile by user id (or by an anonymous id merged into it)' })
-  profile(@Arg('userId', () => String) userId: string, @Ctx() ctx: GraphQLContext): Promise<Profile | null> {
-    return ctx.services.profiles.get(workspaceOf(ctx), userId);
+  profile(
+    @Arg('userId', () => String) userId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<Profile | null> {
+    return ctx.services.profiles.get(workspace, userId);
   }
 
   @Query(() => ProfileConnection, { description: 'Profiles in creation order' })
   async profiles(
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
     @Arg('filter', () => ProfileFilter, { nullable: true }) filter?: ProfileFilter | null,
   ) {
-    const page = await ctx.services.profiles.list(workspaceOf(ctx), filter ?? {}, pageSize(first), after);
+    const page = await ctx.services.profiles.list(workspace, filter ?? {}, pageSize(first), after);
     return toConnection(page);
   }
 
@@ -34,8 +41,9 @@ export class ProfileResolver {
     @Arg('userId', () => String) userId: string,
     @Arg('traits', () => GraphQLJSONObject) traits: JsonObject,
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
   ): Promise<Profile> {
-    return ctx.services.profiles.merge(workspaceOf(ctx), userId, traits);
+    return ctx.services.profiles.merge(workspace, userId, traits);
   }
 
   @Mutation(() => Profile, { description: "Replaces a profile's traits" })
@@ -43,13 +51,18 @@ export class ProfileResolver {
     @Arg('userId', () => String) userId: string,
     @Arg('traits', () => GraphQLJSONObject) traits: JsonObject,
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
   ): Promise<Profile> {
-    return ctx.services.profiles.replace(workspaceOf(ctx), userId, traits);
+    return ctx.services.profiles.replace(workspace, userId, traits);
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a profile, its aliases and memberships; false when there was none' })
-  deleteProfile(@Arg('userId', () => String) userId: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    return ctx.services.profiles.delete(workspaceOf(ctx), userId);
+  deleteProfile(
+    @Arg('userId', () => String) userId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<boolean> {
+    return ctx.services.profiles.delete(workspace, userId);
   }
 
   @FieldResolver(() => [String], { description: 'Anonymous ids merged into this profile' })

@@ -1,7 +1,9 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { ProviderConfig } from '../../domain/provider/provider-config.entity';
-import { requireAdminKey } from '../auth-checker';
-import { workspaceOf, type GraphQLContext } from '../context.type';
+import { requireAdminKey } from '../require-admin-key.middleware';
+import type { GraphQLContext } from '../context.type';
+import { Workspace } from '../workspace.decorator';
+import type { RequestContext } from '../../domain/request-context';
 import { ProviderConfigInput } from '../inputs/provider-config.input';
 import { ProviderPlugin } from '../types/provider-plugin.type';
 
@@ -9,8 +11,8 @@ import { ProviderPlugin } from '../types/provider-plugin.type';
 @Resolver(() => ProviderConfig)
 export class ProviderResolver {
   @Query(() => [ProviderConfig], { description: 'Configured providers; secrets read as "********"' })
-  providers(@Ctx() ctx: GraphQLContext): Promise<ProviderConfig[]> {
-    return ctx.services.providerConfigs.list(workspaceOf(ctx));
+  providers(@Ctx() ctx: GraphQLContext, @Workspace() workspace: RequestContext): Promise<ProviderConfig[]> {
+    return ctx.services.providerConfigs.list(workspace);
   }
 
   @Query(() => [ProviderPlugin], { description: 'Installed provider plugins and their settings schema' })
@@ -27,12 +29,17 @@ export class ProviderResolver {
   configureProvider(
     @Arg('input', () => ProviderConfigInput) input: ProviderConfigInput,
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
   ): Promise<ProviderConfig> {
-    return ctx.services.providerConfigs.configure(workspaceOf(ctx), input);
+    return ctx.services.providerConfigs.configure(workspace, input);
   }
 
   @Mutation(() => Boolean)
-  deleteProvider(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    return ctx.services.providerConfigs.delete(workspaceOf(ctx), id);
+  deleteProvider(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<boolean> {
+    return ctx.services.providerConfigs.delete(workspace, id);
   }
 }

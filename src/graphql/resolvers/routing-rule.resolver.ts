@@ -1,7 +1,9 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { RoutingRule } from '../../domain/routing/routing-rule.entity';
-import { requireAdminKey } from '../auth-checker';
-import { workspaceOf, type GraphQLContext } from '../context.type';
+import { requireAdminKey } from '../require-admin-key.middleware';
+import type { GraphQLContext } from '../context.type';
+import { Workspace } from '../workspace.decorator';
+import type { RequestContext } from '../../domain/request-context';
 import { RoutingRuleInput } from '../inputs/routing-rule.input';
 
 @UseMiddleware(requireAdminKey)
@@ -12,17 +14,19 @@ export class RoutingRuleResolver {
   })
   routingRules(
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
     @Arg('templateId', () => ID, { nullable: true }) templateId?: string | null,
   ): Promise<RoutingRule[]> {
-    return ctx.services.rules.list(workspaceOf(ctx), templateId);
+    return ctx.services.rules.list(workspace, templateId);
   }
 
   @Mutation(() => RoutingRule)
   createRoutingRule(
     @Arg('input', () => RoutingRuleInput) input: RoutingRuleInput,
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
   ): Promise<RoutingRule> {
-    return ctx.services.rules.create(workspaceOf(ctx), input);
+    return ctx.services.rules.create(workspace, input);
   }
 
   @Mutation(() => RoutingRule)
@@ -30,12 +34,17 @@ export class RoutingRuleResolver {
     @Arg('id', () => ID) id: string,
     @Arg('input', () => RoutingRuleInput) input: RoutingRuleInput,
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
   ): Promise<RoutingRule> {
-    return ctx.services.rules.update(workspaceOf(ctx), id, input);
+    return ctx.services.rules.update(workspace, id, input);
   }
 
   @Mutation(() => Boolean)
-  deleteRoutingRule(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    return ctx.services.rules.delete(workspaceOf(ctx), id);
+  deleteRoutingRule(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<boolean> {
+    return ctx.services.rules.delete(workspace, id);
   }
 }

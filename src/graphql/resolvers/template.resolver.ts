@@ -3,8 +3,10 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Template } from '../../domain/template/template.entity';
 import { TemplateStatus } from '../../domain/template/template-status.enum';
 import { templateStatus } from '../../domain/template/template.service';
-import { requireAdminKey } from '../auth-checker';
-import { workspaceOf, type GraphQLContext } from '../context.type';
+import { requireAdminKey } from '../require-admin-key.middleware';
+import type { GraphQLContext } from '../context.type';
+import { Workspace } from '../workspace.decorator';
+import type { RequestContext } from '../../domain/request-context';
 import { TemplateInput } from '../inputs/template.input';
 import { TemplatePreview } from '../types/template-preview.type';
 
@@ -12,28 +14,30 @@ import { TemplatePreview } from '../types/template-preview.type';
 @Resolver(() => Template)
 export class TemplateResolver {
   @Query(() => [Template])
-  templates(@Ctx() ctx: GraphQLContext): Promise<Template[]> {
-    return ctx.services.templates.list(workspaceOf(ctx));
+  templates(@Ctx() ctx: GraphQLContext, @Workspace() workspace: RequestContext): Promise<Template[]> {
+    return ctx.services.templates.list(workspace);
   }
 
   @Query(() => Template, { nullable: true, description: 'By id or by key' })
   template(
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
     @Arg('id', () => ID, { nullable: true }) id?: string | null,
     @Arg('key', () => String, { nullable: true }) key?: string | null,
   ): Promise<Template | null> {
-    return ctx.services.templates.get(workspaceOf(ctx), { id, key });
+    return ctx.services.templates.get(workspace, { id, key });
   }
 
   @Query(() => TemplatePreview, { description: 'Renders a template draft or inline content over sample data' })
   previewTemplate(
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
     @Arg('templateId', () => ID, { nullable: true }) templateId?: string | null,
     @Arg('content', () => GraphQLJSONObject, { nullable: true }) content?: Record<string, unknown> | null,
     @Arg('data', () => GraphQLJSONObject, { nullable: true }) data?: Record<string, unknown> | null,
     @Arg('userId', () => String, { nullable: true }) userId?: string | null,
   ): Promise<TemplatePreview> {
-    return ctx.services.templates.preview(workspaceOf(ctx), {
+    return ctx.services.templates.preview(workspace, {
       templateId,
       content,
       data,
@@ -45,8 +49,9 @@ export class TemplateResolver {
   createTemplate(
     @Arg('input', () => TemplateInput) input: TemplateInput,
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
   ): Promise<Template> {
-    return ctx.services.templates.create(workspaceOf(ctx), input);
+    return ctx.services.templates.create(workspace, input);
   }
 
   @Mutation(() => Template, { description: 'Edits the draft; published versions never change' })
@@ -54,22 +59,31 @@ export class TemplateResolver {
     @Arg('id', () => ID) id: string,
     @Arg('input', () => TemplateInput) input: TemplateInput,
     @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
   ): Promise<Template> {
-    return ctx.services.templates.update(workspaceOf(ctx), id, input);
+    return ctx.services.templates.update(workspace, id, input);
   }
 
   @Mutation(() => Template, { description: 'The draft becomes the next published version' })
-  publishTemplate(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Template> {
-    return ctx.services.templates.publish(workspaceOf(ctx), id);
+  publishTemplate(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<Template> {
+    return ctx.services.templates.publish(workspace, id);
   }
 
   @FieldResolver(() => GraphQLJSONObject, {
     nullable: true,
     description: 'The content of the latest published version',
   })
-  async published(@Root() template: Template, @Ctx() ctx: GraphQLContext): Promise<Record<string, unknown> | null> {
+  async published(
+    @Root() template: Template,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<Record<string, unknown> | null> {
     if (!template.publishedVersion) return null;
-    const published = await ctx.services.templates.published(workspaceOf(ctx), template.id, template.publishedVersion);
+    const published = await ctx.services.templates.published(workspace, template.id, template.publishedVersion);
     return (published?.content as Record<string, unknown>) ?? null;
   }
 

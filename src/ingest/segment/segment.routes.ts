@@ -2,52 +2,59 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingEvent } from '../../domain/event-log/incoming-event';
 import { isJsonObject, type JsonObject } from '../../lib/json';
 import type { RequestContext } from '../../domain/request-context';
-import { StoreUnavailableError } from '../../domain/domain-error';
 import { ApiKeyScope } from '../../domain/workspace/api-key-scope.enum';
+import { KeyRefusedError } from '../../domain/workspace/key-refused.error';
 import type { Services } from '../../services';
 import { bodyKey, headerKey } from '../credentials';
 import { HttpError } from '../http-error';
-import { noteIngest, noteStored, rawType } from '../../ops/ingest-telemetry';
+import { rawType, recordStored, type IngestTelemetry } from '../ingest-telemetry';
 import { MAX_BATCH_ITEMS, MessageRejection, normalizeMessage, type BatchDefaults } from './normalize';
 import { SEGMENT_TYPES, type SegmentType } from './segment.schemas';
 
-/**
- * The Segment ingest routes (CONTRACT §2): the destination endpoint `POST /segment`
- * (alias `/inbound/segment`) and the HTTP Tracking API `POST /v1/<type>` and `/v1/batch`.
- * Every event is committed before the answer; nothing here answers 2xx for an event not stored.
- */
-export function registerSegmentRoutes(app: FastifyInstance, services: Services): void {
-  async function authenticate(request: FastifyRequest): Promise<RequestContext> {
-    const key = headerKey(request) ?? bodyKey(request.body);
-    if (!key) {
-      throw new HttpError(
+/** The scopes that may send events. */
+const SENDING_SCOPES = [ApiKeyScope.INGEST, ApiKeyScope.ADMIN];
+
+/** A refused key as the ingest routes answer it: 401 for a missing or unknown key, else 403. */
+function refusal(err: KeyRefusedError): HttpError {
+  switch (err.reason) {
+    case 'missing':
+      return new HttpError(
         401,
         'UNAUTHENTICATED',
         'An API key is required: Authorization Basic base64("<key>:"), Bearer <key>, or writeKey in the body',
       );
-    }
-    let check;
+    case 'unknown':
+      return new HttpError(401, 'UNAUTHENTICATED', 'Unknown API key');
+    case 'revoked':
+      return new HttpError(403, 'FORBIDDEN', 'This API key has been revoked');
+    case 'scope':
+      return new HttpError(403, 'FORBIDDEN', 'This key may not send events');
+  }
+}
+
+/**
+ * The Segment ingest routes (README.md, "Sending events"): the destination endpoint `POST /segment`
+ * (alias `/inbound/segment`) and the HTTP Tracking API `POST /v1/<type>` and `/v1/batch`.
+ * Every event is committed before the answer; nothing here answers 2xx for an event not stored.
+ * What becomes of each event is reported to `telemetry`.
+ */
+export function registerSegmentRoutes(app: FastifyInstance, services: Services, telemetry: IngestTelemetry): void {
+  async function authenticate(request: FastifyRequest): Promise<RequestContext> {
+    const key = headerKey(request) ?? bodyKey(request.body);
+    let caller;
     try {
-      check = await services.workspaces.verify(key);
+      caller = await services.workspaces.authenticate(key, SENDING_SCOPES);
     } catch (err) {
-      throw new StoreUnavailableError(err);
+      throw err instanceof KeyRefusedError ? refusal(err) : err;
     }
-    if (!check.ok) {
-      throw check.reason === 'revoked'
-        ? new HttpError(403, 'FORBIDDEN', 'This API key has been revoked')
-        : new HttpError(401, 'UNAUTHENTICATED', 'Unknown API key');
-    }
-    if (check.key.scope !== ApiKeyScope.INGEST && check.key.scope !== ApiKeyScope.ADMIN) {
-      throw new HttpError(403, 'FORBIDDEN', 'This key may not send events');
-    }
-    request.workspaceId = check.key.workspaceId;
-    return { workspaceId: check.key.workspaceId };
+    request.workspaceId = caller.workspaceId;
+    return { workspaceId: caller.workspaceId };
   }
 
   function one(request: FastifyRequest, forcedType?: SegmentType): IncomingEvent {
     const event = normalizeMessage(request.body, new Date(), { forcedType });
     if (event instanceof MessageRejection) {
-      noteIngest(request, services.metrics, [{ type: forcedType ?? rawType(request.body), outcome: 'rejected' }]);
+      telemetry.record(request, [{ type: forcedType ?? rawType(request.body), outcome: 'rejected' }]);
       throw new HttpError(event.status, event.code, event.message);
     }
     return event;
@@ -56,7 +63,7 @@ export function registerSegmentRoutes(app: FastifyInstance, services: Services):
   const destination = async (request: FastifyRequest, reply: FastifyReply) => {
     const ctx = await authenticate(request);
     const event = one(request);
-    noteStored(request, services.metrics, [event], await services.events.ingest(ctx, [event]));
+    recordStored(telemetry, request, [event], await services.events.ingest(ctx, [event]));
     return reply.code(202).send({ messageId: event.messageId });
   };
   app.post('/segment', destination);
@@ -66,7 +73,7 @@ export function registerSegmentRoutes(app: FastifyInstance, services: Services):
     app.post(`/v1/${type}`, async (request, reply) => {
       const ctx = await authenticate(request);
       const event = one(request, type);
-      noteStored(request, services.metrics, [event], await services.events.ingest(ctx, [event]));
+      recordStored(telemetry, request, [event], await services.events.ingest(ctx, [event]));
       return reply.code(200).send({ success: true });
     });
   }
@@ -96,10 +103,10 @@ export function registerSegmentRoutes(app: FastifyInstance, services: Services):
       const result = normalizeMessage(item, receivedAt, { defaults });
       if (result instanceof MessageRejection) {
         rejected.push({ index, message: result.message });
-        noteIngest(request, services.metrics, [{ type: rawType(item), outcome: 'rejected' }]);
+        telemetry.record(request, [{ type: rawType(item), outcome: 'rejected' }]);
       } else events.push(result);
     });
-    noteStored(request, services.metrics, events, await services.events.ingest(ctx, events));
+    recordStored(telemetry, request, events, await services.events.ingest(ctx, events));
     return reply.code(200).send(rejected.length ? { success: true, rejected } : { success: true });
   });
 }

@@ -1,5 +1,10 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { isRetryableStatus, parseRetryAfter, PermanentProviderError, RetryableProviderError } from '../../domain/provider/provider.errors';
+import {
+  isRetryableStatus,
+  parseRetryAfter,
+  PermanentProviderError,
+  RetryableProviderError,
+} from '../../domain/provider/provider.errors';
 
 /** Default time one provider HTTP call may take. */
 export const DEFAULT_TIMEOUT_MS = 10_000;

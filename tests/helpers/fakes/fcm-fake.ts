@@ -1,4 +1,5 @@
 import { verify, type KeyObject } from 'node:crypto';
+import { ApiFake } from './api-fake';
 import { HttpFake, type FakeResponse, type RecordedRequest } from './http-fake';
 
 export const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
@@ -34,7 +35,7 @@ export interface AcceptedAssertion {
  *   answers `{ name: "projects/…/messages/…" }`.
  * Errors use Google's `{ error: { code, message, status, details: [FcmError] } }`.
  */
-export class FcmFake {
+export class FcmFake extends ApiFake {
   /** Access tokens issued, oldest first. */
   readonly issued: string[] = [];
   /** JWT assertions accepted by the token endpoint. */
@@ -46,19 +47,14 @@ export class FcmFake {
   private counter = 0;
 
   private constructor(
-    readonly http: HttpFake,
+    http: HttpFake,
     private readonly options: FcmFakeOptions,
-  ) {}
-
-  static async start(options: FcmFakeOptions): Promise<FcmFake> {
-    const fake = new FcmFake(await HttpFake.start(), options);
-    fake.http.respond((req) => fake.answer(req));
-    return fake;
+  ) {
+    super(http);
   }
 
-  /** The base URL to put in the provider's `baseUrl` setting. */
-  get url(): string {
-    return this.http.url;
+  static async start(options: FcmFakeOptions): Promise<FcmFake> {
+    return new FcmFake(await HttpFake.start(), options);
   }
 
   /** The token endpoint's URL (`token_uri` / `tokenUrl`). */
@@ -81,11 +77,7 @@ export class FcmFake {
     this.revoked.add(accessToken);
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private answer(req: RecordedRequest): FakeResponse {
+  protected answer(req: RecordedRequest): FakeResponse {
     if (req.pathname === TOKEN_PATH) return this.token(req);
     const match = /^\/v1\/projects\/([^/]+)\/messages:send$/.exec(req.pathname);
     if (match) return this.send(req, decodeURIComponent(match[1]));

@@ -1,3 +1,4 @@
+import { ApiFake } from './api-fake';
 import { HttpFake, type FakeResponse, type RecordedRequest } from './http-fake';
 
 /** Path of the fake's Office 365 connector webhook (`IncomingWebhook`). */
@@ -14,16 +15,16 @@ export const WORKFLOW_PATH = '/workflows/abcdef/triggers/manual/paths/invoke';
  * - Any other path: `404`. Teams' own failures arrive as `200` with an error text; force them with
  *   `fake.http.respondOnce({ status: 200, body: 'Webhook message delivery failed with error: … 429 …' })`.
  */
-export class MsTeamsFake {
+export class MsTeamsFake extends ApiFake {
   /** JSON bodies accepted, oldest first. */
   readonly accepted: unknown[] = [];
 
-  private constructor(readonly http: HttpFake) {}
+  private constructor(http: HttpFake) {
+    super(http);
+  }
 
   static async start(): Promise<MsTeamsFake> {
-    const fake = new MsTeamsFake(await HttpFake.start());
-    fake.http.respond((req) => fake.answer(req));
-    return fake;
+    return new MsTeamsFake(await HttpFake.start());
   }
 
   /** The connector webhook's URL. */
@@ -36,11 +37,7 @@ export class MsTeamsFake {
     return this.http.url + WORKFLOW_PATH;
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private answer(req: RecordedRequest): FakeResponse {
+  protected answer(req: RecordedRequest): FakeResponse {
     const text = (status: number, body: string): FakeResponse => ({
       status,
       headers: { 'content-type': 'text/plain; charset=utf-8' },

@@ -1,3 +1,4 @@
+import { ApiFake } from './api-fake';
 import { HttpFake, type FakeResponse, type RecordedRequest } from './http-fake';
 
 /**
@@ -10,32 +11,23 @@ import { HttpFake, type FakeResponse, type RecordedRequest } from './http-fake';
  *
  * Force other answers with `fake.http.respondOnce({ status: 429, headers: { 'retry-after': '3' } })`.
  */
-export class SendGridFake {
+export class SendGridFake extends ApiFake {
   /** Bodies of the mails answered 202, oldest first. */
   readonly accepted: SendGridMail[] = [];
   private counter = 0;
 
   private constructor(
-    readonly http: HttpFake,
+    http: HttpFake,
     private readonly apiKey: string,
-  ) {}
+  ) {
+    super(http);
+  }
 
   static async start(apiKey = 'SG.test-key'): Promise<SendGridFake> {
-    const fake = new SendGridFake(await HttpFake.start(), apiKey);
-    fake.http.respond((req) => fake.answer(req));
-    return fake;
+    return new SendGridFake(await HttpFake.start(), apiKey);
   }
 
-  /** The base URL to put in the provider's `baseUrl` setting. */
-  get url(): string {
-    return this.http.url;
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private answer(req: RecordedRequest): FakeResponse {
+  protected answer(req: RecordedRequest): FakeResponse {
     if (req.pathname !== '/v3/mail/send') return { status: 404, body: sgErrors('Not found', null) };
     if (req.method !== 'POST') return { status: 405, body: sgErrors('Method not allowed', null) };
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) {

@@ -1,3 +1,4 @@
+import { ApiFake } from './api-fake';
 import { HttpFake, type FakeResponse, type RecordedRequest } from './http-fake';
 
 /** What the Slack fake knows: tokens, channels and users of one workspace. */
@@ -19,37 +20,28 @@ export interface SlackWorkspace {
  * - `GET /api/users.lookupByEmail?email=`: Bearer token; answers `user.id` or `users_not_found`.
  * Other methods: `unknown_method`. Force other answers with `fake.http.respondOnce(...)`.
  */
-export class SlackFake {
+export class SlackFake extends ApiFake {
   /** JSON bodies of the messages posted, oldest first. */
   readonly posted: { channel: string; text: string }[] = [];
   private counter = 0;
 
   private constructor(
-    readonly http: HttpFake,
+    http: HttpFake,
     readonly workspace: SlackWorkspace,
-  ) {}
+  ) {
+    super(http);
+  }
 
   static async start(workspace: Partial<SlackWorkspace> = {}): Promise<SlackFake> {
-    const fake = new SlackFake(await HttpFake.start(), {
+    return new SlackFake(await HttpFake.start(), {
       tokens: ['xoxb-bot-token'],
       channels: ['C0000000001', '#general'],
       users: { 'ada@example.com': 'U0000000ADA' },
       ...workspace,
     });
-    fake.http.respond((req) => fake.answer(req));
-    return fake;
   }
 
-  /** The base URL to put in the provider's `baseUrl` setting. */
-  get url(): string {
-    return this.http.url;
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private answer(req: RecordedRequest): FakeResponse {
+  protected answer(req: RecordedRequest): FakeResponse {
     const method = /^\/api\/([\w.]+)$/.exec(req.pathname)?.[1];
     if (method !== 'chat.postMessage' && method !== 'users.lookupByEmail') return slackError('unknown_method');
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];

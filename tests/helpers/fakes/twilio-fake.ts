@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ApiFake } from './api-fake';
 import { HttpFake, type FakeResponse, type RecordedRequest } from './http-fake';
 
 /**
@@ -11,35 +12,26 @@ import { HttpFake, type FakeResponse, type RecordedRequest } from './http-fake';
  *
  * Force other answers with `fake.http.respondOnce({ status: 429, headers: { 'retry-after': '3' } })`.
  */
-export class TwilioFake {
+export class TwilioFake extends ApiFake {
   /** Form bodies of the messages answered 201, oldest first. */
   readonly accepted: Record<string, string>[] = [];
 
   private constructor(
-    readonly http: HttpFake,
+    http: HttpFake,
     readonly accountSid: string,
     readonly authToken: string,
-  ) {}
+  ) {
+    super(http);
+  }
 
   static async start(
     accountSid = 'AC00000000000000000000000000000001',
     authToken = 'twilio-auth-token',
   ): Promise<TwilioFake> {
-    const fake = new TwilioFake(await HttpFake.start(), accountSid, authToken);
-    fake.http.respond((req) => fake.answer(req));
-    return fake;
+    return new TwilioFake(await HttpFake.start(), accountSid, authToken);
   }
 
-  /** The base URL to put in the provider's `baseUrl` setting. */
-  get url(): string {
-    return this.http.url;
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private answer(req: RecordedRequest): FakeResponse {
+  protected answer(req: RecordedRequest): FakeResponse {
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.pathname);
     if (!match) return twilioError(404, 20404, `The requested resource ${req.pathname} was not found`);
     if (req.method !== 'POST') return twilioError(405, 20004, 'Method not allowed');

@@ -1,11 +1,12 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { Channel } from '../../../src/domain/channel/channel.enum';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
+import { PermanentProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { fcmProvider, type FcmSettings, type ServiceAccount } from '../../../src/plugins/providers/fcm/fcm.provider';
 import type { SendContext } from '../../../src/domain/provider/provider-plugin';
 import { FCM_SCOPE, fcmError, FcmFake } from '../../helpers/fakes/fcm-fake';
 import { refusedUrl } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';
+import { failure, sendThrough } from '../../helpers/provider-send';
 
 const DEVICE = 'fcm-device-token-1';
 const GONE = 'fcm-device-token-gone';
@@ -44,7 +45,8 @@ beforeEach(async () => {
 afterEach(() => fake.close());
 
 function send(address: unknown, overrides: Partial<FcmSettings> = {}, extra: Partial<SendContext<FcmSettings>> = {}) {
-  return fcmProvider.send(
+  return sendThrough(
+    fcmProvider,
     sendContext({
       channel: Channel.PUSH,
       settings: { ...settings, ...overrides },
@@ -53,15 +55,6 @@ function send(address: unknown, overrides: Partial<FcmSettings> = {}, extra: Par
       ...extra,
     }),
   );
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
 }
 
 describe('fcm provider', () => {

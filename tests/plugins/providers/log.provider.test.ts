@@ -5,6 +5,7 @@ import { PermanentProviderError, RetryableProviderError } from '../../../src/dom
 import { createLogProvider, logProvider, type LogSettings } from '../../../src/plugins/providers/log/log.provider';
 import type { RenderedContent } from '../../../src/domain/provider/provider-plugin';
 import { sendContext } from '../../helpers/fakes/send-context';
+import { sendThrough } from '../../helpers/provider-send';
 
 /** A pino logger writing synchronously into `lines`. */
 function memoryLogger() {
@@ -33,7 +34,8 @@ describe('log provider', () => {
   it('writes one structured line and returns log-<idempotencyKey>', async () => {
     const { logger, lines } = memoryLogger();
     const provider = createLogProvider(logger);
-    const result = await provider.send(
+    const result = await sendThrough(
+      provider,
       sendContext<LogSettings>({
         channel: Channel.EMAIL,
         settings: { label: 'dev', apiKey: SECRET },
@@ -61,23 +63,45 @@ describe('log provider', () => {
     expect(lines[0]).not.toContain(SECRET);
   });
 
-  it('never logs secrets: schema secrets, secret-looking extra settings, token addresses', async () => {
+  it('never logs secrets: schema secrets, token addresses, secret-looking settings', async () => {
     const { logger, lines } = memoryLogger();
     const provider = createLogProvider(logger);
-    const settings = { apiKey: SECRET, password: `${SECRET}-2`, nested: { authToken: `${SECRET}-3` } } as LogSettings;
+    const settings: LogSettings = { apiKey: SECRET };
     const cases: [Channel, unknown, RenderedContent][] = [
       [Channel.SLACK, { accessToken: `${SECRET}-4`, channel: 'C123' }, { text: 'hi' }],
       [Channel.PUSH, `fcm-${SECRET}-5`, { title: 't', body: 'b' }],
       [Channel.SMS, '+15555550100', { body: 'b' }],
     ];
     for (const [channel, address, content] of cases) {
-      await provider.send(sendContext({ channel, settings, address, content }));
+      await sendThrough(provider, sendContext({ channel, settings, address, content }));
     }
     expect(lines).toHaveLength(3);
     for (const line of lines) expect(line).not.toContain(SECRET);
     expect(JSON.parse(lines[0]).to).toEqual({ accessToken: '********', channel: 'C123' });
     expect(JSON.parse(lines[1]).to).toMatch(/^fcm-…\(\d+ chars\)$/);
     expect(JSON.parse(lines[2]).to).toBe('+15555550100');
+
+    // settings the schema does not know are refused before anything is logged, without their values
+    const extra = { apiKey: SECRET, password: `${SECRET}-2`, nested: { authToken: `${SECRET}-3` } };
+    const refused = sendThrough(
+      provider,
+      sendContext({ channel: Channel.SMS, settings: extra, content: { body: 'b' } }),
+    );
+    await expect(refused).rejects.toThrow(new PermanentProviderError('log: settings.password is not a known setting'));
+    expect(lines).toHaveLength(3);
+
+    // and the provider masks secret-looking names itself, should such settings reach it another way
+    await provider.send(
+      sendContext({ channel: Channel.SMS, settings: { ...extra, level: 'info' as const }, content: { body: 'b' } }),
+    );
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).not.toContain(SECRET);
+    expect(JSON.parse(lines[3]).settings).toEqual({
+      apiKey: '********',
+      password: '********',
+      nested: { authToken: '********' },
+      level: 'info',
+    });
   });
 
   it('honours level and can simulate failures', async () => {
@@ -86,10 +110,14 @@ describe('log provider', () => {
     const ctx = (settings: LogSettings) =>
       sendContext({ channel: Channel.SMS, settings, address: '+1', content: { body: 'b' } });
 
-    await provider.send(ctx({ level: 'warn' }));
+    await sendThrough(provider, ctx({ level: 'warn' }));
     expect(JSON.parse(lines[0]).level).toBe(40);
-    await expect(provider.send(ctx({ simulateFailure: 'retryable' }))).rejects.toBeInstanceOf(RetryableProviderError);
-    await expect(provider.send(ctx({ simulateFailure: 'permanent' }))).rejects.toBeInstanceOf(PermanentProviderError);
-    await expect(provider.send(ctx({ level: 'loud' as never }))).rejects.toBeInstanceOf(PermanentProviderError);
+    await expect(sendThrough(provider, ctx({ simulateFailure: 'retryable' }))).rejects.toBeInstanceOf(
+      RetryableProviderError,
+    );
+    await expect(sendThrough(provider, ctx({ simulateFailure: 'permanent' }))).rejects.toBeInstanceOf(
+      PermanentProviderError,
+    );
+    await expect(sendThrough(provider, ctx({ level: 'loud' as never }))).rejects.toBeInstanceOf(PermanentProviderError);
   });
 });

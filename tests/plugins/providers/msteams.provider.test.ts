@@ -1,9 +1,10 @@
 import { Channel } from '../../../src/domain/channel/channel.enum';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
+import { PermanentProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { msTeamsProvider, type MsTeamsSettings } from '../../../src/plugins/providers/msteams/msteams.provider';
 import { refusedUrl } from '../../helpers/fakes/http-fake';
 import { CONNECTOR_PATH, MsTeamsFake } from '../../helpers/fakes/msteams-fake';
 import { sendContext } from '../../helpers/fakes/send-context';
+import { failure, sendThrough } from '../../helpers/provider-send';
 
 let fake: MsTeamsFake;
 
@@ -13,16 +14,7 @@ beforeEach(async () => {
 afterEach(() => fake.close());
 
 function send(address: unknown, settings: MsTeamsSettings = {}, text = 'Deploy finished') {
-  return msTeamsProvider.send(sendContext({ channel: Channel.MSTEAMS, settings, address, content: { text } }));
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
+  return sendThrough(msTeamsProvider, sendContext({ channel: Channel.MSTEAMS, settings, address, content: { text } }));
 }
 
 const teamsDelivery429 =

@@ -4,6 +4,7 @@ import { PermanentProviderError, RetryableProviderError } from '../../../src/dom
 import { sendgridProvider, type SendGridSettings } from '../../../src/plugins/providers/sendgrid/sendgrid.provider';
 import { refusedUrl } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';
+import { sendThrough } from '../../helpers/provider-send';
 import { SendGridFake } from '../../helpers/fakes/sendgrid-fake';
 
 const API_KEY = 'SG.fake-key-123';
@@ -46,7 +47,10 @@ describe('sendgrid provider', () => {
   });
 
   it('POSTs /v3/mail/send with the documented shape and returns X-Message-Id', async () => {
-    const result = await sendgridProvider.send(ctxFor({ settings: { ...settings, replyTo: 'help@example.com' } }));
+    const result = await sendThrough(
+      sendgridProvider,
+      ctxFor({ settings: { ...settings, replyTo: 'help@example.com' } }),
+    );
 
     expect(result).toEqual({ externalId: 'sg-msg-1' });
     expect(sendgrid.http.requests).toHaveLength(1);
@@ -71,21 +75,21 @@ describe('sendgrid provider', () => {
 
   it('sends html only and omits an absent from name', async () => {
     const { fromName: _n, ...noName } = settings;
-    await sendgridProvider.send(ctxFor({ settings: noName, content: { subject: 'S', html: '<b>x</b>' } }));
+    await sendThrough(sendgridProvider, ctxFor({ settings: noName, content: { subject: 'S', html: '<b>x</b>' } }));
     const body = sendgrid.accepted[0];
     expect(body.content).toEqual([{ type: 'text/html', value: '<b>x</b>' }]);
     expect(body.from).toEqual({ email: 'shop@example.com' });
   });
 
   it('a baseUrl with a trailing slash still hits /v3/mail/send', async () => {
-    await sendgridProvider.send(ctxFor({ settings: { ...settings, baseUrl: `${sendgrid.url}/` } }));
+    await sendThrough(sendgridProvider, ctxFor({ settings: { ...settings, baseUrl: `${sendgrid.url}/` } }));
     expect(sendgrid.http.lastRequest?.path).toBe('/v3/mail/send');
   });
 
   it('a wrong API key (401) is permanent', async () => {
-    const error = await sendgridProvider
-      .send(ctxFor({ settings: { ...settings, apiKey: 'SG.wrong' } }))
-      .catch((e) => e);
+    const error = await sendThrough(sendgridProvider, ctxFor({ settings: { ...settings, apiKey: 'SG.wrong' } })).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error.status).toBe(401);
   });
@@ -95,7 +99,7 @@ describe('sendgrid provider', () => {
       status: 400,
       body: { errors: [{ message: 'Does not contain a valid address.', field: 'personalizations.0.to.0.email' }] },
     });
-    const error = await sendgridProvider.send(ctxFor()).catch((e) => e);
+    const error = await sendThrough(sendgridProvider, ctxFor()).catch((e) => e);
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error.status).toBe(400);
     expect(error.message).toContain('Does not contain a valid address.');
@@ -103,7 +107,7 @@ describe('sendgrid provider', () => {
 
   it('429 is retryable with Retry-After', async () => {
     sendgrid.http.respondOnce({ status: 429, headers: { 'retry-after': '7' }, body: { errors: [] } });
-    const error = await sendgridProvider.send(ctxFor()).catch((e) => e);
+    const error = await sendThrough(sendgridProvider, ctxFor()).catch((e) => e);
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.status).toBe(429);
     expect(error.retryAfterMs).toBe(7000);
@@ -111,22 +115,25 @@ describe('sendgrid provider', () => {
 
   it.each([500, 502, 503])('%i is retryable', async (status) => {
     sendgrid.http.respondOnce({ status, body: 'upstream trouble' });
-    const error = await sendgridProvider.send(ctxFor()).catch((e) => e);
+    const error = await sendThrough(sendgridProvider, ctxFor()).catch((e) => e);
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.status).toBe(status);
   });
 
   it('no answer within timeoutMs is retryable', async () => {
     sendgrid.http.respondOnce({ hang: true });
-    const error = await sendgridProvider.send(ctxFor({ settings: { ...settings, timeoutMs: 150 } })).catch((e) => e);
+    const error = await sendThrough(sendgridProvider, ctxFor({ settings: { ...settings, timeoutMs: 150 } })).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.message).toMatch(/150 ms/);
   });
 
   it('a refused connection is retryable', async () => {
-    const error = await sendgridProvider
-      .send(ctxFor({ settings: { ...settings, baseUrl: await refusedUrl() } }))
-      .catch((e) => e);
+    const error = await sendThrough(
+      sendgridProvider,
+      ctxFor({ settings: { ...settings, baseUrl: await refusedUrl() } }),
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(RetryableProviderError);
   });
 
@@ -138,17 +145,18 @@ describe('sendgrid provider', () => {
     [{ baseUrl: 'ftp://example.com' }, 'sendgrid: settings.baseUrl must be an http(s) URL'],
     [{ timeoutMs: -1 }, 'sendgrid: settings.timeoutMs must be a positive number'],
   ])('invalid settings %p are permanent', async (patch, message) => {
-    const error = await sendgridProvider
-      .send(ctxFor({ settings: { ...settings, ...patch } as SendGridSettings }))
-      .catch((e) => e);
+    const error = await sendThrough(
+      sendgridProvider,
+      ctxFor({ settings: { ...settings, ...patch } as SendGridSettings }),
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error.message).toContain(message);
     expect(sendgrid.http.requests).toHaveLength(0);
   });
 
   it('a non-email address or empty content is permanent, nothing sent', async () => {
-    await expect(sendgridProvider.send(ctxFor({ address: 42 }))).rejects.toBeInstanceOf(PermanentProviderError);
-    await expect(sendgridProvider.send(ctxFor({ content: { subject: 'S' } }))).rejects.toBeInstanceOf(
+    await expect(sendThrough(sendgridProvider, ctxFor({ address: 42 }))).rejects.toBeInstanceOf(PermanentProviderError);
+    await expect(sendThrough(sendgridProvider, ctxFor({ content: { subject: 'S' } }))).rejects.toBeInstanceOf(
       PermanentProviderError,
     );
     expect(sendgrid.http.requests).toHaveLength(0);

@@ -1,8 +1,9 @@
 import { Channel } from '../../../src/domain/channel/channel.enum';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
+import { PermanentProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { slackProvider, type SlackSettings } from '../../../src/plugins/providers/slack/slack.provider';
 import { refusedUrl } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';
+import { failure, sendThrough } from '../../helpers/provider-send';
 import { slackError, SlackFake } from '../../helpers/fakes/slack-fake';
 
 let fake: SlackFake;
@@ -15,18 +16,10 @@ beforeEach(async () => {
 afterEach(() => fake.close());
 
 function send(address: unknown, overrides: Partial<SlackSettings> = {}, text = 'Order shipped') {
-  return slackProvider.send(
+  return sendThrough(
+    slackProvider,
     sendContext({ channel: Channel.SLACK, settings: { ...settings, ...overrides }, address, content: { text } }),
   );
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
 }
 
 describe('slack provider', () => {

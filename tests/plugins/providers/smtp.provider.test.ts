@@ -5,6 +5,7 @@ import { PermanentProviderError, RetryableProviderError } from '../../../src/dom
 import { smtpProvider, type SmtpSettings } from '../../../src/plugins/providers/smtp/smtp.provider';
 import { closedPort } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';
+import { sendThrough } from '../../helpers/provider-send';
 import { SmtpFake } from '../../helpers/fakes/smtp-fake';
 
 const credentials = { username: 'mailer', password: 's3cret-pass' };
@@ -53,7 +54,7 @@ describe('smtp provider', () => {
   });
 
   it('sends the mail with auth, From, To, Subject, text and html', async () => {
-    const result = await smtpProvider.send(ctxFor());
+    const result = await sendThrough(smtpProvider, ctxFor());
 
     expect(smtp.messages).toHaveLength(1);
     const mail = smtp.messages[0];
@@ -73,13 +74,15 @@ describe('smtp provider', () => {
   it('sends a text-only mail', async () => {
     const ctx = ctxFor();
     ctx.content = { subject: 'Plain', text: 'Only text' };
-    await smtpProvider.send(ctx);
+    await sendThrough(smtpProvider, ctx);
     expect(smtp.messages[0].text).toBe('Only text');
     expect(smtp.messages[0].html).toBeUndefined();
   });
 
   it('bad credentials (535) are permanent', async () => {
-    const error = await smtpProvider.send(ctxFor({ settings: { ...settings, password: 'wrong' } })).catch((e) => e);
+    const error = await sendThrough(smtpProvider, ctxFor({ settings: { ...settings, password: 'wrong' } })).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error.status).toBe(535);
     expect(error.message).not.toContain('wrong');
@@ -93,7 +96,7 @@ describe('smtp provider', () => {
     ['MAIL', 421],
   ] as const)('a %s refused with %i is retryable', async (stage, code) => {
     smtp.failNext({ stage, code, message: 'Try again later' });
-    const error = await smtpProvider.send(ctxFor()).catch((e) => e);
+    const error = await sendThrough(smtpProvider, ctxFor()).catch((e) => e);
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.status).toBe(code);
     expect(smtp.messages).toHaveLength(0);
@@ -105,14 +108,14 @@ describe('smtp provider', () => {
     ['DATA', 554],
   ] as const)('a %s refused with %i is permanent', async (stage, code) => {
     smtp.failNext({ stage, code, message: 'No such user' });
-    const error = await smtpProvider.send(ctxFor()).catch((e) => e);
+    const error = await sendThrough(smtpProvider, ctxFor()).catch((e) => e);
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error.status).toBe(code);
   });
 
   it('a refused connection is retryable', async () => {
     const port = await closedPort();
-    const error = await smtpProvider.send(ctxFor({ settings: { ...settings, port } })).catch((e) => e);
+    const error = await sendThrough(smtpProvider, ctxFor({ settings: { ...settings, port } })).catch((e) => e);
     expect(error).toBeInstanceOf(RetryableProviderError);
   });
 
@@ -125,9 +128,9 @@ describe('smtp provider', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
     try {
       const port = (silent.address() as AddressInfo).port;
-      const error = await smtpProvider
-        .send(ctxFor({ settings: { ...settings, port, timeoutMs: 200 } }))
-        .catch((e) => e);
+      const error = await sendThrough(smtpProvider, ctxFor({ settings: { ...settings, port, timeoutMs: 200 } })).catch(
+        (e) => e,
+      );
       expect(error).toBeInstanceOf(RetryableProviderError);
 
       // an aborted delivery stops waiting at once, retryable
@@ -135,7 +138,7 @@ describe('smtp provider', () => {
       const ctx = { ...ctxFor({ settings: { ...settings, port, timeoutMs: 300 } }), signal: controller.signal };
       setTimeout(() => controller.abort(), 30);
       const started = Date.now();
-      await expect(smtpProvider.send(ctx)).rejects.toThrow(new RetryableProviderError('smtp: aborted'));
+      await expect(sendThrough(smtpProvider, ctx)).rejects.toThrow(new RetryableProviderError('smtp: aborted'));
       expect(Date.now() - started).toBeLessThan(250);
     } finally {
       sockets.forEach((s) => s.destroy());
@@ -146,7 +149,7 @@ describe('smtp provider', () => {
   it.each([undefined, null, 42, { email: 'ada@example.com' }, 'not-an-email'])(
     'address %p is permanent',
     async (address) => {
-      const error = await smtpProvider.send(ctxFor({ address })).catch((e) => e);
+      const error = await sendThrough(smtpProvider, ctxFor({ address })).catch((e) => e);
       expect(error).toBeInstanceOf(PermanentProviderError);
       expect(smtp.messages).toHaveLength(0);
     },
@@ -154,14 +157,14 @@ describe('smtp provider', () => {
 
   it('missing settings are permanent with a clear message', async () => {
     const { host: _host, ...noHost } = settings;
-    await expect(smtpProvider.send(ctxFor({ settings: noHost as SmtpSettings }))).rejects.toThrow(
+    await expect(sendThrough(smtpProvider, ctxFor({ settings: noHost as SmtpSettings }))).rejects.toThrow(
       new PermanentProviderError('smtp: settings.host is required'),
     );
-    await expect(smtpProvider.send(ctxFor({ settings: { ...settings, from: '' } }))).rejects.toThrow(
+    await expect(sendThrough(smtpProvider, ctxFor({ settings: { ...settings, from: '' } }))).rejects.toThrow(
       'smtp: settings.from is required',
     );
     await expect(
-      smtpProvider.send(ctxFor({ settings: { ...settings, port: 'x' as unknown as number } })),
+      sendThrough(smtpProvider, ctxFor({ settings: { ...settings, port: 'x' as unknown as number } })),
     ).rejects.toBeInstanceOf(PermanentProviderError);
   });
 });

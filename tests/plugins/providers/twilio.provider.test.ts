@@ -1,5 +1,5 @@
 import { Channel } from '../../../src/domain/channel/channel.enum';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
+import { PermanentProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import {
   normalisePhone,
   twilioProvider,
@@ -7,6 +7,7 @@ import {
 } from '../../../src/plugins/providers/twilio/twilio.provider';
 import { refusedUrl } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';
+import { failure, sendThrough } from '../../helpers/provider-send';
 import { twilioError, TwilioFake } from '../../helpers/fakes/twilio-fake';
 
 let fake: TwilioFake;
@@ -19,7 +20,8 @@ beforeEach(async () => {
 afterEach(() => fake.close());
 
 function sms(address: unknown, overrides: Partial<TwilioSettings> = {}) {
-  return twilioProvider.send(
+  return sendThrough(
+    twilioProvider,
     sendContext({
       channel: Channel.SMS,
       settings: { ...settings, ...overrides },
@@ -30,7 +32,8 @@ function sms(address: unknown, overrides: Partial<TwilioSettings> = {}) {
 }
 
 function whatsapp(address: unknown, overrides: Partial<TwilioSettings> = {}) {
-  return twilioProvider.send(
+  return sendThrough(
+    twilioProvider,
     sendContext({
       channel: Channel.WHATSAPP,
       settings: { ...settings, ...overrides },
@@ -38,15 +41,6 @@ function whatsapp(address: unknown, overrides: Partial<TwilioSettings> = {}) {
       content: { body: 'Hi on WhatsApp' },
     }),
   );
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
 }
 
 describe('twilio provider', () => {

@@ -4,6 +4,7 @@ import { PermanentProviderError, RetryableProviderError } from '../../../src/dom
 import { webhookProvider, type WebhookSettings } from '../../../src/plugins/providers/webhook/webhook.provider';
 import { HttpFake, refusedUrl, type RecordedRequest } from '../../helpers/fakes/http-fake';
 import { sendContext } from '../../helpers/fakes/send-context';
+import { sendThrough } from '../../helpers/provider-send';
 
 const SECRET = 'whsec_test_secret';
 
@@ -60,7 +61,7 @@ describe('webhook provider', () => {
   });
 
   it('without a rendered body posts the default body, signed, with Idempotency-Key', async () => {
-    const result = await webhookProvider.send(ctxFor());
+    const result = await sendThrough(webhookProvider, ctxFor());
 
     expect(result).toEqual({ externalId: 'evt_1' });
     const req = receiver.requests[0];
@@ -79,13 +80,13 @@ describe('webhook provider', () => {
   });
 
   it('a direct send has event null', async () => {
-    await webhookProvider.send(ctxFor({ eventName: null }));
+    await sendThrough(webhookProvider, ctxFor({ eventName: null }));
     expect((receiver.lastRequest?.json as { event: unknown }).event).toBeNull();
   });
 
   it('posts a rendered object body as JSON, signature over the exact bytes (non-ASCII included)', async () => {
     const body = { type: 'order', customer: 'Zoë', note: 'naïve – “quoted”', nested: { n: 1 } };
-    await webhookProvider.send(ctxFor({ body }));
+    await sendThrough(webhookProvider, ctxFor({ body }));
     const req = receiver.requests[0];
     expect(req.json).toEqual(body);
     expect(verifySignature(req, SECRET)).toBe(true);
@@ -93,20 +94,21 @@ describe('webhook provider', () => {
 
   it('sends a rendered string that is JSON text byte for byte', async () => {
     const text = '{ "orderId": "o-1",\n  "total": 12.50 }';
-    await webhookProvider.send(ctxFor({ body: text }));
+    await sendThrough(webhookProvider, ctxFor({ body: text }));
     const req = receiver.requests[0];
     expect(req.body).toBe(text);
     expect(verifySignature(req, SECRET)).toBe(true);
   });
 
   it('sends a rendered string that is not JSON as a JSON string', async () => {
-    await webhookProvider.send(ctxFor({ body: 'Order o-1 shipped' }));
+    await sendThrough(webhookProvider, ctxFor({ body: 'Order o-1 shipped' }));
     expect(receiver.requests[0].body).toBe('"Order o-1 shipped"');
     expect(receiver.requests[0].json).toBe('Order o-1 shipped');
   });
 
   it('without a secret sends no signature; extra headers pass but cannot override reserved ones', async () => {
-    await webhookProvider.send(
+    await sendThrough(
+      webhookProvider,
       ctxFor({
         settings: {
           url: settings.url,
@@ -122,30 +124,30 @@ describe('webhook provider', () => {
 
   it('externalId is null when the response has no JSON id', async () => {
     receiver.respondOnce({ status: 204 });
-    await expect(webhookProvider.send(ctxFor())).resolves.toEqual({ externalId: null });
+    await expect(sendThrough(webhookProvider, ctxFor())).resolves.toEqual({ externalId: null });
     receiver.respondOnce({ status: 200, body: 'ok', headers: { 'content-type': 'text/plain' } });
-    await expect(webhookProvider.send(ctxFor())).resolves.toEqual({ externalId: null });
+    await expect(sendThrough(webhookProvider, ctxFor())).resolves.toEqual({ externalId: null });
     receiver.respondOnce({ status: 201, body: { id: 1234 } });
-    await expect(webhookProvider.send(ctxFor())).resolves.toEqual({ externalId: '1234' });
+    await expect(sendThrough(webhookProvider, ctxFor())).resolves.toEqual({ externalId: '1234' });
   });
 
   it.each([400, 401, 404, 410, 422])('%i is permanent', async (status) => {
     receiver.respondOnce({ status, body: { error: 'nope' } });
-    const error = await webhookProvider.send(ctxFor()).catch((e) => e);
+    const error = await sendThrough(webhookProvider, ctxFor()).catch((e) => e);
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error.status).toBe(status);
   });
 
   it('429 is retryable with Retry-After', async () => {
     receiver.respondOnce({ status: 429, headers: { 'retry-after': '2' } });
-    const error = await webhookProvider.send(ctxFor()).catch((e) => e);
+    const error = await sendThrough(webhookProvider, ctxFor()).catch((e) => e);
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.retryAfterMs).toBe(2000);
   });
 
   it.each([408, 500, 503])('%i is retryable', async (status) => {
     receiver.respondOnce({ status });
-    const error = await webhookProvider.send(ctxFor()).catch((e) => e);
+    const error = await sendThrough(webhookProvider, ctxFor()).catch((e) => e);
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.status).toBe(status);
   });
@@ -153,7 +155,9 @@ describe('webhook provider', () => {
   it('no answer within timeoutMs is retryable, and the call gives up at timeoutMs (not a timer tick later)', async () => {
     receiver.respondOnce({ hang: true });
     const started = Date.now();
-    const error = await webhookProvider.send(ctxFor({ settings: { ...settings, timeoutMs: 150 } })).catch((e) => e);
+    const error = await sendThrough(webhookProvider, ctxFor({ settings: { ...settings, timeoutMs: 150 } })).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.message).toMatch(/no answer within 150 ms/);
     // undici's own timeouts run on a 1 s tick; the provider's timer must not
@@ -162,9 +166,11 @@ describe('webhook provider', () => {
 
   it('a dropped connection and a refused connection are retryable', async () => {
     receiver.respondOnce({ destroy: true });
-    await expect(webhookProvider.send(ctxFor())).rejects.toBeInstanceOf(RetryableProviderError);
+    await expect(sendThrough(webhookProvider, ctxFor())).rejects.toBeInstanceOf(RetryableProviderError);
     const url = `${await refusedUrl()}/hooks/pigeon`;
-    await expect(webhookProvider.send(ctxFor({ settings: { url } }))).rejects.toBeInstanceOf(RetryableProviderError);
+    await expect(sendThrough(webhookProvider, ctxFor({ settings: { url } }))).rejects.toBeInstanceOf(
+      RetryableProviderError,
+    );
   });
 
   it('aborting the signal stops the request, retryable', async () => {
@@ -172,7 +178,7 @@ describe('webhook provider', () => {
     const controller = new AbortController();
     const ctx = { ...ctxFor(), signal: controller.signal };
     setTimeout(() => controller.abort(), 50);
-    const error = await webhookProvider.send(ctx).catch((e) => e);
+    const error = await sendThrough(webhookProvider, ctx).catch((e) => e);
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.message).toMatch(/cancelled/);
   });
@@ -185,7 +191,7 @@ describe('webhook provider', () => {
     [{ url: 'http://127.0.0.1:1/x', headers: { 'X-A': 'a\r\nInjected: 1' } }, 'single-line string'],
     [{ url: 'http://127.0.0.1:1/x', headers: ['x'] }, 'settings.headers must be an object'],
   ])('invalid settings %p are permanent', async (bad, message) => {
-    const error = await webhookProvider.send(ctxFor({ settings: bad as WebhookSettings })).catch((e) => e);
+    const error = await sendThrough(webhookProvider, ctxFor({ settings: bad as WebhookSettings })).catch((e) => e);
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error.message).toContain(message);
   });

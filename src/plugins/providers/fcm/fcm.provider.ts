@@ -1,35 +1,62 @@
 import { createSign } from 'node:crypto';
 import { Channel } from '../../../domain/channel/channel.enum';
 import type { PushContent } from '../../../domain/channel/channel-content';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
-import { joinUrl, postJson, providerFetch, type ProviderResponse } from '../http';
-import type { ProviderDefinition } from '../../../domain/provider/provider-plugin';
-
-/** The fields of a Google service-account key file that FCM needs. */
-export interface ServiceAccount {
-  client_email: string;
-  private_key: string;
-  private_key_id?: string;
-  project_id?: string;
-  token_uri?: string;
-}
-
-/** Settings of a Firebase Cloud Messaging provider configuration. */
-export interface FcmSettings {
-  /** The service-account key file: an object, or its JSON text. */
-  serviceAccount: ServiceAccount | string;
-  /** Firebase project id; defaults to the service account's `project_id`. */
-  projectId?: string;
-  /** FCM API base URL; `https://fcm.googleapis.com` unless pointed at a fake or a proxy. */
-  baseUrl?: string;
-  /** OAuth token endpoint; defaults to the service account's `token_uri`. */
-  tokenUrl?: string;
-  /** How long one API call may take, in milliseconds. */
-  timeoutMs?: number;
-}
+import {
+  PermanentProviderError,
+  ProviderError,
+  RetryableProviderError,
+} from '../../../domain/provider/provider.errors';
+import { DEFAULT_TIMEOUT_MS, joinUrl, postJson, providerFetch, type ProviderResponse } from '../http';
+import type { ProviderDefinition, SettingsInputOf, SettingsSchema } from '../../../domain/provider/provider-plugin';
 
 const DEFAULT_BASE_URL = 'https://fcm.googleapis.com';
 const DEFAULT_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+
+const settingsSchema = {
+  type: 'object',
+  properties: {
+    serviceAccount: {
+      type: ['object', 'string'],
+      description:
+        'Service-account key file (JSON, as downloaded from the Google Cloud console), as an object or its JSON text.',
+      secret: true,
+      properties: {
+        client_email: { type: 'string', description: 'Service-account e-mail: the JWT issuer.', minLength: 1 },
+        private_key: { type: 'string', description: 'PEM private key that signs the JWT.', secret: true, minLength: 1 },
+        private_key_id: { type: 'string', description: 'Id of the private key (the JWT kid).' },
+        project_id: { type: 'string', description: 'Firebase/Google Cloud project id.' },
+        token_uri: {
+          type: 'string',
+          format: 'http-url',
+          description: 'OAuth token endpoint.',
+          default: DEFAULT_TOKEN_URL,
+        },
+      },
+      required: ['client_email', 'private_key'],
+    },
+    projectId: { type: 'string', description: "Firebase project id; defaults to the service account's project_id." },
+    baseUrl: { type: 'string', format: 'http-url', description: 'FCM API base URL.', default: DEFAULT_BASE_URL },
+    tokenUrl: {
+      type: 'string',
+      format: 'http-url',
+      description: "OAuth token endpoint, overriding the service account's token_uri.",
+    },
+    timeoutMs: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Timeout of one API call in milliseconds.',
+      default: DEFAULT_TIMEOUT_MS,
+    },
+  },
+  required: ['serviceAccount'],
+} as const satisfies SettingsSchema;
+
+/** Settings of a Firebase Cloud Messaging provider configuration, as written (from the schema above). */
+export type FcmSettings = SettingsInputOf<typeof settingsSchema>;
+
+/** The fields of a Google service-account key file that FCM needs (`serviceAccount` as an object). */
+export type ServiceAccount = Exclude<FcmSettings['serviceAccount'], string>;
+
 const SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 const TOKEN_LIFETIME_S = 3600;
 /** A cached access token is renewed this long before it expires. */
@@ -60,48 +87,11 @@ const tokenCache = new Map<string, CachedToken>();
  * configureProvider({ channel: PUSH, provider: 'fcm', config: { serviceAccount: { client_email, private_key, project_id } } })
  * ```
  */
-export const fcmProvider: ProviderDefinition<FcmSettings> = {
+export const fcmProvider: ProviderDefinition<typeof settingsSchema> = {
   slug: 'fcm',
   title: 'Firebase Cloud Messaging',
   channels: [Channel.PUSH],
-  settings: {
-    type: 'object',
-    properties: {
-      serviceAccount: {
-        type: ['object', 'string'],
-        description:
-          'Service-account key file (JSON, as downloaded from the Google Cloud console), as an object or its JSON text.',
-        secret: true,
-        properties: {
-          client_email: { type: 'string', description: 'Service-account e-mail: the JWT issuer.' },
-          private_key: { type: 'string', description: 'PEM private key that signs the JWT.', secret: true },
-          private_key_id: { type: 'string', description: 'Id of the private key (the JWT kid).' },
-          project_id: { type: 'string', description: 'Firebase/Google Cloud project id.' },
-          token_uri: {
-            type: 'string',
-            format: 'uri',
-            description: 'OAuth token endpoint.',
-            default: DEFAULT_TOKEN_URL,
-          },
-        },
-        required: ['client_email', 'private_key'],
-      },
-      projectId: { type: 'string', description: "Firebase project id; defaults to the service account's project_id." },
-      baseUrl: { type: 'string', format: 'uri', description: 'FCM API base URL.', default: DEFAULT_BASE_URL },
-      tokenUrl: {
-        type: 'string',
-        format: 'uri',
-        description: "OAuth token endpoint, overriding the service account's token_uri.",
-      },
-      timeoutMs: {
-        type: 'integer',
-        minimum: 1,
-        description: 'Timeout of one API call in milliseconds.',
-        default: 10_000,
-      },
-    },
-    required: ['serviceAccount'],
-  },
+  settings: settingsSchema,
 
   async send(ctx) {
     const { settings } = ctx;
@@ -118,10 +108,7 @@ export const fcmProvider: ProviderDefinition<FcmSettings> = {
         data: { ...stringData(ctx.message.data), pigeonMessageId: ctx.message.id },
       },
     };
-    const url = joinUrl(
-      settings.baseUrl || DEFAULT_BASE_URL,
-      `/v1/projects/${encodeURIComponent(projectId)}/messages:send`,
-    );
+    const url = joinUrl(settings.baseUrl, `/v1/projects/${encodeURIComponent(projectId)}/messages:send`);
     const tokenUrl = settings.tokenUrl || account.token_uri || DEFAULT_TOKEN_URL;
     const timeoutMs = settings.timeoutMs;
 

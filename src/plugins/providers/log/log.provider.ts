@@ -1,31 +1,20 @@
 import pino, { type Logger } from 'pino';
-import { ALL_CHANNELS, Channel } from '../../../domain/channel/channel.enum';
+import { ALL_CHANNELS, channelDefinition, type Channel } from '../../../domain/channel/channels';
 import { PermanentProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
-import type { ProviderDefinition, SendResult, SettingsSchema } from '../../../domain/provider/provider-plugin';
+import type {
+  ProviderDefinition,
+  SendResult,
+  SettingsInputOf,
+  SettingsSchema,
+} from '../../../domain/provider/provider-plugin';
 
-/** Settings of a log provider configuration (all optional). */
-export interface LogSettings {
-  /** Added to every line, to tell configurations apart. */
-  label?: string;
-  /** pino level of the line; default `info`. */
-  level?: LogLevel;
-  /** Make every send fail, to try failover and retries without a real provider. */
-  simulateFailure?: 'retryable' | 'permanent';
-  /** Not used for sending: a stand-in secret to try secret handling end to end. Never logged. */
-  apiKey?: string;
-}
-
-type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 const MASK = '********';
 
 /** Setting or address keys that look secret are masked even when the schema does not say so. */
 const SECRET_KEY = /pass|secret|token|key|auth|credential|signature/i;
 
-/** Channels whose address is a contact anyone may see in a dev log (others are tokens or objects holding them). */
-const PLAIN_ADDRESS_CHANNELS = new Set<Channel>([Channel.EMAIL, Channel.SMS, Channel.WHATSAPP, Channel.WEBHOOK]);
-
-const settingsSchema: SettingsSchema = {
+const settingsSchema = {
   type: 'object',
   properties: {
     label: { type: 'string', description: 'Added to every line, to tell several log configurations apart' },
@@ -43,13 +32,17 @@ const settingsSchema: SettingsSchema = {
     },
   },
   additionalProperties: false,
-};
+} as const satisfies SettingsSchema;
+
+/** Settings of a log provider configuration (all optional), as written (from the schema above). */
+export type LogSettings = SettingsInputOf<typeof settingsSchema>;
 
 /** Settings with every secret (by schema or by name) replaced by `********`. */
 function maskSettings(settings: Record<string, unknown>): Record<string, unknown> {
+  const properties: SettingsSchema['properties'] = settingsSchema.properties;
   const masked: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(settings)) {
-    masked[key] = settingsSchema.properties[key]?.secret || SECRET_KEY.test(key) ? MASK : maskDeep(value);
+    masked[key] = properties[key]?.secret || SECRET_KEY.test(key) ? MASK : maskDeep(value);
   }
   return masked;
 }
@@ -63,7 +56,8 @@ function maskDeep(value: unknown): unknown {
 
 /** Emails and phone numbers are shown; tokens (push, Slack, Teams) only by their first characters. */
 function describeAddress(channel: Channel, address: unknown): unknown {
-  if (PLAIN_ADDRESS_CHANNELS.has(channel)) return maskDeep(address);
+  // a contact anyone may see in a dev log, unless the channel table says the address is a credential
+  if (!channelDefinition(channel).address.credential) return maskDeep(address);
   if (typeof address === 'string')
     return address.length > 8 ? `${address.slice(0, 4)}…(${address.length} chars)` : MASK;
   return maskDeep(address);
@@ -79,7 +73,7 @@ function describeAddress(channel: Channel, address: unknown): unknown {
  * const provider = createLogProvider(app.log.child({ component: 'log-provider' }));
  * ```
  */
-export function createLogProvider(logger?: Logger): ProviderDefinition<LogSettings> {
+export function createLogProvider(logger?: Logger): ProviderDefinition<typeof settingsSchema> {
   let log = logger;
   return {
     slug: 'log',
@@ -87,16 +81,9 @@ export function createLogProvider(logger?: Logger): ProviderDefinition<LogSettin
     channels: [...ALL_CHANNELS],
     settings: settingsSchema,
     async send(ctx): Promise<SendResult> {
-      const settings = (ctx.settings ?? {}) as LogSettings;
-      if (typeof settings !== 'object' || Array.isArray(settings)) {
-        throw new PermanentProviderError('log: settings must be an object');
-      }
-      const level = settings.level ?? 'info';
-      if (!LEVELS.includes(level)) {
-        throw new PermanentProviderError(`log: settings.level must be one of ${LEVELS.join(', ')}`);
-      }
+      const { settings } = ctx;
       log ??= pino({ name: 'pigeon' });
-      log[level](
+      log[settings.level](
         {
           provider: 'log',
           label: settings.label,
@@ -107,7 +94,7 @@ export function createLogProvider(logger?: Logger): ProviderDefinition<LogSettin
           eventName: ctx.message.eventName,
           idempotencyKey: ctx.idempotencyKey,
           content: ctx.content,
-          settings: maskSettings(settings as Record<string, unknown>),
+          settings: maskSettings(settings),
         },
         `log provider: ${ctx.channel} message ${ctx.message.id} for ${ctx.profile.userId}`,
       );
@@ -121,4 +108,4 @@ export function createLogProvider(logger?: Logger): ProviderDefinition<LogSettin
 }
 
 /** The log provider writing to a default pino logger on stdout (created on first use). */
-export const logProvider: ProviderDefinition<LogSettings> = createLogProvider();
+export const logProvider: ProviderDefinition<typeof settingsSchema> = createLogProvider();

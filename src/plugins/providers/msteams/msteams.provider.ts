@@ -1,18 +1,37 @@
 import { Channel } from '../../../domain/channel/channel.enum';
 import type { MsTeamsContent } from '../../../domain/channel/channel-content';
 import { PermanentProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
-import { postJson } from '../http';
-import type { ProviderDefinition } from '../../../domain/provider/provider-plugin';
+import { DEFAULT_TIMEOUT_MS, postJson } from '../http';
+import type { ProviderDefinition, SettingsInputOf, SettingsSchema } from '../../../domain/provider/provider-plugin';
+import { isHttpUrl } from '../../../domain/provider/provider-settings';
 
-/** Settings of a Microsoft Teams provider configuration. */
-export interface MsTeamsSettings {
-  /** Incoming-webhook URL used when the profile brings none; the URL itself is the credential. */
-  webhookUrl?: string;
-  /** `MessageCard` (Office 365 connector, the default) or `AdaptiveCard` (Workflows webhooks). */
-  cardFormat?: 'MessageCard' | 'AdaptiveCard';
-  /** How long one webhook call may take, in milliseconds. */
-  timeoutMs?: number;
-}
+const settingsSchema = {
+  type: 'object',
+  properties: {
+    webhookUrl: {
+      type: 'string',
+      format: 'http-url',
+      description: 'Incoming webhook URL of the Teams channel, used when the profile has no webhook URL of its own.',
+      secret: true,
+    },
+    cardFormat: {
+      type: 'string',
+      enum: ['MessageCard', 'AdaptiveCard'],
+      description:
+        'Payload shape: MessageCard for Office 365 connector webhooks, AdaptiveCard (an attachment message) for Workflows webhooks.',
+      default: 'MessageCard',
+    },
+    timeoutMs: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Timeout of one webhook call in milliseconds.',
+      default: DEFAULT_TIMEOUT_MS,
+    },
+  },
+} as const satisfies SettingsSchema;
+
+/** Settings of a Microsoft Teams provider configuration, as written (from the schema above). */
+export type MsTeamsSettings = SettingsInputOf<typeof settingsSchema>;
 
 /** The `ms_teams` profile trait, when it carries a webhook. */
 interface MsTeamsAddress {
@@ -38,34 +57,11 @@ const WHAT = 'MS Teams webhook';
  * configureProvider({ channel: MSTEAMS, provider: 'msteams', config: { webhookUrl: 'https://…webhook.office.com/…' } })
  * ```
  */
-export const msTeamsProvider: ProviderDefinition<MsTeamsSettings> = {
+export const msTeamsProvider: ProviderDefinition<typeof settingsSchema> = {
   slug: 'msteams',
   title: 'Microsoft Teams (incoming webhook)',
   channels: [Channel.MSTEAMS],
-  settings: {
-    type: 'object',
-    properties: {
-      webhookUrl: {
-        type: 'string',
-        format: 'uri',
-        description: 'Incoming webhook URL of the Teams channel, used when the profile has no webhook URL of its own.',
-        secret: true,
-      },
-      cardFormat: {
-        type: 'string',
-        enum: ['MessageCard', 'AdaptiveCard'],
-        description:
-          'Payload shape: MessageCard for Office 365 connector webhooks, AdaptiveCard (an attachment message) for Workflows webhooks.',
-        default: 'MessageCard',
-      },
-      timeoutMs: {
-        type: 'integer',
-        minimum: 1,
-        description: 'Timeout of one webhook call in milliseconds.',
-        default: 10_000,
-      },
-    },
-  },
+  settings: settingsSchema,
 
   async send(ctx) {
     const { settings } = ctx;
@@ -124,15 +120,6 @@ function webhookFrom(address: unknown): string | undefined {
     return nonEmpty(a.webhook_url) ?? nonEmpty(a.webhookUrl);
   }
   return undefined;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const { protocol } = new URL(value);
-    return protocol === 'http:' || protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 function nonEmpty(value: unknown): string | undefined {

@@ -1,20 +1,12 @@
 import { Channel } from '../../../domain/channel/channel.enum';
 import type { SlackContent } from '../../../domain/channel/channel-content';
-import { parseRetryAfter, PermanentProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
-import { joinUrl, providerFetch, postJson } from '../http';
-import type { ProviderDefinition } from '../../../domain/provider/provider-plugin';
-
-/** Settings of a Slack provider configuration. */
-export interface SlackSettings {
-  /** Bot token (`xoxb-…`) used when the profile brings no token of its own. */
-  botToken?: string;
-  /** Channel (id or `#name`) used when the profile names no channel, user or email. */
-  defaultChannel?: string;
-  /** Web API base URL; `https://slack.com` unless pointed at a fake or a proxy. */
-  baseUrl?: string;
-  /** How long one API call may take, in milliseconds. */
-  timeoutMs?: number;
-}
+import {
+  parseRetryAfter,
+  PermanentProviderError,
+  RetryableProviderError,
+} from '../../../domain/provider/provider.errors';
+import { DEFAULT_TIMEOUT_MS, joinUrl, providerFetch, postJson } from '../http';
+import type { ProviderDefinition, SettingsInputOf, SettingsSchema } from '../../../domain/provider/provider-plugin';
 
 /** The `slack` profile trait (Courier-style). */
 interface SlackAddress {
@@ -25,6 +17,31 @@ interface SlackAddress {
 }
 
 const DEFAULT_BASE_URL = 'https://slack.com';
+
+const settingsSchema = {
+  type: 'object',
+  properties: {
+    botToken: {
+      type: 'string',
+      description: 'Bot User OAuth token (xoxb-…), used when the profile has no Slack token of its own.',
+      secret: true,
+    },
+    defaultChannel: {
+      type: 'string',
+      description: 'Channel id or #name to post to when the profile names no channel, user or email.',
+    },
+    baseUrl: { type: 'string', format: 'http-url', description: 'Slack Web API base URL.', default: DEFAULT_BASE_URL },
+    timeoutMs: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Timeout of one API call in milliseconds.',
+      default: DEFAULT_TIMEOUT_MS,
+    },
+  },
+} as const satisfies SettingsSchema;
+
+/** Settings of a Slack provider configuration, as written (from the schema above). */
+export type SlackSettings = SettingsInputOf<typeof settingsSchema>;
 
 /** Slack `error` codes worth another try; every other `ok: false` is permanent. */
 const RETRYABLE_ERRORS = new Set([
@@ -50,31 +67,11 @@ const RETRYABLE_ERRORS = new Set([
  * configureProvider({ channel: SLACK, provider: 'slack', config: { botToken: 'xoxb-…', defaultChannel: '#alerts' } })
  * ```
  */
-export const slackProvider: ProviderDefinition<SlackSettings> = {
+export const slackProvider: ProviderDefinition<typeof settingsSchema> = {
   slug: 'slack',
   title: 'Slack',
   channels: [Channel.SLACK],
-  settings: {
-    type: 'object',
-    properties: {
-      botToken: {
-        type: 'string',
-        description: 'Bot User OAuth token (xoxb-…), used when the profile has no Slack token of its own.',
-        secret: true,
-      },
-      defaultChannel: {
-        type: 'string',
-        description: 'Channel id or #name to post to when the profile names no channel, user or email.',
-      },
-      baseUrl: { type: 'string', format: 'uri', description: 'Slack Web API base URL.', default: DEFAULT_BASE_URL },
-      timeoutMs: {
-        type: 'integer',
-        minimum: 1,
-        description: 'Timeout of one API call in milliseconds.',
-        default: 10_000,
-      },
-    },
-  },
+  settings: settingsSchema,
 
   async send(ctx) {
     const { settings } = ctx;
@@ -85,7 +82,7 @@ export const slackProvider: ProviderDefinition<SlackSettings> = {
         'Slack: no token: the profile has no slack.access_token and botToken is not configured',
       );
     }
-    const api = new SlackApi(settings.baseUrl || DEFAULT_BASE_URL, token, ctx.signal, settings.timeoutMs);
+    const api = new SlackApi(settings.baseUrl, token, ctx.signal, settings.timeoutMs);
 
     let channel = nonEmpty(profile.channel) ?? nonEmpty(profile.user_id);
     const email = nonEmpty(profile.email);

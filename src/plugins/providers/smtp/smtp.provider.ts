@@ -2,24 +2,56 @@ import { createTransport } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { Channel } from '../../../domain/channel/channel.enum';
 import type { EmailContent } from '../../../domain/channel/channel-content';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
+import {
+  PermanentProviderError,
+  ProviderError,
+  RetryableProviderError,
+} from '../../../domain/provider/provider.errors';
 import { DEFAULT_TIMEOUT_MS } from '../http';
-import type { ProviderDefinition, SendContext } from '../../../domain/provider/provider-plugin';
+import type {
+  ProviderDefinition,
+  SendContext,
+  SettingsInputOf,
+  SettingsOf,
+  SettingsSchema,
+} from '../../../domain/provider/provider-plugin';
 
-/** Settings of an SMTP provider configuration. */
-export interface SmtpSettings {
-  host: string;
-  /** Default 465 when `secure`, else 587. */
-  port?: number;
-  /** Implicit TLS from the first byte (port 465); false means plain or STARTTLS when offered. */
-  secure?: boolean;
-  username?: string;
-  password?: string;
-  /** The From address: `news@example.com` or `"Example" <news@example.com>`. */
-  from: string;
-  replyTo?: string;
-  timeoutMs?: number;
-}
+const settingsSchema = {
+  type: 'object',
+  properties: {
+    host: { type: 'string', description: 'SMTP server host name, e.g. smtp.example.com', minLength: 1 },
+    port: {
+      type: 'integer',
+      description: 'SMTP server port; default 465 when secure, else 587',
+      minimum: 1,
+      maximum: 65535,
+    },
+    secure: {
+      type: 'boolean',
+      description: 'Use TLS from the start (usually port 465); when false, STARTTLS is used if the server offers it',
+      default: false,
+    },
+    username: { type: 'string', description: 'User name for SMTP AUTH; leave empty for a server without auth' },
+    password: { type: 'string', description: 'Password for SMTP AUTH', secret: true },
+    from: {
+      type: 'string',
+      description: 'The From address of every mail, e.g. "Example Shop" <shop@example.com>',
+      minLength: 1,
+    },
+    replyTo: { type: 'string', description: 'Optional Reply-To address' },
+    timeoutMs: {
+      type: 'integer',
+      description: `Connection, greeting and socket timeout in milliseconds (default ${DEFAULT_TIMEOUT_MS})`,
+      minimum: 1,
+      default: DEFAULT_TIMEOUT_MS,
+    },
+  },
+  required: ['host', 'from'],
+  additionalProperties: false,
+} as const satisfies SettingsSchema;
+
+/** Settings of an SMTP provider configuration, as written (from the schema above). */
+export type SmtpSettings = SettingsInputOf<typeof settingsSchema>;
 
 /** The header that carries the delivery's idempotency key. */
 export const SMTP_IDEMPOTENCY_HEADER = 'X-Pigeon-Idempotency-Key';
@@ -58,49 +90,14 @@ export function toSmtpProviderError(err: unknown): ProviderError {
   return new PermanentProviderError(message);
 }
 
-function validate(
-  settings: unknown,
-): Required<Pick<SmtpSettings, 'host' | 'port' | 'secure' | 'from' | 'timeoutMs'>> & SmtpSettings {
-  if (typeof settings !== 'object' || settings === null) {
-    throw new PermanentProviderError('smtp: settings must be an object');
-  }
-  const s = settings as Partial<Record<keyof SmtpSettings, unknown>>;
-  const nonEmpty = (key: keyof SmtpSettings) => {
-    if (typeof s[key] !== 'string' || (s[key] as string).trim() === '') {
-      throw new PermanentProviderError(`smtp: settings.${key} is required`);
-    }
-  };
-  const optionalString = (key: keyof SmtpSettings) => {
-    if (s[key] !== undefined && s[key] !== null && typeof s[key] !== 'string') {
-      throw new PermanentProviderError(`smtp: settings.${key} must be a string`);
-    }
-  };
-  nonEmpty('host');
-  nonEmpty('from');
-  optionalString('username');
-  optionalString('password');
-  optionalString('replyTo');
-  if (s.secure !== undefined && s.secure !== null && typeof s.secure !== 'boolean') {
-    throw new PermanentProviderError('smtp: settings.secure must be a boolean');
-  }
-  const secure = s.secure === true;
-  const port = s.port ?? (secure ? 465 : 587);
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new PermanentProviderError('smtp: settings.port must be an integer between 1 and 65535');
-  }
-  const timeoutMs = s.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
-    throw new PermanentProviderError('smtp: settings.timeoutMs must be a positive number');
-  }
-  if (s.password && !s.username) {
+/** Sends one mail over a fresh connection, closed when the send ends (no pool, no leaked sockets). */
+async function send(ctx: SendContext<SettingsOf<typeof settingsSchema>>): Promise<{ externalId: string | null }> {
+  const { settings } = ctx;
+  // what the schema cannot say: a password needs a user name, the port's default depends on `secure`
+  if (settings.password && !settings.username) {
     throw new PermanentProviderError('smtp: settings.username is required when a password is set');
   }
-  return { ...(settings as SmtpSettings), port, secure, timeoutMs };
-}
-
-/** Sends one mail over a fresh connection, closed when the send ends (no pool, no leaked sockets). */
-async function send(ctx: SendContext<SmtpSettings>): Promise<{ externalId: string | null }> {
-  const settings = validate(ctx.settings);
+  const port = settings.port ?? (settings.secure ? 465 : 587);
   if (typeof ctx.address !== 'string' || !ctx.address.includes('@')) {
     throw new PermanentProviderError('smtp: the recipient address must be an email address string');
   }
@@ -112,7 +109,7 @@ async function send(ctx: SendContext<SmtpSettings>): Promise<{ externalId: strin
 
   const options: SMTPTransport.Options = {
     host: settings.host,
-    port: settings.port,
+    port,
     secure: settings.secure,
     auth: settings.username ? { user: settings.username, pass: settings.password ?? '' } : undefined,
     connectionTimeout: settings.timeoutMs,
@@ -161,40 +158,10 @@ async function send(ctx: SendContext<SmtpSettings>): Promise<{ externalId: strin
  * { host: 'smtp.example.com', port: 587, username: 'apikey', password: '…', from: 'Shop <shop@example.com>' }
  * ```
  */
-export const smtpProvider: ProviderDefinition<SmtpSettings> = {
+export const smtpProvider: ProviderDefinition<typeof settingsSchema> = {
   slug: 'smtp',
   title: 'SMTP',
   channels: [Channel.EMAIL],
-  settings: {
-    type: 'object',
-    properties: {
-      host: { type: 'string', description: 'SMTP server host name, e.g. smtp.example.com' },
-      port: {
-        type: 'integer',
-        description: 'SMTP server port; default 465 when secure, else 587',
-        minimum: 1,
-        maximum: 65535,
-      },
-      secure: {
-        type: 'boolean',
-        description: 'Use TLS from the start (usually port 465); when false, STARTTLS is used if the server offers it',
-        default: false,
-      },
-      username: { type: 'string', description: 'User name for SMTP AUTH; leave empty for a server without auth' },
-      password: { type: 'string', description: 'Password for SMTP AUTH', secret: true },
-      from: {
-        type: 'string',
-        description: 'The From address of every mail, e.g. "Example Shop" <shop@example.com>',
-      },
-      replyTo: { type: 'string', description: 'Optional Reply-To address' },
-      timeoutMs: {
-        type: 'integer',
-        description: `Connection, greeting and socket timeout in milliseconds (default ${DEFAULT_TIMEOUT_MS})`,
-        minimum: 1,
-      },
-    },
-    required: ['host', 'from'],
-    additionalProperties: false,
-  },
+  settings: settingsSchema,
   send,
 };

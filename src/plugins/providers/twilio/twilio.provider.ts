@@ -1,29 +1,47 @@
 import { Channel } from '../../../domain/channel/channel.enum';
 import type { SmsContent, WhatsAppContent } from '../../../domain/channel/channel-content';
-import { PermanentProviderError, ProviderError, RetryableProviderError } from '../../../domain/provider/provider.errors';
-import { joinUrl, providerFetch, type ProviderResponse } from '../http';
-import type { ProviderDefinition } from '../../../domain/provider/provider-plugin';
-
-/** Settings of a Twilio provider configuration. */
-export interface TwilioSettings {
-  /** Account SID (`AC…`): the account the message is sent from and the Basic-auth user. */
-  accountSid: string;
-  /** Auth token of the account: the Basic-auth password. */
-  authToken: string;
-  /** Sender number (E.164) for SMS, and for WhatsApp when `whatsappFrom` is not set. */
-  from?: string;
-  /** WhatsApp sender number; `whatsapp:` is added when missing. */
-  whatsappFrom?: string;
-  /** Messaging Service SID (`MG…`), sent instead of `From` when set. */
-  messagingServiceSid?: string;
-  /** API base URL; `https://api.twilio.com` unless pointed at a fake or a proxy. */
-  baseUrl?: string;
-  /** How long one API call may take, in milliseconds. */
-  timeoutMs?: number;
-}
+import {
+  PermanentProviderError,
+  ProviderError,
+  RetryableProviderError,
+} from '../../../domain/provider/provider.errors';
+import { DEFAULT_TIMEOUT_MS, joinUrl, providerFetch, type ProviderResponse } from '../http';
+import type { ProviderDefinition, SettingsInputOf, SettingsSchema } from '../../../domain/provider/provider-plugin';
 
 const DEFAULT_BASE_URL = 'https://api.twilio.com';
 const WHATSAPP_PREFIX = 'whatsapp:';
+
+const settingsSchema = {
+  type: 'object',
+  properties: {
+    accountSid: { type: 'string', description: 'Twilio Account SID (starts with AC).', minLength: 1 },
+    authToken: { type: 'string', description: 'Twilio Auth Token of the account.', secret: true, minLength: 1 },
+    from: {
+      type: 'string',
+      description:
+        'Sender phone number in E.164 form (e.g. +14155550100); also the WhatsApp sender unless whatsappFrom is set.',
+    },
+    whatsappFrom: {
+      type: 'string',
+      description: 'WhatsApp-enabled sender number (E.164, with or without the whatsapp: prefix).',
+    },
+    messagingServiceSid: {
+      type: 'string',
+      description: 'Messaging Service SID (starts with MG), used instead of a From number when set.',
+    },
+    baseUrl: { type: 'string', format: 'http-url', description: 'Twilio API base URL.', default: DEFAULT_BASE_URL },
+    timeoutMs: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Timeout of one API call in milliseconds.',
+      default: DEFAULT_TIMEOUT_MS,
+    },
+  },
+  required: ['accountSid', 'authToken'],
+} as const satisfies SettingsSchema;
+
+/** Settings of a Twilio provider configuration, as written (from the schema above). */
+export type TwilioSettings = SettingsInputOf<typeof settingsSchema>;
 
 /**
  * Twilio Programmable Messaging: SMS and WhatsApp through the Messages API
@@ -39,49 +57,14 @@ const WHATSAPP_PREFIX = 'whatsapp:';
  *   config: { accountSid: 'AC…', authToken: '…', from: '+14155550100' } })
  * ```
  */
-export const twilioProvider: ProviderDefinition<TwilioSettings> = {
+export const twilioProvider: ProviderDefinition<typeof settingsSchema> = {
   slug: 'twilio',
   title: 'Twilio (SMS, WhatsApp)',
   channels: [Channel.SMS, Channel.WHATSAPP],
-  settings: {
-    type: 'object',
-    properties: {
-      accountSid: { type: 'string', description: 'Twilio Account SID (starts with AC).' },
-      authToken: { type: 'string', description: 'Twilio Auth Token of the account.', secret: true },
-      from: {
-        type: 'string',
-        description:
-          'Sender phone number in E.164 form (e.g. +14155550100); also the WhatsApp sender unless whatsappFrom is set.',
-      },
-      whatsappFrom: {
-        type: 'string',
-        description: 'WhatsApp-enabled sender number (E.164, with or without the whatsapp: prefix).',
-      },
-      messagingServiceSid: {
-        type: 'string',
-        description: 'Messaging Service SID (starts with MG), used instead of a From number when set.',
-      },
-      baseUrl: {
-        type: 'string',
-        format: 'uri',
-        description: 'Twilio API base URL.',
-        default: DEFAULT_BASE_URL,
-      },
-      timeoutMs: {
-        type: 'integer',
-        minimum: 1,
-        description: 'Timeout of one API call in milliseconds.',
-        default: 10_000,
-      },
-    },
-    required: ['accountSid', 'authToken'],
-  },
+  settings: settingsSchema,
 
   async send(ctx) {
     const { settings } = ctx;
-    if (!settings.accountSid || !settings.authToken) {
-      throw new PermanentProviderError('Twilio: the configuration needs accountSid and authToken');
-    }
     const whatsapp = ctx.channel === Channel.WHATSAPP;
     const to = normalisePhone(ctx.address);
     if (!to) {
@@ -112,7 +95,7 @@ export const twilioProvider: ProviderDefinition<TwilioSettings> = {
     form.set('Body', content.body ?? '');
 
     const url = joinUrl(
-      settings.baseUrl || DEFAULT_BASE_URL,
+      settings.baseUrl,
       `/2010-04-01/Accounts/${encodeURIComponent(settings.accountSid)}/Messages.json`,
     );
     const auth = Buffer.from(`${settings.accountSid}:${settings.authToken}`).toString('base64');

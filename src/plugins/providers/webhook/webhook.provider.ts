@@ -1,27 +1,56 @@
 import { createHmac } from 'node:crypto';
 import { Channel } from '../../../domain/channel/channel.enum';
 import type { WebhookContent } from '../../../domain/channel/channel-content';
-import { PermanentProviderError } from '../../../domain/provider/provider.errors';
 import { DEFAULT_TIMEOUT_MS, postJson, type ProviderResponse } from '../http';
-import type { ProviderDefinition, SendContext, SendResult } from '../../../domain/provider/provider-plugin';
+import type {
+  ProviderDefinition,
+  SendContext,
+  SendResult,
+  SettingsInputOf,
+  SettingsSchema,
+} from '../../../domain/provider/provider-plugin';
 
-/** Settings of a webhook provider configuration. */
-export interface WebhookSettings {
-  /** Where every delivery is POSTed. */
-  url: string;
-  /** When set, every request is signed: `X-Pigeon-Signature: sha256=<hex HMAC-SHA256 of the body>`. */
-  secret?: string;
-  /** Extra request headers, e.g. `{ "Authorization": "Bearer …" }`. */
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-}
+const settingsSchema = {
+  type: 'object',
+  properties: {
+    url: {
+      type: 'string',
+      description: 'The http(s) URL every delivery is POSTed to',
+      format: 'http-url',
+      minLength: 1,
+    },
+    secret: {
+      type: 'string',
+      description: 'Signing secret: when set, requests carry X-Pigeon-Signature: sha256=<hex HMAC-SHA256 of the body>',
+      secret: true,
+    },
+    headers: {
+      type: 'object',
+      description:
+        'Extra request headers as name → value strings (Content-Type, Idempotency-Key and the signature are set by Pigeon); stored encrypted, as they often carry credentials',
+      secret: true,
+      propertyNames: { format: 'header-name' },
+      additionalProperties: { type: 'string', format: 'single-line', description: 'A header value (one line)' },
+    },
+    timeoutMs: {
+      type: 'integer',
+      description: `How long one request may take, in milliseconds (default ${DEFAULT_TIMEOUT_MS})`,
+      minimum: 1,
+      default: DEFAULT_TIMEOUT_MS,
+    },
+  },
+  required: ['url'],
+  additionalProperties: false,
+} as const satisfies SettingsSchema;
+
+/** Settings of a webhook provider configuration, as written (from the schema above). */
+export type WebhookSettings = SettingsInputOf<typeof settingsSchema>;
 
 /** The signature header; its value is `sha256=` and the hex HMAC-SHA256 of the raw body, keyed by the secret. */
 export const WEBHOOK_SIGNATURE_HEADER = 'X-Pigeon-Signature';
 
 /** Headers Pigeon sets itself; `settings.headers` cannot override them. */
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'idempotency-key', 'x-pigeon-signature', 'host']);
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** `sha256=<hex>`: the signature of `rawBody` with `secret`, as the receiver recomputes it. */
 export function signWebhookBody(secret: string, rawBody: string | Buffer): string {
@@ -29,7 +58,7 @@ export function signWebhookBody(secret: string, rawBody: string | Buffer): strin
 }
 
 /**
- * The exact JSON text to POST (CONTRACT §3.3): the rendered `webhook.body` when the template has
+ * The exact JSON text to POST: the rendered `webhook.body` when the template has
  * one (a string is sent as is when it is JSON text, else as a JSON string), otherwise
  * `{ event, userId, data, messageId }`.
  */
@@ -54,43 +83,6 @@ export function webhookBody(ctx: Pick<SendContext, 'content' | 'message' | 'prof
   });
 }
 
-function validate(settings: unknown): WebhookSettings & { timeoutMs: number; headers: Record<string, string> } {
-  if (typeof settings !== 'object' || settings === null) {
-    throw new PermanentProviderError('webhook: settings must be an object');
-  }
-  const s = settings as Partial<Record<keyof WebhookSettings, unknown>>;
-  if (typeof s.url !== 'string' || s.url.trim() === '')
-    throw new PermanentProviderError('webhook: settings.url is required');
-  let protocol: string;
-  try {
-    protocol = new URL(s.url).protocol;
-  } catch {
-    throw new PermanentProviderError('webhook: settings.url must be an http(s) URL');
-  }
-  if (protocol !== 'http:' && protocol !== 'https:') {
-    throw new PermanentProviderError('webhook: settings.url must be an http(s) URL');
-  }
-  if (s.secret !== undefined && s.secret !== null && typeof s.secret !== 'string') {
-    throw new PermanentProviderError('webhook: settings.secret must be a string');
-  }
-  const headers = s.headers ?? {};
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    throw new PermanentProviderError('webhook: settings.headers must be an object of header names to values');
-  }
-  for (const [name, value] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(name))
-      throw new PermanentProviderError(`webhook: settings.headers has an invalid name "${name}"`);
-    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
-      throw new PermanentProviderError(`webhook: settings.headers.${name} must be a single-line string`);
-    }
-  }
-  const timeoutMs = s.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
-    throw new PermanentProviderError('webhook: settings.timeoutMs must be a positive number');
-  }
-  return { ...(settings as WebhookSettings), headers: headers as Record<string, string>, timeoutMs };
-}
-
 /** The `id` of a JSON object response (string or number), else null. */
 async function responseId(response: ProviderResponse): Promise<string | null> {
   const text = await response.text().catch(() => '');
@@ -107,7 +99,7 @@ async function responseId(response: ProviderResponse): Promise<string | null> {
 }
 
 /**
- * POSTs each delivery as JSON to a fixed URL (CONTRACT §3.3), with `Idempotency-Key` and, when a
+ * POSTs each delivery as JSON to a fixed URL, with `Idempotency-Key` and, when a
  * secret is set, `X-Pigeon-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. The externalId is
  * the `id` field of a JSON response, if any.
  *
@@ -116,40 +108,16 @@ async function responseId(response: ProviderResponse): Promise<string | null> {
  * { url: 'https://hooks.example.com/pigeon', secret: 'whsec_…', headers: { 'X-Team': 'growth' } }
  * ```
  */
-export const webhookProvider: ProviderDefinition<WebhookSettings> = {
+export const webhookProvider: ProviderDefinition<typeof settingsSchema> = {
   slug: 'webhook',
   title: 'Webhook',
   channels: [Channel.WEBHOOK],
-  settings: {
-    type: 'object',
-    properties: {
-      url: { type: 'string', description: 'The http(s) URL every delivery is POSTed to', format: 'uri' },
-      secret: {
-        type: 'string',
-        description:
-          'Signing secret: when set, requests carry X-Pigeon-Signature: sha256=<hex HMAC-SHA256 of the body>',
-        secret: true,
-      },
-      headers: {
-        type: 'object',
-        description:
-          'Extra request headers as name → value strings (Content-Type, Idempotency-Key and the signature are set by Pigeon); stored encrypted, as they often carry credentials',
-        secret: true,
-      },
-      timeoutMs: {
-        type: 'integer',
-        description: `How long one request may take, in milliseconds (default ${DEFAULT_TIMEOUT_MS})`,
-        minimum: 1,
-      },
-    },
-    required: ['url'],
-    additionalProperties: false,
-  },
+  settings: settingsSchema,
   async send(ctx): Promise<SendResult> {
-    const settings = validate(ctx.settings);
+    const { settings } = ctx;
     const body = webhookBody(ctx);
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(settings.headers)) {
+    for (const [name, value] of Object.entries(settings.headers ?? {})) {
       if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name] = value;
     }
     headers['idempotency-key'] = ctx.idempotencyKey;

@@ -3,7 +3,8 @@ import type { MiddlewareFn } from 'type-graphql';
 import type { GraphQLContext } from './context.type';
 
 /**
- * Every root query and mutation needs an active admin key (CONTRACT §3.3). Applied with
+ * Every root query and mutation needs an active admin key (README.md, "GraphQL"); the key was checked
+ * once per request by `register-graphql.ts`, and this refuses with its result. Applied with
  * `@UseMiddleware` on each resolver class (not globally, which would wrap every scalar field of every
  * node and cost a middleware call per field); object fields without resolvers need no check, since
  * they are only reached through a root field that made it. Introspection

@@ -1,11 +1,12 @@
-import { MAX_BATCH_ITEMS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES } from '../ingest/segment/normalize';
-import { SEGMENT_SCHEMAS, SEGMENT_TYPES, type SegmentType } from '../ingest/segment/segment.schemas';
+import { MAX_BATCH_ITEMS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES } from './normalize';
+import { SEGMENT_SCHEMAS, SEGMENT_TYPES, type SegmentType } from './segment.schemas';
 
 /**
- * The OpenAPI 3.1 document of the ingest routes (CONTRACT §2), built from the very JSON Schemas that
- * validate requests ({@link SEGMENT_SCHEMAS}), so the document and the validator cannot drift.
- * ajv-only keywords (`errorMessage`, `$id`) are stripped; the custom `iso-date-time` format is kept
- * and described. Served at `GET /openapi.json`.
+ * The OpenAPI 3.1 document of the ingest routes (README.md, "Sending events"), built from the very
+ * JSON Schemas that validate requests ({@link SEGMENT_SCHEMAS}), so the document and the validator
+ * cannot drift. ajv-only keywords (`errorMessage`, `$id`) are stripped; the custom `iso-date-time`
+ * format is kept and described. Served at `GET /openapi.json` by the ops routes, which get it from
+ * the composition root (`app.ts`, `index.ts`).
  */
 
 type Json = Record<string, unknown>;
@@ -55,7 +56,7 @@ const error = (description: string, extra: Json = {}) => ({
   ...extra,
 });
 
-/** Every error of CONTRACT §2.3, as each ingest route answers it. */
+/** Every error an ingest route answers (README.md, "Limits and errors"). */
 function errorResponses(): Json {
   return {
     '400': error('Malformed JSON, or an invalid message (the message says which rule it breaks)'),

@@ -1,0 +1,403 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Sql } from '../../db/database';
+import { toDbTime } from '../../db/dialect';
+import { insertRows, placeholders } from '../../db/rows';
+import type { Channel } from '../channel/channel.enum';
+import { RoutingMethod } from '../routing/routing.enums';
+import { Delivery } from './delivery.entity';
+import type { Message } from './message.entity';
+import type { EndType, HistoryEntry, HistoryRecord } from './message-history.types';
+import { DeliveryStatus, FINAL_STATUSES, MessageStatus } from './message-status.enum';
+import { toDelivery } from './message-rows';
+
+/** A message to create (`ENQUEUED`). */
+export interface NewMessage {
+  templateId: string;
+  userId: string;
+  data: Record<string, unknown>;
+  eventId?: string | null;
+  eventName?: string | null;
+  idempotencyKey?: string | null;
+}
+
+/** What a status change may set besides status and reason (absent: left as it is). */
+export interface MessageChanges {
+  channel?: Channel;
+  templateVersion?: number;
+  /** The routing plan (the pipeline's own shape, stored as JSON). */
+  plan?: object;
+}
+
+/** The status, channel and final history entry of a message that was handed to a provider. */
+export interface SentOutcome {
+  status: MessageStatus.SENT | MessageStatus.DELIVERED;
+  /** The first channel sent (the message's `channel`). */
+  channel: Channel;
+  entry: HistoryEntry;
+}
+
+/**
+ * How a sent message ends: DELIVERED when every provider that took it confirmed delivery, else SENT.
+ * A SINGLE message names its channel; an ALL message the channels sent and those that failed.
+ */
+export function sentOutcome(
+  method: RoutingMethod,
+  channels: Channel[],
+  failedChannels: Channel[],
+  delivered: boolean,
+): SentOutcome {
+  const detail = method === RoutingMethod.ALL ? { channels, failedChannels } : { channel: channels[0] };
+  return delivered
+    ? { status: MessageStatus.DELIVERED, channel: channels[0], entry: { type: 'DELIVERED', detail } }
+    : { status: MessageStatus.SENT, channel: channels[0], entry: { type: 'SENT', detail } };
+}
+
+/**
+ * `entries`, ended by the final status's own entry (`{ reason }`) when `status` is final and the
+ * entries do not already record it.
+ */
+export function withEnd(status: MessageStatus, reason: string | null, entries: HistoryEntry[]): HistoryEntry[] {
+  if (!FINAL_STATUSES.has(status) || entries.some((h) => (h.type as string) === status)) return entries;
+  // SENT and DELIVERED always come with their entry (see sentOutcome): what is left ends with a reason
+  return [...entries, { type: status as EndType, detail: { reason } }];
+}
+
+const MESSAGE_COLUMNS = [
+  'id',
+  'workspace_id',
+  'status',
+  'reason',
+  'template_id',
+  'template_version',
+  'event_id',
+  'event_name',
+  'user_id',
+  'data',
+  'channel',
+  'plan',
+  'idempotency_key',
+  'created_at',
+  'updated_at',
+];
+const DELIVERY_COLUMNS = [
+  'id',
+  'message_id',
+  'channel',
+  'provider_config_id',
+  'provider',
+  'status',
+  'attempts',
+  'last_error',
+  'external_id',
+  'sent_at',
+  'next_attempt_at',
+  'created_at',
+  'updated_at',
+];
+const time = (t: Date | null) => (t ? toDbTime(t) : null);
+
+/**
+ * A new PENDING delivery of a message through one provider configuration, `attempts` tries counted,
+ * in memory: {@link MessageStore.saveDeliveriesIn} stores it (in bulk), or {@link MessageStore.createDelivery}
+ * makes one of zero tries when none exists yet.
+ */
+export function newDelivery(
+  messageId: string,
+  channel: Channel,
+  configId: string,
+  provider: string,
+  attempts: number,
+  now = new Date(),
+): Delivery {
+  return Object.assign(new Delivery(), {
+    id: randomUUID(),
+    messageId,
+    channel,
+    providerConfigId: configId,
+    provider,
+    status: DeliveryStatus.PENDING,
+    attempts,
+    lastError: null,
+    externalId: null,
+    sentAt: null,
+    nextAttemptAt: null,
+    createdAt: now,
+    updatedAt: now,
+  });
+}
+
+/**
+ * The only writer of `messages`, `deliveries` and `message_history` (reads are in `MessageService`).
+ * Methods ending in `In` run in the caller's transaction; the others open their own. Writes of many
+ * rows are multi-row statements, so the pipeline's bulk path stays a constant number of statements.
+ */
+export class MessageStore {
+  constructor(private readonly db: Database) {}
+
+  // ---- in the caller's transaction ---------------------------------------------------------------
+
+  /** Inserts new `ENQUEUED` messages and their `ENQUEUED` history entries, both stamped `at`. */
+  async createMessagesIn(
+    tx: Sql,
+    workspaceId: number,
+    messages: readonly (NewMessage & { id: string })[],
+    at: Date,
+  ): Promise<void> {
+    if (!messages.length) return;
+    const now = toDbTime(at);
+    await insertRows(
+      tx,
+      'messages',
+      [
+        'id',
+        'workspace_id',
+        'status',
+        'template_id',
+        'event_id',
+        'event_name',
+        'user_id',
+        'data',
+        'idempotency_key',
+        'created_at',
+        'updated_at',
+      ],
+      messages,
+      (m) => [
+        m.id,
+        workspaceId,
+        MessageStatus.ENQUEUED,
+        m.templateId,
+        m.eventId ?? null,
+        m.eventName ?? null,
+        m.userId,
+        JSON.stringify(m.data ?? {}),
+        m.idempotencyKey ?? null,
+        now,
+        now,
+      ],
+    );
+    await this.appendHistoryIn(
+      tx,
+      messages.map((m) => ({
+        messageId: m.id,
+        type: 'ENQUEUED',
+        detail: m.eventName
+          ? {
+              source: 'event',
+              eventName: m.eventName,
+              eventId: m.eventId ?? null,
+              templateId: m.templateId,
+              userId: m.userId,
+            }
+          : { source: 'send', templateId: m.templateId, userId: m.userId, idempotencyKey: m.idempotencyKey ?? null },
+      })),
+      at,
+    );
+  }
+
+  /**
+   * Writes the routing state of existing messages (status, reason, channel, template version, plan,
+   * updatedAt) as they are in memory, in multi-row upserts that only ever update.
+   */
+  async saveRoutingIn(tx: Sql, messages: readonly Message[]): Promise<void> {
+    if (!messages.length) return;
+    const d = tx.dialect;
+    const changed = ['status', 'reason', 'channel', 'template_version', 'plan', 'updated_at'];
+    await insertRows(
+      tx,
+      'messages',
+      MESSAGE_COLUMNS,
+      messages,
+      (m) => [
+        m.id,
+        m.workspaceId,
+        m.status,
+        m.reason,
+        m.templateId,
+        m.templateVersion,
+        m.eventId,
+        m.eventName,
+        m.userId,
+        JSON.stringify(m.data ?? {}),
+        m.channel,
+        m.plan ? JSON.stringify(m.plan) : null,
+        m.idempotencyKey,
+        toDbTime(m.createdAt),
+        toDbTime(m.updatedAt),
+      ],
+      d.onConflictUpdate(['id'], changed.map((c) => `${c} = ${d.inserted(c)}`).join(', ')),
+    );
+  }
+
+  /** Inserts deliveries as they are in memory, or updates their outcome when they exist (multi-row upserts). */
+  async saveDeliveriesIn(tx: Sql, deliveries: readonly Delivery[]): Promise<void> {
+    if (!deliveries.length) return;
+    const d = tx.dialect;
+    const changed = ['status', 'attempts', 'last_error', 'external_id', 'sent_at', 'next_attempt_at', 'updated_at'];
+    await insertRows(
+      tx,
+      'deliveries',
+      DELIVERY_COLUMNS,
+      deliveries,
+      (x) => [
+        x.id,
+        x.messageId,
+        x.channel,
+        x.providerConfigId,
+        x.provider,
+        x.status,
+        x.attempts,
+        x.lastError,
+        x.externalId,
+        time(x.sentAt),
+        time(x.nextAttemptAt),
+        toDbTime(x.createdAt),
+        toDbTime(x.updatedAt),
+      ],
+      d.onConflictUpdate(['id'], changed.map((c) => `${c} = ${d.inserted(c)}`).join(', ')),
+    );
+  }
+
+  /** Appends history entries (of any messages), all stamped `at`, in order. */
+  async appendHistoryIn(tx: Sql, records: readonly HistoryRecord[], at: Date = new Date()): Promise<void> {
+    if (!records.length) return;
+    const stamp = toDbTime(at);
+    await insertRows(tx, 'message_history', ['message_id', 'at', 'type', 'detail'], records, (h) => [
+      h.messageId,
+      stamp,
+      h.type,
+      JSON.stringify(h.detail),
+    ]);
+  }
+
+  // ---- one message or delivery, each call its own transaction --------------------------------------
+
+  /** Appends history entries of one message. */
+  appendHistory(messageId: string, entries: readonly HistoryEntry[]): Promise<void> {
+    return this.db.transaction((tx) => this.appendHistoryIn(tx, ofMessage(messageId, entries)));
+  }
+
+  /**
+   * The PENDING delivery of a message through one provider configuration, with no try counted; the one
+   * that exists already when a concurrent run created it first (the unique key decides).
+   */
+  async createDelivery(messageId: string, channel: Channel, configId: string, provider: string): Promise<Delivery> {
+    const d = newDelivery(messageId, channel, configId, provider, 0);
+    await this.db.run(
+      `INSERT INTO deliveries (id, message_id, channel, provider_config_id, provider, status, attempts, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ${this.db.dialect.onConflictIgnore(['message_id', 'channel', 'provider_config_id'])}`,
+      [
+        d.id,
+        messageId,
+        channel,
+        configId,
+        provider,
+        d.status,
+        d.attempts,
+        toDbTime(d.createdAt),
+        toDbTime(d.updatedAt),
+      ],
+    );
+    const rows = await this.db.rows<Record<string, any>>(
+      'SELECT * FROM deliveries WHERE message_id = ? AND channel = ? AND provider_config_id = ?',
+      [messageId, channel, configId],
+    );
+    return toDelivery(rows[0]);
+  }
+
+  /**
+   * Counts one more try of `delivery` before the provider is called (a worker that dies mid-send still
+   * used it up) and clears its retry time; `delivery.attempts` is the new count.
+   */
+  async countAttempt(delivery: Delivery): Promise<void> {
+    const attempt = delivery.attempts + 1;
+    await this.db.run('UPDATE deliveries SET attempts = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?', [
+      attempt,
+      toDbTime(new Date()),
+      delivery.id,
+    ]);
+    delivery.attempts = attempt;
+  }
+
+  /** Writes the outcome of a try (as recorded on `delivery` in memory) and its history entry. */
+  saveAttempt(delivery: Delivery, entry: HistoryEntry): Promise<void> {
+    return this.db.transaction(async (tx) => {
+      await this.saveDeliveriesIn(tx, [delivery]);
+      await this.appendHistoryIn(tx, ofMessage(delivery.messageId, [entry]));
+    });
+  }
+
+  /** Marks a delivery FAILED for good with `error` (at most 1,000 characters kept), with history entries. */
+  failDelivery(delivery: Delivery, error: string, entries: readonly HistoryEntry[]): Promise<void> {
+    return this.db.transaction(async (tx) => {
+      await tx.run(
+        'UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?',
+        [DeliveryStatus.FAILED, error.slice(0, 1000), toDbTime(new Date()), delivery.id],
+      );
+      await this.appendHistoryIn(tx, ofMessage(delivery.messageId, entries));
+    });
+  }
+
+  /** Moves a message to `status` with its history entries; `message.status` follows. */
+  async update(
+    message: Message,
+    status: MessageStatus,
+    reason: string | null,
+    entries: readonly HistoryEntry[],
+    changes: MessageChanges = {},
+  ): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run(
+        `UPDATE messages SET status = ?, reason = ?, channel = COALESCE(?, channel), template_version = COALESCE(?, template_version),
+         plan = COALESCE(?, plan), updated_at = ? WHERE id = ?`,
+        [
+          status,
+          reason,
+          changes.channel ?? null,
+          changes.templateVersion ?? null,
+          changes.plan ? JSON.stringify(changes.plan) : null,
+          toDbTime(new Date()),
+          message.id,
+        ],
+      );
+      await this.appendHistoryIn(tx, ofMessage(message.id, entries));
+    });
+    message.status = status;
+  }
+
+  /** {@link update} to a final status, its history ended by the status's own entry (see {@link withEnd}). */
+  finish(
+    message: Message,
+    status: MessageStatus,
+    reason: string | null,
+    entries: HistoryEntry[],
+    changes: MessageChanges = {},
+  ): Promise<void> {
+    return this.update(message, status, reason, withEnd(status, reason, entries), changes);
+  }
+}
+
+/** `entries` as records of one message. */
+export function ofMessage(messageId: string, entries: readonly HistoryEntry[]): HistoryRecord[] {
+  return entries.map((h) => ({ messageId, ...h }));
+}
+
+/** Messages in these statuses still read their event (routing renders `event.*`). */
+const READS_EVENT: readonly MessageStatus[] = [MessageStatus.ENQUEUED, MessageStatus.ROUTED];
+
+/**
+ * An SQL condition, for other tables' owners: true when `refColumn` (a column holding a message id)
+ * names a message that is not routed yet, so the row it points from must be kept.
+ *
+ * @example
+ * ```ts
+ * const busy = messageReadsEvent('inbound_events.message_ref');
+ * await tx.run(`DELETE FROM inbound_events WHERE id = ? AND NOT ${busy.sql}`, [id, ...busy.params]);
+ * ```
+ */
+export function messageReadsEvent(refColumn: string): { sql: string; params: unknown[] } {
+  return {
+    sql: `EXISTS (SELECT 1 FROM messages m WHERE m.id = ${refColumn} AND m.status IN (${placeholders(READS_EVENT.length)}))`,
+    params: [...READS_EVENT],
+  };
+}

@@ -1,0 +1,179 @@
+import type { ChannelContent } from '../../domain/channel/channel-content';
+import { findAddress } from '../../domain/channel/channel-address';
+import { contentKey, type Channel } from '../../domain/channel/channel.enum';
+import type { InboundEvent } from '../../domain/event-log/inbound-event.entity';
+import type { HistoryEntry, PlannedProvider, RuleEvaluation } from '../../domain/message/message-history.types';
+import type { Message } from '../../domain/message/message.entity';
+import { MessageStatus } from '../../domain/message/message-status.enum';
+import type { Profile } from '../../domain/profile/profile.entity';
+import type { OpenProviderConfig } from '../../domain/provider/provider-config.service';
+import { conditionHolds } from '../../domain/routing/condition';
+import type { RoutingRule } from '../../domain/routing/routing-rule.entity';
+import { orderRules } from '../../domain/routing/routing-rule.service';
+import { RoutingAction, RoutingMethod } from '../../domain/routing/routing.enums';
+import { renderContent } from '../../domain/template/render';
+import type { PublishedTemplate } from '../../domain/template/template.service';
+
+/** The routing decision, fixed when a message is ROUTED (stored as its `plan`), so retries continue the same plan. */
+export interface Plan {
+  method: RoutingMethod;
+  channels: PlannedChannel[];
+  rendered: ChannelContent;
+}
+
+export interface PlannedChannel {
+  channel: Channel;
+  /** The trait the address came from (null for WEBHOOK). */
+  addressFrom: string | null;
+  address: unknown;
+  /** Enabled provider configurations for the channel, by priority. */
+  providers: PlannedProvider[];
+}
+
+/** Everything routing reads, loaded once for a set of messages of one workspace (see `load-inputs.ts`). */
+export interface RoutingInputs {
+  /** Published template version by template id (null: none published). */
+  published: Map<string, PublishedTemplate | null>;
+  rules: RoutingRule[];
+  /** The workspace's enabled provider configurations, by priority. */
+  configs: OpenProviderConfig[];
+  /** Profiles by the user id (or anonymous id) messages name. */
+  profiles: Map<string, Profile>;
+  /** The stored events messages came from, by id. */
+  events: Map<string, InboundEvent>;
+}
+
+/** What routing decided for a message: ROUTED with a plan, or a final status with its reason. */
+export interface Decision {
+  history: HistoryEntry[];
+  status: MessageStatus;
+  reason: string | null;
+  templateVersion: number | null;
+  plan?: Plan;
+}
+
+/**
+ * Routes one message, as a pure function of the loaded inputs (no database, no clock): the published
+ * template → the profile → the first routing rule whose condition holds (else the template's channels,
+ * SINGLE) → the channels available (content, an enabled provider, an address) → the rendered content.
+ * Every step adds a history entry with the facts that decided it. The message ends FILTERED,
+ * UNROUTABLE or UNDELIVERABLE here, or is ROUTED with the {@link Plan} dispatch follows.
+ */
+export function decide(message: Message, inputs: RoutingInputs): Decision {
+  const history: HistoryEntry[] = [];
+  const published = message.templateId ? (inputs.published.get(message.templateId) ?? null) : null;
+  if (!published) {
+    history.push({ type: 'TEMPLATE', detail: { templateId: message.templateId, published: false } });
+    return { history, status: MessageStatus.UNDELIVERABLE, reason: 'UNPUBLISHED', templateVersion: null };
+  }
+  const templateVersion = published.version;
+  history.push({
+    type: 'TEMPLATE',
+    detail: { templateId: published.templateId, version: published.version, channels: published.channels },
+  });
+
+  const profile = inputs.profiles.get(message.userId);
+  const traits = profile?.traits ?? {};
+  history.push({
+    type: 'PROFILE',
+    detail: { userId: message.userId, found: Boolean(profile), profileUserId: profile?.userId ?? null },
+  });
+
+  const stored = message.eventId ? inputs.events.get(message.eventId) : undefined;
+  const event = stored
+    ? { ...stored.payload, name: stored.name, id: stored.id, receivedAt: stored.receivedAt.toISOString() }
+    : {};
+  const scope = { data: message.data, profile: traits, event };
+
+  const evaluated: RuleEvaluation[] = [];
+  const ordered = orderRules(
+    inputs.rules.filter((r) => r.enabled && (r.templateId === null || r.templateId === published.templateId)),
+  );
+  const matched = ordered.find((rule) => {
+    const { result, trace } = conditionHolds(rule.when, scope);
+    evaluated.push({
+      ruleId: rule.id,
+      name: rule.name,
+      priority: rule.priority,
+      templateId: rule.templateId,
+      holds: result,
+      trace,
+    });
+    return result;
+  });
+  history.push({
+    type: 'RULES',
+    detail: {
+      evaluated,
+      matched: matched
+        ? {
+            ruleId: matched.id,
+            name: matched.name,
+            action: matched.action,
+            method: matched.method,
+            channels: matched.channels,
+          }
+        : null,
+      ...(matched ? {} : { fallback: 'no rule matched: the template channels, SINGLE' }),
+    },
+  });
+  if (matched?.action === RoutingAction.SUPPRESS) {
+    return { history, status: MessageStatus.FILTERED, reason: 'SUPPRESSED', templateVersion };
+  }
+  const method = matched?.method ?? RoutingMethod.SINGLE;
+  const wanted = matched?.channels ?? published.channels;
+
+  const available: PlannedChannel[] = [];
+  const unavailable: { channel: Channel; reasons: string[] }[] = [];
+  for (const channel of wanted) {
+    const reasons: string[] = [];
+    if (!(published.content as Record<string, unknown>)[contentKey(channel)]) {
+      reasons.push(`the template has no ${contentKey(channel)} content`);
+    }
+    const providers = inputs.configs
+      .filter((c) => c.channel === channel)
+      .map((c) => ({ configId: c.id, provider: c.provider }));
+    if (!providers.length) reasons.push(`no enabled provider is configured for ${channel}`);
+    const address = findAddress(channel, traits);
+    if (!address.found) reasons.push(`the profile has no address (looked at ${address.tried.join(', ')})`);
+    if (reasons.length || !address.found) unavailable.push({ channel, reasons });
+    else available.push({ channel, addressFrom: address.path, address: address.address, providers });
+  }
+  history.push({
+    type: 'CHANNELS',
+    detail: {
+      method,
+      considered: wanted,
+      available: available.map((c) => ({ channel: c.channel, addressFrom: c.addressFrom, providers: c.providers })),
+      unavailable,
+    },
+  });
+  if (!available.length) {
+    return { history, status: MessageStatus.UNROUTABLE, reason: 'NO_AVAILABLE_CHANNEL', templateVersion };
+  }
+
+  let rendered: ChannelContent;
+  try {
+    const result = renderContent(
+      available.map((c) => c.channel),
+      published.content,
+      scope,
+    );
+    rendered = result.rendered;
+    history.push({
+      type: 'RENDERED',
+      detail: { channels: available.map((c) => c.channel), missingVariables: result.missingVariables },
+    });
+  } catch (err) {
+    history.push({ type: 'RENDERED', detail: { error: (err as Error).message } });
+    return { history, status: MessageStatus.UNDELIVERABLE, reason: 'RENDER_FAILED', templateVersion };
+  }
+  history.push({ type: 'ROUTED', detail: { method, channels: available.map((c) => c.channel) } });
+  return {
+    history,
+    status: MessageStatus.ROUTED,
+    reason: null,
+    templateVersion,
+    plan: { method, channels: available, rendered },
+  };
+}

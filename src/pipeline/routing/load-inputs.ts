@@ -1,0 +1,52 @@
+import type { Database } from '../../db/database';
+import type { EventLogService } from '../../domain/event-log/event-log.service';
+import type { Message } from '../../domain/message/message.entity';
+import type { ProfileService } from '../../domain/profile/profile.service';
+import type { ProviderConfigService } from '../../domain/provider/provider-config.service';
+import type { RequestContext } from '../../domain/request-context';
+import type { RoutingRuleService } from '../../domain/routing/routing-rule.service';
+import type { TemplateService } from '../../domain/template/template.service';
+import type { RoutingInputs } from './decide';
+
+/** The services routing reads from. */
+export interface RoutingSources {
+  db: Database;
+  templates: TemplateService;
+  profiles: ProfileService;
+  rules: RoutingRuleService;
+  providerConfigs: ProviderConfigService;
+  events: EventLogService;
+}
+
+/**
+ * Everything `decide` reads for a set of messages of one workspace, in one query per kind
+ * (templates, rules, provider configurations, profiles, events), whatever the number of messages.
+ */
+export async function loadInputs(
+  sources: RoutingSources,
+  ctx: RequestContext,
+  messages: readonly Message[],
+): Promise<RoutingInputs> {
+  const { db, templates, profiles, rules, providerConfigs, events } = sources;
+  const templateIds = [...new Set(messages.flatMap((m) => (m.templateId ? [m.templateId] : [])))];
+  const userIds = [...new Set(messages.map((m) => m.userId))];
+  const eventIds = [...new Set(messages.flatMap((m) => (m.eventId ? [m.eventId] : [])))];
+  const [published, allRules, configs, byUser, eventsById] = await Promise.all([
+    templates.publishedMany(ctx, templateIds),
+    rules.list(ctx),
+    providerConfigs.enabled(ctx),
+    profiles.getByIds(ctx, userIds),
+    events.getByIds(ctx, eventIds),
+  ]);
+  // a message for an anonymous id that was merged later finds the user's profile
+  const missing = userIds.filter((u) => !byUser.has(u));
+  if (missing.length) {
+    const aliases = await profiles.resolveAliases(db, ctx.workspaceId, missing);
+    const targets = await profiles.getByIds(ctx, [...new Set(aliases.values())]);
+    for (const [anonymousId, userId] of aliases) {
+      const profile = targets.get(userId);
+      if (profile) byUser.set(anonymousId, profile);
+    }
+  }
+  return { published, rules: allRules, configs, profiles: byUser, events: eventsById };
+}
