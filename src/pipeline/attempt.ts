@@ -67,7 +67,7 @@ export async function attempt(deps: AttemptDeps, input: AttemptInput): Promise<A
   const report = (outcome: DeliveryOutcome, failure?: { error: string; status: number | null }) =>
     deps.telemetry?.attempt({ ...base, ...telemetryIds(message), ...failure, outcome, ms: Date.now() - started });
   try {
-    const result = await deps.registry.get(delivery.provider)!.send({
+    const result = await deps.registry.send(delivery.provider, {
       channel: delivery.channel,
       settings: config.settings,
       address: planned.address,
