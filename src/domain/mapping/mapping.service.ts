@@ -1,5 +1,6 @@
 import type { Database, Sql } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
+import { chunks, placeholders } from '../../db/rows';
 import { InvalidInputError, NotFoundError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import { EventMapping } from './event-mapping.entity';
@@ -66,7 +67,7 @@ export class MappingService {
   async getByNames(ctx: RequestContext, eventNames: readonly string[]): Promise<Map<string, EventMapping>> {
     if (!eventNames.length) return new Map();
     const rows = await this.db.rows<MappingRow>(
-      `SELECT * FROM event_mappings WHERE workspace_id = ? AND event_name IN (${eventNames.map(() => '?').join(', ')})`,
+      `SELECT * FROM event_mappings WHERE workspace_id = ? AND event_name IN (${placeholders(eventNames.length)})`,
       [ctx.workspaceId, ...eventNames],
     );
     return new Map(rows.map((r) => [r.event_name, toMapping(r)]));
@@ -84,10 +85,9 @@ export class MappingService {
   async templatesFor(sql: Sql, workspaceId: number, eventNames: string[]): Promise<Map<string, string>> {
     const map = new Map<string, string>();
     const names = [...new Set(eventNames)];
-    for (let i = 0; i < names.length; i += 500) {
-      const part = names.slice(i, i + 500);
+    for (const part of chunks(names)) {
       const rows = await sql.rows<{ event_name: string; template_id: string }>(
-        `SELECT event_name, template_id FROM event_mappings WHERE workspace_id = ? AND event_name IN (${part.map(() => '?').join(', ')})`,
+        `SELECT event_name, template_id FROM event_mappings WHERE workspace_id = ? AND event_name IN (${placeholders(part.length)})`,
         [workspaceId, ...part],
       );
       rows.forEach((r) => map.set(r.event_name, r.template_id));
