@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import { parse } from 'csv-parse';
-import { args, PigeonClient, run, usage } from './lib/pigeon-client';
+import { args, PigeonClient, run, usage, UserError } from './lib/pigeon-client';
 
 const HELP =
   'Usage: npm run example:import-profiles -- --file <users.csv> [--user-id-column userId] [--infer-types] [--delimiter ,] [--concurrency 8]';
@@ -89,7 +89,8 @@ run(async () => {
   }>) {
     if (!checkedHeader) {
       checkedHeader = true;
-      if (!(userIdColumn in record)) throw new Error(`The CSV has no "${userIdColumn}" column (see --user-id-column)`);
+      if (!(userIdColumn in record))
+        throw new UserError(`The CSV has no "${userIdColumn}" column (see --user-id-column)`);
     }
     const line = info.lines;
     const userId = record[userIdColumn];

@@ -9,7 +9,7 @@
  * name (`mapped`, `would map` with --dry-run, or `skipped` with the template it is mapped to).
  * Env: PIGEON_URL (default http://127.0.0.1:3000), PIGEON_ADMIN_KEY.
  */
-import { args, PigeonClient, run, usage } from './lib/pigeon-client';
+import { args, PigeonClient, run, usage, UserError } from './lib/pigeon-client';
 
 const HELP = `Usage: npm run example:map-unmapped -- --pattern "Order *" --template <template key> [--dry-run] [--remap]`;
 const TRACK_PREFIX = 'Segment-TrackEvent:';
@@ -57,7 +57,7 @@ run(async () => {
     }`,
     { key: opts.template },
   );
-  if (!template) throw new Error(`No template with key "${opts.template}"`);
+  if (!template) throw new UserError(`No template with key "${opts.template}"`);
   if (template.status !== 'PUBLISHED') {
     process.stderr.write(`warning: template "${template.key}" is not published; its messages end UNDELIVERABLE\n`);
   }

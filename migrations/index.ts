@@ -9,6 +9,7 @@ import { CreateProviderConfigs1764500003000 } from './1764500003000-create-provi
 import { CreateMessages1764500004000 } from './1764500004000-create-messages';
 import { CreateJobs1764500005000 } from './1764500005000-create-jobs';
 import { NoPadBinaryKeys1764600000000 } from './1764600000000-no-pad-binary-keys';
+import { CreateWorkflows1764700000000 } from './1764700000000-create-workflows';
 
 /**
  * Every migration, in order. A new one (`npm run migration:generate -- migrations/<name>`)
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   CreateMessages1764500004000,
   CreateJobs1764500005000,
   NoPadBinaryKeys1764600000000,
+  CreateWorkflows1764700000000,
 ];

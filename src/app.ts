@@ -40,7 +40,10 @@ function parseJson(_req: FastifyRequest, body: string, done: (err: Error | null,
   }
 }
 
-/** Every body is JSON ({@link parseJson}), at most {@link MAX_REQUEST_BYTES}. */
+/**
+ * Every body is JSON ({@link parseJson}), at most {@link MAX_REQUEST_BYTES}. The ingest routes add, in their own
+ * scope, gzip/deflate bodies and JSON under any content type (`ingest/request-body.ts`); GraphQL stays strict.
+ */
 function registerJsonBodies(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(

@@ -3,6 +3,8 @@
  * README.md, "Configuration").
  * Nothing else in the code reads `process.env`.
  */
+import { operatorKeyProblem } from './domain/workspace/api-key-format';
+
 export type Role = 'api' | 'worker' | 'all';
 
 export interface Config {
@@ -13,6 +15,8 @@ export interface Config {
   adminKey?: string;
   ingestKey?: string;
   secret?: string;
+  /** The secret before a rotation (PIGEON_SECRET_PREVIOUS): still decrypts, never encrypts. */
+  secretPrevious?: string;
   /** Purge event-log rows received more than this many days ago (PIGEON_EVENT_RETENTION_DAYS); off when unset or 0. */
   eventRetentionDays?: number;
   /** Port of the operational routes (/healthz, /readyz, /metrics) in a PIGEON_ROLE=worker process (PIGEON_OPS_PORT). */
@@ -45,6 +49,18 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
+function operatorKey(env: NodeJS.ProcessEnv, name: 'PIGEON_ADMIN_KEY' | 'PIGEON_INGEST_KEY'): string | undefined {
+  const value = nonEmpty(env[name]);
+  const problem = value === undefined ? undefined : operatorKeyProblem(value);
+  if (problem) {
+    // never echo the key itself
+    throw new ConfigError(
+      `${name} ${problem}: use e.g. \`openssl rand -base64 32\`, or leave it unset to have a key generated`,
+    );
+  }
+  return value;
+}
+
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return fallback;
@@ -73,9 +89,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
     databaseUrl: nonEmpty(env.DATABASE_URL) ?? DEFAULT_DATABASE_URL,
     role,
-    adminKey: nonEmpty(env.PIGEON_ADMIN_KEY),
-    ingestKey: nonEmpty(env.PIGEON_INGEST_KEY),
+    adminKey: operatorKey(env, 'PIGEON_ADMIN_KEY'),
+    ingestKey: operatorKey(env, 'PIGEON_INGEST_KEY'),
     secret,
+    secretPrevious: nonEmpty(env.PIGEON_SECRET_PREVIOUS),
     eventRetentionDays: integer(env, 'PIGEON_EVENT_RETENTION_DAYS', 0, 0) || undefined,
     opsPort: nonEmpty(env.PIGEON_OPS_PORT) === undefined ? undefined : integer(env, 'PIGEON_OPS_PORT', 0, 0),
     logLevel: nonEmpty(env.LOG_LEVEL) ?? 'info',
@@ -88,6 +105,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: integer(env, 'PIGEON_RATE_LIMIT_PER_MINUTE', 0, 0),
     heapGrowingPercent: integer(env, 'PIGEON_HEAP_GROWING_PERCENT', 50, 0),
   };
+}
+
+/** PIGEON_SECRET and PIGEON_SECRET_PREVIOUS alone, for `pigeon secrets rotate`. */
+export function loadSecrets(env: NodeJS.ProcessEnv = process.env): Pick<Config, 'secret' | 'secretPrevious'> {
+  return { secret: nonEmpty(env.PIGEON_SECRET), secretPrevious: nonEmpty(env.PIGEON_SECRET_PREVIOUS) };
 }
 
 /** The database URL alone: the `pigeon` CLI needs nothing else of the configuration. */

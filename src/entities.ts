@@ -15,6 +15,7 @@ import { Message } from './domain/message/message.entity';
 import { Delivery } from './domain/message/delivery.entity';
 import { MessageHistory } from './domain/message/message-history.entity';
 import { Job } from './pipeline/job.entity';
+import { Workflow } from './domain/workflow/workflow.entity';
 
 /** Every entity, listed explicitly (no globs: the same list works under ts-jest and from dist/). */
 export const ENTITIES = [
@@ -35,4 +36,5 @@ export const ENTITIES = [
   Delivery,
   MessageHistory,
   Job,
+  Workflow,
 ];

@@ -8,6 +8,7 @@ import { Lifecycle } from './ops/lifecycle';
 import { createLogger } from './ops/logger';
 import { createOpsApp } from './ops/ops-app';
 import { startRetention } from './ops/retention-scheduler';
+import { drainMs, shutdownDelayMs } from './ops/shutdown';
 import { Worker } from './pipeline/worker';
 import { createServices } from './services';
 
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   tuneHeap(config.heapGrowingPercent);
   const logger = createLogger(config.logLevel);
+  const shutdownDelay = shutdownDelayMs();
   const db = await openDatabase(config.databaseUrl);
   logger.info({ database: redactUrl(config.databaseUrl), role: config.role }, 'database ready, migrations applied');
   if (!config.secret) {
@@ -89,14 +91,21 @@ async function main(): Promise<void> {
 
   const stop = async (signal: string) => {
     if (lifecycle.stopping) return;
+    // before anything awaits: from here on /readyz answers 503 "stopping"
     lifecycle.beginStopping(signal);
-    logger.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => process.exit(1), 20_000);
+    const drain = drainMs(signal, app !== undefined, shutdownDelay);
+    logger.info({ signal, drainMs: drain }, 'shutting down');
+    const timer = setTimeout(() => process.exit(1), drain + 20_000);
     timer.unref();
+    // the worker stops claiming at once and lets its sends in flight finish (at most 15 s)
+    const workerStopped = worker?.stop(15_000);
+    // an API process keeps serving for PIGEON_SHUTDOWN_DELAY_MS while /readyz says "stopping", so a load
+    // balancer polling it takes the process out of rotation before it stops accepting connections
+    if (drain > 0) await new Promise((resolve) => setTimeout(resolve, drain));
     await app?.close();
     await stopRetention?.();
     // a worker process's ops routes stay up while its sends finish: /readyz says "stopping", /metrics still answers
-    await worker?.stop(15_000);
+    await workerStopped;
     await opsApp?.close();
     await db.dataSource.destroy();
     process.exit(0);

@@ -13,6 +13,7 @@ import { SecretBox } from './domain/provider/secret-box';
 import { RoutingRuleService } from './domain/routing/routing-rule.service';
 import { TemplateService } from './domain/template/template.service';
 import { WorkspaceService } from './domain/workspace/workspace.service';
+import { WorkflowService } from './domain/workflow/workflow.service';
 import { JobQueue } from './pipeline/job-queue';
 import { SendPipeline } from './pipeline/send-pipeline';
 import type { Logger } from 'pino';
@@ -29,6 +30,7 @@ export interface Services {
   groups: GroupService;
   events: EventLogService;
   templates: TemplateService;
+  workflows: WorkflowService;
   mappings: MappingService;
   rules: RoutingRuleService;
   providerConfigs: ProviderConfigService;
@@ -46,7 +48,7 @@ export interface Services {
   retention: EventRetentionService;
 }
 
-export type ServiceConfig = Pick<Config, 'secret' | 'retryAttempts' | 'retryBaseMs'>;
+export type ServiceConfig = Pick<Config, 'secret' | 'secretPrevious' | 'retryAttempts' | 'retryBaseMs'>;
 
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = { secret: undefined, retryAttempts: 3, retryBaseMs: 1000 };
 
@@ -61,9 +63,11 @@ export function createServices(
   const groups = new GroupService(db);
   const profiles = new ProfileService(db, groups);
   const templates = new TemplateService(db, profiles);
+  const workflows = new WorkflowService(db);
   const mappings = new MappingService(db);
   const rules = new RoutingRuleService(db);
-  const providerConfigs = new ProviderConfigService(db, registry, new SecretBox(config.secret));
+  const box = new SecretBox(config.secret, config.secretPrevious ? [config.secretPrevious] : []);
+  const providerConfigs = new ProviderConfigService(db, registry, box);
   const queue = new JobQueue(db);
   metrics.watchQueue(queue);
   const telemetry = pipelineTelemetry(metrics, logger);
@@ -82,6 +86,7 @@ export function createServices(
     groups,
     events,
     templates,
+    workflows,
     mappings,
     rules,
     providerConfigs,

@@ -104,8 +104,8 @@ describe('booting the server', () => {
   it('takes the default keys from PIGEON_ADMIN_KEY and PIGEON_INGEST_KEY and prints none', async () => {
     const env = {
       DATABASE_URL: `sqlite:${path.join(dir, 'env-keys.sqlite')}`,
-      PIGEON_ADMIN_KEY: 'admin-key-from-env-0123456789',
-      PIGEON_INGEST_KEY: 'ingest-key-from-env-0123456789',
+      PIGEON_ADMIN_KEY: 'admin-key-from-env-0123456789abcdef',
+      PIGEON_INGEST_KEY: 'ingest-key-from-env-0123456789abcdef',
     };
     const r = await boot(env);
     expect(r.output()).not.toMatch(/key:/);
@@ -131,6 +131,7 @@ describe('booting the server', () => {
       [{ PORT: 'eighty' }, 'PORT must be an integer'],
       [{ PIGEON_HEAP_GROWING_PERCENT: '1.5x' }, 'PIGEON_HEAP_GROWING_PERCENT must be an integer ≥ 0'],
       [{ DATABASE_URL: 'postgres://localhost/db' }, 'DATABASE_URL must start with mysql://, mariadb:// or sqlite:'],
+      [{ PIGEON_ADMIN_KEY: 'short-admin-key' }, 'PIGEON_ADMIN_KEY must be at least 32 characters long (it has 15)'],
     ] as const) {
       let status = 0;
       let stderr = '';

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /**
@@ -20,11 +21,20 @@ export class PigeonClient {
   /** Runs one operation; throws {@link GraphQLRequestError} when the answer has errors. */
   async request<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const res = await fetch(`${this.baseUrl}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.adminKey}` },
-        body: JSON.stringify({ query, variables }),
-      });
+      let res: Response;
+      try {
+        res = await fetch(`${this.baseUrl}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.adminKey}` },
+          body: JSON.stringify({ query, variables }),
+        });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        throw new UserError(
+          `cannot reach Pigeon at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}): ` +
+            'is the server running? PIGEON_URL sets its address',
+        );
+      }
       if ((res.status === 429 || res.status === 503) && attempt < 5) {
         const wait = Number(res.headers.get('retry-after')) || attempt;
         await new Promise((r) => setTimeout(r, Math.min(wait, 30) * 1000));
@@ -71,6 +81,9 @@ export class PigeonClient {
   }
 }
 
+/** A mistake the user can act on (a wrong name, an unreachable server): printed as one line, exit code 1. */
+export class UserError extends Error {}
+
 export class GraphQLRequestError extends Error {
   constructor(
     message: string,
@@ -104,12 +117,26 @@ export function args(options: NonNullable<ParseArgsConfig['options']>, help: str
   return values;
 }
 
-/** Runs `main`, printing an error (without a stack for GraphQL errors) and exiting 1 when it fails. */
+/** Whether `err` is an ordinary failure to report in one line: ours, the server's, or the system's (ENOENT…). */
+function ordinary(err: unknown): err is Error {
+  return (
+    err instanceof UserError ||
+    err instanceof GraphQLRequestError ||
+    (err instanceof Error && typeof (err as { code?: unknown }).code === 'string')
+  );
+}
+
+/**
+ * Runs `main`; when it fails, prints one line `<script>: <message>` to stderr and exits 1. Only an
+ * unexpected error (a bug) shows its stack trace, and every error does with `PIGEON_DEBUG=1`.
+ */
 export function run(main: () => Promise<void>): void {
   main().catch((err) => {
-    process.stderr.write(
-      `${err instanceof GraphQLRequestError ? err.message : ((err as Error)?.stack ?? String(err))}\n`,
-    );
+    const script = path.basename(process.argv[1] ?? 'example', path.extname(process.argv[1] ?? ''));
+    const debug = Boolean(process.env.PIGEON_DEBUG);
+    const message = err instanceof Error ? err.message : String(err);
+    const stack = (debug || !ordinary(err)) && err instanceof Error && err.stack ? `\n${err.stack}` : '';
+    process.stderr.write(`${script}: ${message.replace(/\s*\n\s*/g, ' ')}${stack}\n`);
     process.exit(1);
   });
 }

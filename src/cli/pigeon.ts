@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { loadDatabaseUrl } from '../config';
+import { loadDatabaseUrl, loadSecrets } from '../config';
 import { DatabaseUrlError, redactUrl } from '../db/data-source-options';
+import type { Database } from '../db/database';
 import { openDatabase } from '../open-database';
 import { DomainError } from '../domain/domain-error';
 import type { ApiKey } from '../domain/workspace/api-key.entity';
 import { ApiKeyScope } from '../domain/workspace/api-key-scope.enum';
 import { WorkspaceService } from '../domain/workspace/workspace.service';
+import { ProviderConfigService, type ResealReport } from '../domain/provider/provider-config.service';
+import { ProviderRegistry } from '../domain/provider/provider-registry';
+import { SecretBox } from '../domain/provider/secret-box';
+import { installedProviders } from '../plugins/providers';
 
 /**
  * `pigeon` — manages workspaces and API keys (README.md, "Workspaces and keys"), on the database of `DATABASE_URL`, like
@@ -19,6 +24,7 @@ import { WorkspaceService } from '../domain/workspace/workspace.service';
  * pigeon keys create --workspace acme --scope ingest
  * pigeon keys list --workspace acme
  * pigeon keys revoke pgn_i_AbCdEf
+ * PIGEON_SECRET=new PIGEON_SECRET_PREVIOUS=old pigeon secrets rotate
  * ```
  */
 
@@ -75,8 +81,30 @@ function keyJson(key: ApiKey) {
 
 /** Opens the database (applying migrations), runs `work`, and always closes it again. */
 async function withWorkspaces<T>(work: (workspaces: WorkspaceService) => Promise<T>): Promise<T> {
+  return withDatabase((db) => work(new WorkspaceService(db)));
+}
+
+/**
+ * `secrets rotate`: seals every provider secret again with PIGEON_SECRET, opening the old ones with
+ * PIGEON_SECRET or PIGEON_SECRET_PREVIOUS.
+ */
+async function rotateSecrets(): Promise<ResealReport> {
+  const { secret, secretPrevious } = loadSecrets();
+  if (!secret) {
+    throw new CliError(
+      'PIGEON_SECRET is not set: set it to the new secret (and PIGEON_SECRET_PREVIOUS to the one it replaces)',
+    );
+  }
+  const box = new SecretBox(secret, secretPrevious ? [secretPrevious] : []);
+  return withDatabase((db) =>
+    new ProviderConfigService(db, new ProviderRegistry(installedProviders()), box).resealAll(),
+  );
+}
+
+/** Opens the database (applying migrations), runs `work`, and always closes it again. */
+async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
   const url = loadDatabaseUrl();
-  let db;
+  let db: Database;
   try {
     db = await openDatabase(url);
   } catch (err) {
@@ -84,7 +112,7 @@ async function withWorkspaces<T>(work: (workspaces: WorkspaceService) => Promise
     throw new CliError(`cannot open the database ${redactUrl(url)}: ${(err as Error).message}`);
   }
   try {
-    return await work(new WorkspaceService(db));
+    return await work(db);
   } finally {
     await db.dataSource.destroy().catch(() => undefined);
   }
@@ -92,9 +120,15 @@ async function withWorkspaces<T>(work: (workspaces: WorkspaceService) => Promise
 
 function buildProgram(io: CliIo): Command {
   const program = new Command('pigeon')
-    .description('Manage Pigeon workspaces and API keys (uses DATABASE_URL, like the server)')
+    .description('Manage Pigeon workspaces, API keys and secrets (uses DATABASE_URL, like the server)')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    // commander's own errors (bad option value, missing option, unknown command) in the `pigeon: …` form too;
+    // subcommands inherit this output configuration
+    .configureOutput({
+      writeOut: io.out,
+      writeErr: io.err,
+      outputError: (text, write) => write(text.replace(/^error: /, 'pigeon: ')),
+    })
     .exitOverride();
 
   const workspace = program.command('workspace').description('workspaces').exitOverride();
@@ -209,6 +243,32 @@ function buildProgram(io: CliIo): Command {
               time(k.revokedAt),
             ]),
           ),
+        );
+      }
+    });
+
+  const secrets = program.command('secrets').description('provider secrets encrypted at rest').exitOverride();
+  secrets
+    .command('rotate')
+    .description(
+      'encrypt every provider secret again with PIGEON_SECRET, reading the old ones with PIGEON_SECRET_PREVIOUS',
+    )
+    .option('--json', 'print one JSON line: {"resealed","current","unreadable"}')
+    .exitOverride()
+    .action(async (options: { json?: boolean }) => {
+      const report = await rotateSecrets();
+      if (options.json) io.out(JSON.stringify(report) + '\n');
+      else {
+        io.out(
+          `Re-encrypted the secrets of ${report.resealed} provider configuration(s) with PIGEON_SECRET; ` +
+            `${report.current} already were.\n`,
+        );
+      }
+      if (report.unreadable.length) {
+        const list = report.unreadable.map((u) => `${u.id} (workspace ${u.workspaceId}, ${u.provider})`).join(', ');
+        throw new CliError(
+          `${report.unreadable.length} provider configuration(s) cannot be decrypted with PIGEON_SECRET or ` +
+            `PIGEON_SECRET_PREVIOUS: ${list}; give their secrets again with configureProvider`,
         );
       }
     });

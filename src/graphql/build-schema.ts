@@ -9,6 +9,7 @@ import { InboundEventMessageResolver, MessageResolver } from './resolvers/messag
 import { ProviderResolver } from './resolvers/provider.resolver';
 import { RoutingRuleResolver } from './resolvers/routing-rule.resolver';
 import { TemplateResolver } from './resolvers/template.resolver';
+import { WorkflowResolver } from './resolvers/workflow.resolver';
 import { DateTimeISO } from './scalars/date-time-iso.scalar';
 
 let cached: GraphQLSchema | undefined;
@@ -29,6 +30,7 @@ export function buildGraphQLSchema(): GraphQLSchema {
       ProviderResolver,
       MessageResolver,
       InboundEventMessageResolver,
+      WorkflowResolver,
     ],
     // graphql-scalars' DateTimeISO (type-graphql's default for Date) with a cheaper serializer
     scalarsMap: [{ type: Date, scalar: DateTimeISO }],

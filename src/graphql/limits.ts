@@ -24,7 +24,8 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { findLoneSurrogate, jsonDeeperThan, LONE_SURROGATE, MAX_JSON_DEPTH } from '../domain/json-input';
-import { DEFAULT_PAGE_SIZE } from '../domain/pagination';
+import { InvalidInputError } from '../domain/domain-error';
+import { DEFAULT_PAGE_SIZE, pageSize } from '../domain/pagination';
 
 /**
  * Limits on what one GraphQL request may ask for (docs/guarantees.md, "GraphQL and ingest
@@ -43,8 +44,10 @@ import { DEFAULT_PAGE_SIZE } from '../domain/pagination';
  *
  * Every violation is answered HTTP 400, before anything runs, with a message that names the limit and
  * `extensions.code = "GRAPHQL_VALIDATION_FAILED"` (`GRAPHQL_PARSE_FAILED` for the token limit).
- * `first` outside 1–500 is BAD_USER_INPUT (pagination.ts), and the request body is capped at 500 KB
- * like every route (413).
+ * `first` outside 1–500 — written in the document, given as a variable or as a variable's default — is
+ * BAD_USER_INPUT (400, the message of pagination.ts) on every field that takes `first`, checked before
+ * the cost: a document that asks for too large a page is told so, not that it costs too much. The
+ * request body is capped at 500 KB like every route (413).
  */
 export const MAX_QUERY_DEPTH = 12;
 export const MAX_QUERY_COST = 250_000;
@@ -283,6 +286,53 @@ function pageSizeVariables(schema: GraphQLSchema, operation: DocumentNode): stri
   return [...names];
 }
 
+/** The `first` arguments of `operation` (fragments included), as written: a literal or a variable. */
+function pageSizeArguments(schema: GraphQLSchema, operation: DocumentNode): ValueNode[] {
+  const typeInfo = new TypeInfo(schema);
+  const values: ValueNode[] = [];
+  visit(
+    operation,
+    visitWithTypeInfo(typeInfo, {
+      Field(field) {
+        if (!typeInfo.getFieldDef()?.args.some((a) => a.name === 'first')) return;
+        const given = field.arguments?.find((a) => a.name.value === 'first');
+        if (given) values.push(given.value);
+      },
+    }),
+  );
+  return values;
+}
+
+/**
+ * The first `first` outside 1–500 (pagination.ts's message), literal or from the variables. A value that
+ * is no integer at all is left to graphql-js, which refuses it while coercing the variables.
+ */
+function pageSizeProblem(values: ValueNode[], variables: Record<string, unknown>): string | undefined {
+  for (const value of values) {
+    const given = value.kind === Kind.VARIABLE ? variables[value.name.value] : valueFromASTUntyped(value);
+    if (typeof given !== 'number' || !Number.isInteger(given)) continue;
+    try {
+      pageSize(given);
+    } catch (err) {
+      if (err instanceof InvalidInputError) return err.message;
+      throw err;
+    }
+  }
+  return undefined;
+}
+
+/** The default values the executed operation declares for its variables (`query($n: Int = 10)`). */
+function variableDefaults(operation: DocumentNode): Record<string, unknown> {
+  const defaults: Record<string, unknown> = {};
+  for (const definition of operation.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    for (const variable of definition.variableDefinitions ?? []) {
+      if (variable.defaultValue) defaults[variable.variable.name.value] = valueFromASTUntyped(variable.defaultValue);
+    }
+  }
+  return defaults;
+}
+
 /** How many cost verdicts (one per set of page sizes) are kept per operation. */
 const COST_VERDICTS_KEPT = 64;
 
@@ -293,6 +343,10 @@ const COST_VERDICTS_KEPT = 64;
 interface OperationLimits {
   schema: GraphQLSchema;
   checks: ArgumentCheck[];
+  /** The `first` arguments, literal or variable, checked before the cost. */
+  pageSizes: ValueNode[];
+  /** The variables' default values: what an absent variable stands for. */
+  defaults: Record<string, unknown>;
   /** The executed operation and its fragments, introspection left out: what the cost is measured on. */
   measured: DocumentNode;
   pageSizeVariables: string[];
@@ -325,6 +379,8 @@ export function graphqlLimits(): GraphQLLimits {
       found = {
         schema,
         checks: argumentChecks(schema, operation),
+        pageSizes: pageSizeArguments(schema, operation),
+        defaults: variableDefaults(operation),
         measured,
         pageSizeVariables: pageSizeVariables(schema, measured),
         costVerdicts: new Map(),
@@ -356,9 +412,10 @@ export function graphqlLimits(): GraphQLLimits {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, schema, operationName }) {
-          const variables = request.variables ?? {};
           const limits = limitsOf(schema, document, operationName ?? undefined);
-          const problem = argumentProblem(limits.checks, variables);
+          // an absent variable stands for its default value: that is what the resolvers will get
+          const variables = { ...limits.defaults, ...request.variables };
+          const problem = pageSizeProblem(limits.pageSizes, variables) ?? argumentProblem(limits.checks, variables);
           if (problem) {
             throw new GraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
           }

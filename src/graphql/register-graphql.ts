@@ -64,6 +64,9 @@ export async function registerGraphQL(app: FastifyInstance, deps: GraphQLDeps): 
   const apollo = new ApolloServer<GraphQLContext>({
     schema: buildGraphQLSchema(),
     introspection: true,
+    // the process's own shutdown (index.ts) decides when the HTTP server closes: Apollo's SIGTERM/SIGINT
+    // handler would close it at once (through the drain plugin), before /readyz could say "stopping"
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: !production,
     formatError: formatError(production),
     validationRules: limits.validationRules,

@@ -134,18 +134,20 @@ export async function attempt(deps: AttemptDeps, input: AttemptInput): Promise<A
   }
 }
 
-/** Why a skipped try's delivery failed (its `lastError`). */
+/** Why a skipped try's delivery failed (its `lastError`) when its configuration is gone. */
 export const SKIPPED_ERROR = 'the provider configuration was removed or disabled after routing';
 
 /**
- * A try that is not made because the provider configuration (or its plugin) is gone since routing:
- * `persist` records the delivery as failed with the returned history entry, then the skip is reported.
+ * A try that is not made because the provider configuration (or its plugin) is gone since routing, or
+ * cannot be used (`problem`, e.g. its secrets cannot be decrypted with PIGEON_SECRET): `persist`
+ * records the delivery as failed with the returned history entry, then the skip is reported (one log line).
  */
 export async function skipAttempt(
   deps: Pick<AttemptDeps, 'telemetry'>,
   input: { message: Message; planned: PlannedChannel; provider: PlannedProvider; delivery: Delivery },
   next: PlannedProvider | null,
   persist: (entry: HistoryEntry) => Promise<void>,
+  problem?: string,
 ): Promise<void> {
   const { message, planned, provider, delivery } = input;
   await persist({
@@ -156,7 +158,7 @@ export async function skipAttempt(
       providerConfigId: provider.configId,
       deliveryId: delivery.id,
       outcome: 'SKIPPED',
-      error: 'configuration removed or disabled',
+      error: problem ?? 'configuration removed or disabled',
       next,
     },
   });
@@ -168,5 +170,6 @@ export async function skipAttempt(
     providerConfigId: provider.configId,
     attempt: delivery.attempts,
     outcome: 'SKIPPED',
+    ...(problem ? { error: problem } : {}),
   });
 }

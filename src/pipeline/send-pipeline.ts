@@ -23,8 +23,11 @@ import type { RetryPolicy } from './retry-policy';
 import { decide, type Plan, type PlannedChannel } from './routing/decide';
 import { loadInputs, type RoutingSources } from './routing/load-inputs';
 
-/** What one pipeline run ended with: finished, or to be run again at `retryAt`. */
-export type RunOutcome = { done: true } | { done: false; retryAt: Date };
+/**
+ * What one pipeline run ended with: finished, to be run again at `retryAt`, or `failed` unexpectedly
+ * (database down, a bug: the worker backs off and runs it again).
+ */
+export type RunOutcome = { done: true } | { done: false; retryAt: Date } | { done: false; failed: unknown };
 
 type ChannelOutcome = { kind: 'sent'; delivered: boolean } | { kind: 'retry'; at: Date } | { kind: 'failed' };
 
@@ -103,15 +106,28 @@ export class SendPipeline {
     const outcomes = new Map<string, RunOutcome>();
     const byWorkspace = new Map<number, string[]>();
     for (const j of jobs) byWorkspace.set(j.workspaceId, [...(byWorkspace.get(j.workspaceId) ?? []), j.messageId]);
+    // a failure is kept to its workspace (the fast path) or its message (run): it never reschedules the others
     for (const [workspaceId, ids] of byWorkspace) {
       const ctx: RequestContext = { workspaceId };
-      const found = await this.deps.messages.getByIds(ctx, ids);
-      const fresh = [...found.values()].filter((m) => m.status === MessageStatus.ENQUEUED);
-      const rest = ids.filter((id) => !fresh.some((m) => m.id === id));
-      const unfinished = fresh.length ? await this.fastPath(ctx, fresh, signal) : [];
-      for (const m of fresh) if (!unfinished.includes(m.id)) outcomes.set(m.id, { done: true });
+      let unfinished: string[];
+      let rest: string[];
+      try {
+        const found = await this.deps.messages.getByIds(ctx, ids);
+        const fresh = [...found.values()].filter((m) => m.status === MessageStatus.ENQUEUED);
+        rest = ids.filter((id) => !fresh.some((m) => m.id === id));
+        unfinished = fresh.length ? await this.fastPath(ctx, fresh, signal) : [];
+        for (const m of fresh) if (!unfinished.includes(m.id)) outcomes.set(m.id, { done: true });
+      } catch (failed) {
+        for (const id of ids) outcomes.set(id, { done: false, failed });
+        continue;
+      }
       await Promise.all(
-        [...rest, ...unfinished].map(async (id) => outcomes.set(id, await this.run(workspaceId, id, signal))),
+        [...rest, ...unfinished].map(async (id) =>
+          outcomes.set(
+            id,
+            await this.run(workspaceId, id, signal).catch((failed: unknown) => ({ done: false as const, failed })),
+          ),
+        ),
       );
     }
     return jobs.map((j) => outcomes.get(j.messageId) ?? { done: true });
@@ -121,17 +137,27 @@ export class SendPipeline {
   private async fastPath(ctx: RequestContext, messages: Message[], signal: AbortSignal): Promise<string[]> {
     const { db, store, telemetry } = this.deps;
     const inputs = await loadInputs(this.deps, ctx, messages);
+    const configs = new Map(inputs.configs.map((c) => [c.id, c]));
     const now = new Date();
     const decided = messages.map((message) => ({ message, decision: decide(message, inputs) }));
+    // a first provider whose configuration cannot be used is skipped by run(), with the reason in the history
+    const usable = (planned: PlannedChannel) => !configs.get(planned.providers[0].configId)?.problem;
+    const skipping = new Set(
+      decided.flatMap(({ message, decision }) =>
+        decision.plan && !firstChannels(decision.plan).every(usable) ? [message.id] : [],
+      ),
+    );
     const attempts = decided.flatMap(({ message, decision }) => {
       const plan = decision.plan;
       if (!plan) return [];
-      return firstChannels(plan).map((planned) => ({
-        message,
-        plan,
-        planned,
-        delivery: firstDelivery(message, planned, now),
-      }));
+      return firstChannels(plan)
+        .filter(usable)
+        .map((planned) => ({
+          message,
+          plan,
+          planned,
+          delivery: firstDelivery(message, planned, now),
+        }));
     });
     await db.transaction(async (tx) => {
       await store.saveRoutingIn(
@@ -162,7 +188,6 @@ export class SendPipeline {
       telemetry?.status({ ...telemetryIds(message), status: decision.status, reason: decision.reason });
     }
 
-    const configs = new Map(inputs.configs.map((c) => [c.id, c]));
     const results = await Promise.all(
       attempts.map(async (a) => {
         const config = configs.get(a.delivery.providerConfigId)!;
@@ -172,7 +197,7 @@ export class SendPipeline {
     );
 
     // a message is finished here when every first attempt it made was sent; the others go on in run()
-    const unfinished = new Set(results.filter((r) => !r.outcome.sent).map((r) => r.a.message.id));
+    const unfinished = new Set([...skipping, ...results.filter((r) => !r.outcome.sent).map((r) => r.a.message.id)]);
     const sent = new Map<string, { message: Message; plan: Plan; channels: Channel[]; delivered: boolean }>();
     for (const { a } of results) {
       if (unfinished.has(a.message.id)) continue;
@@ -285,10 +310,15 @@ export class SendPipeline {
       const delivery =
         found ?? (await store.createDelivery(message.id, planned.channel, provider.configId, provider.provider));
       const config = configs.get(provider.configId);
-      if (!config || !registry.get(provider.provider)) {
+      if (!config || !registry.get(provider.provider) || config.problem) {
         const next = planned.providers[p + 1] ?? null;
-        await skipAttempt(this.deps, { message, planned, provider, delivery }, next, (entry) =>
-          store.failDelivery(delivery, SKIPPED_ERROR, [entry]),
+        const problem = config?.problem;
+        await skipAttempt(
+          this.deps,
+          { message, planned, provider, delivery },
+          next,
+          (entry) => store.failDelivery(delivery, problem ?? SKIPPED_ERROR, [entry]),
+          problem,
         );
         continue;
       }

@@ -132,9 +132,27 @@ export class Worker {
         jobs.filter((_, i) => outcomes[i].done),
         this.id,
       );
+      // jobs that failed unexpectedly (only theirs: one workspace's failure never holds up another's),
+      // one log line per distinct failure
+      const failures = new Map<unknown, ClaimedJob[]>();
       for (const [i, job] of jobs.entries()) {
         const outcome = outcomes[i];
-        if (!outcome.done) await this.queue.reschedule(job, this.id, outcome.retryAt);
+        if (outcome.done) continue;
+        if ('failed' in outcome) failures.set(outcome.failed, [...(failures.get(outcome.failed) ?? []), job]);
+        else await this.queue.reschedule(job, this.id, outcome.retryAt);
+      }
+      for (const [err, failed] of failures) {
+        log.error(
+          {
+            err,
+            workspaceIds: [...new Set(failed.map((j) => j.workspaceId))],
+            messageIds: failed.map((j) => j.messageId),
+          },
+          'pipeline run failed; the jobs will run again',
+        );
+        for (const job of failed) {
+          await this.queue.reschedule(job, this.id, new Date(Date.now() + crashDelayMs(job.runs)));
+        }
       }
     } catch (err) {
       log.error({ err, messageIds: jobs.map((j) => j.messageId) }, 'pipeline run failed; the jobs will run again');

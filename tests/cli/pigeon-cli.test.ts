@@ -109,7 +109,7 @@ describe('the pigeon CLI', () => {
       const out = JSON.parse(run.stdout);
       expect(out).toMatchObject({ workspace: ws.workspace, scope: 'ingest', revokedAt: null, name: null });
       expect(out.key).toMatch(/^pgn_i_/);
-      expect(out.prefix).toBe(out.key.slice(0, 12));
+      expect(out.prefix).toBe(out.key.slice(0, 10));
       expect((await t.send('/v1/track', { userId: uid(), event: 'CLI' }, out.key)).statusCode).toBe(200);
       expect((await gql('{ apiKeys { id } }', out.key)).errors![0].extensions!.code).toBe('FORBIDDEN');
       const listed = (await gql('{ apiKeys { id prefix scope } }', ws.adminKey)).data!.apiKeys;
@@ -141,6 +141,22 @@ describe('the pigeon CLI', () => {
       expect(missing.stderr).toContain("required option '--workspace <name>' not specified");
       expect((await gql('{ apiKeys { id } }', ws.adminKey)).data!.apiKeys).toHaveLength(2);
     });
+
+    it("usage errors are printed in the `pigeon: …` form (README), not commander's `error: …`", async () => {
+      const usage = '(run with --help for usage)\n';
+      const badScope = await pigeon('keys', 'create', '--workspace', 'acme', '--scope', 'superuser');
+      expect(badScope).toMatchObject({ code: 1, stdout: '' });
+      expect(badScope.stderr).toBe(
+        "pigeon: option '--scope <admin|ingest>' argument 'superuser' is invalid. the scope must be admin or ingest.\n" +
+          usage,
+      );
+      const missing = await pigeon('keys', 'create', '--scope', 'admin');
+      expect(missing.stderr).toBe(`pigeon: required option '--workspace <name>' not specified\n${usage}`);
+      const unknownCommand = await pigeon('kees', 'list');
+      expect(unknownCommand.code).toBe(1);
+      expect(unknownCommand.stderr).toMatch(/^pigeon: unknown command 'kees'\n/);
+      expect(unknownCommand.stderr).not.toMatch(/^error:/m);
+    });
   });
 
   describe('keys list', () => {
@@ -154,10 +170,10 @@ describe('the pigeon CLI', () => {
       expect(rows).toHaveLength(2);
       expect(run.stdout).not.toContain(ws.adminKey);
       expect(run.stdout).not.toContain(ws.ingestKey);
-      const ingestRow = rows.find((r) => r.includes(ws.ingestKey.slice(0, 12)))!.split(/\s{2,}/);
+      const ingestRow = rows.find((r) => r.includes(ws.ingestKey.slice(0, 10)))!.split(/\s{2,}/);
       expect(ingestRow).toEqual([
         expect.stringMatching(/^[0-9a-f-]{36}$/),
-        ws.ingestKey.slice(0, 12),
+        ws.ingestKey.slice(0, 10),
         'ingest',
         'ingest',
         expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
@@ -190,9 +206,9 @@ describe('the pigeon CLI', () => {
       expect(ingestOk.statusCode).toBe(202);
       expect((await gql('{ apiKeys { id } }', admin.key)).errors).toBeUndefined();
 
-      const run = await pigeon('keys', 'revoke', ws.ingestKey.slice(0, 12));
+      const run = await pigeon('keys', 'revoke', ws.ingestKey.slice(0, 10));
       expect(run.code).toBe(0);
-      expect(run.stdout).toContain(`Revoked: ingest key ${ws.ingestKey.slice(0, 12)}`);
+      expect(run.stdout).toContain(`Revoked: ingest key ${ws.ingestKey.slice(0, 10)}`);
       expect(run.stdout).toContain(`of workspace "${ws.workspace}"`);
       const byId = await pigeon('keys', 'revoke', admin.id, '--json');
       expect(byId.code).toBe(0);
@@ -227,7 +243,7 @@ describe('the pigeon CLI', () => {
         .filter((k: any) => k.revokedAt)
         .map((k: any) => k.prefix)
         .sort();
-      expect(revokedPrefixes).toEqual([admin.prefix, ws.ingestKey.slice(0, 12)].sort());
+      expect(revokedPrefixes).toEqual([admin.prefix, ws.ingestKey.slice(0, 10)].sort());
     });
 
     it('revoking twice is harmless; a GraphQL revoke of a CLI key also holds at once', async () => {
@@ -253,8 +269,8 @@ describe('the pigeon CLI', () => {
       expect(tooShort.code).toBe(1);
       expect(tooShort.stderr).toContain('needs 8 characters');
 
-      // two keys whose stored prefixes collide (36 random bits: rare, but possible)
-      const prefix = `pgn_i_${randomUUID().replace(/-/g, '').slice(0, 6)}`;
+      // two keys whose stored prefixes collide (24 random bits: rare, but possible)
+      const prefix = `pgn_i_${randomUUID().replace(/-/g, '').slice(0, 4)}`;
       const workspaceId = (await t.services.workspaces.findByName(ws.workspace))!.id;
       const secrets = [`${prefix}-first-secret-0000000000000000`, `${prefix}-second-secret-000000000000000`];
       for (const secret of secrets) {
@@ -275,7 +291,7 @@ describe('the pigeon CLI', () => {
       expect((await t.send('/v1/track', { userId: uid(), event: 'x' }, secrets[0])).statusCode).toBe(403);
       expect((await t.send('/v1/track', { userId: uid(), event: 'x' }, secrets[1])).statusCode).toBe(200);
 
-      const wrongWorkspace = await pigeon('keys', 'revoke', ws.adminKey.slice(0, 12), '--workspace', 'default-nope');
+      const wrongWorkspace = await pigeon('keys', 'revoke', ws.adminKey.slice(0, 10), '--workspace', 'default-nope');
       expect(wrongWorkspace.code).toBe(1);
       expect((await gql('{ apiKeys { id } }', ws.adminKey)).errors).toBeUndefined();
     });

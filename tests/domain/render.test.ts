@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import Handlebars from 'handlebars';
 import { InvalidInputError } from '../../src/domain/domain-error';
 import { Channel } from '../../src/domain/channel/channel.enum';
 import { channelDefinition } from '../../src/domain/channel/channels';
@@ -123,7 +125,7 @@ describe('renderContent', () => {
 
   it('throws a located TemplateContentError for invalid content instead of a raw error', () => {
     expect(() => renderContent([Channel.SMS], { sms: { body: 'x\n{{#if a}}' } }, scope)).toThrow(
-      /^sms\.body: line 2: Parse error/,
+      /^sms\.body: line 2, column 1: `\{\{#if\}\}` is never closed \(add `\{\{\/if\}\}`\)$/,
     );
     expect(() => renderContent([Channel.SMS], { sms: { body: 5 } }, scope)).toThrow(TemplateContentError);
     expect(() => renderContent([Channel.SMS], 'nope', scope)).toThrow(TemplateContentError);
@@ -385,7 +387,7 @@ describe('validateContent', () => {
     expect(e).toMatchObject({ channel: Channel.EMAIL, field: 'html', line: 3 });
     expect(e.column).toEqual(expect.any(Number));
     expect(e.details).toMatchObject({ channel: 'EMAIL', field: 'html', line: 3 });
-    expect(e.message).toMatch(/^email\.html: line 3: Parse error: Expecting .*, got 'INVALID'$/);
+    expect(e.message).toBe('email.html: line 3, column 1: `{{` is never closed (expected `}}`)');
   });
 
   it.each<[string, Channel[], unknown, RegExp, Partial<TemplateContentError>]>([
@@ -514,25 +516,27 @@ describe('validateContent', () => {
       const e = contentError([Channel.EMAIL], {
         email: { subject: 'ok', html: '<html>\n<body>\n{{#if data.vip}}\n<p>VIP</p>\n</body>' },
       });
-      expect(e).toMatchObject({ channel: Channel.EMAIL, field: 'html', line: 5 });
-      expect(e.message).toMatch(/^email\.html: line 5: Parse error: Expecting .*'OPEN_ENDBLOCK'.*, got 'EOF'$/);
+      expect(e).toMatchObject({ channel: Channel.EMAIL, field: 'html', line: 3, column: 1 });
+      expect(e.message).toBe('email.html: line 3, column 1: `{{#if}}` is never closed (add `{{/if}}`)');
     });
 
     it('reports an unclosed mustache on its line and column', () => {
       const e = contentError([Channel.SMS], { sms: { body: 'Hi\n  {{profile.firstName' } });
-      expect(e).toMatchObject({ field: 'body', line: 2, column: expect.any(Number) });
-      expect(e.message).toMatch(/^sms\.body: line 2: Parse error: Expecting 'ID', got 'INVALID'$/);
+      expect(e).toMatchObject({ field: 'body', line: 2, column: 3 });
+      expect(e.message).toBe('sms.body: line 2, column 3: `{{` is never closed (expected `}}`)');
     });
 
     it('reports mismatched blocks with line and column', () => {
       const e = contentError([Channel.SLACK], { slack: { text: 'a\n  {{#if x}}y{{/each}}' } });
-      expect(e).toMatchObject({ line: 2, column: 6 }); // the block's name
-      expect(e.message).toBe("slack.text: line 2: if doesn't match each");
+      expect(e).toMatchObject({ line: 2, column: 13 }); // the `{{/each}}`
+      expect(e.message).toBe(
+        'slack.text: line 2, column 13: `{{/each}}` does not match `{{#if}}` opened at line 2, column 3 (close it with `{{/if}}`)',
+      );
     });
 
     it('reports lexical errors', () => {
       const e = contentError([Channel.SMS], { sms: { body: 'x {{!-- never closed' } });
-      expect(e.message).toMatch(/^sms\.body: line 1: Lexical error: Unrecognized text/);
+      expect(e.message).toBe('sms.body: line 1, column 3: the comment `{{!--` is never closed (`--}}`)');
     });
 
     it('reports errors in webhook leaves with their JSON path', () => {
@@ -543,20 +547,20 @@ describe('validateContent', () => {
         line: 1,
       });
       const e = contentError([Channel.WEBHOOK], { webhook: { body: { 'a b': '{{/x}}' } } });
-      expect(e.message).toMatch(/^webhook\.body\["a b"\]: line 1: Parse error/);
+      expect(e.message).toBe('webhook.body["a b"]: line 1, column 1: `{{/x}}` closes a block that was never opened');
     });
 
     it.each<[string, string, RegExp]>([
       [
         'an unknown helper',
         'x {{upper data.name}}',
-        /line 1: unknown helper "upper"; helpers are if, unless, each, with, lookup, default$/,
+        /line 1, column 3: unknown helper "upper"; helpers are if, unless, each, with, lookup, default$/,
       ],
       ['log (no template output on stdout)', '{{log data}}', /unknown helper "log"/],
       ['a path called with arguments', '{{data.fn 1}}', /unknown helper "data.fn"/],
       ['an unknown helper in a subexpression', '{{default (shout data.x) "y"}}', /unknown helper "shout"/],
       ['an unknown block helper with arguments', '{{#repeat 3}}x{{/repeat}}', /unknown helper "repeat"/],
-      ['a partial', 'a\n{{> footer}}', /line 2: partials \(\{\{> name\}\}\) are not supported$/],
+      ['a partial', 'a\n{{> footer}}', /line 2, column 1: partials \(\{\{> name\}\}\) are not supported$/],
       ['a partial block', '{{#> layout}}x{{/layout}}', /partials/],
       ['an inline partial', '{{#*inline "x"}}y{{/inline}}', /decorators and inline partials/],
       ['if without a block', '{{if data.x}}', /"if" is a block helper: use \{\{#if …\}\}…\{\{\/if\}\}/],
@@ -591,9 +595,9 @@ describe('single templates', () => {
   it('validateTemplate checks one string', () => {
     expect(() => validateTemplate('{{#if data.vip}}VIP{{/if}}')).not.toThrow();
     expect(() => validateTemplate('{{#if data.vip}}', { channel: Channel.PUSH, field: 'title' })).toThrow(
-      /^push\.title: line 1: Parse error/,
+      /^push\.title: line 1, column 1: `\{\{#if\}\}` is never closed/,
     );
-    expect(() => validateTemplate('{{nope 1}}')).toThrow(/^template: line 1: unknown helper "nope"/);
+    expect(() => validateTemplate('{{nope 1}}')).toThrow(/^template: line 1, column 1: unknown helper "nope"/);
   });
 
   it('renderTemplate renders one string, escaping on request', () => {
@@ -622,5 +626,238 @@ describe('the channel table drives validation and rendering', () => {
       expect(() => validateContent([channel], { [key]: rest })).toThrow(TemplateContentError);
     }
     expect(() => validateContent([channel], { [key]: { ...minimal, nope: 'x' } })).toThrow(/: unknown field; /);
+  });
+});
+
+describe('webhook body written as a JSON template string (issue 14, item 2)', () => {
+  const hook = (body: string, s: TemplateScope = scope) => {
+    const { rendered, missingVariables } = renderContent([Channel.WEBHOOK], { webhook: { body } }, s);
+    return { text: rendered.webhook?.body as string, missing: missingVariables };
+  };
+  const nasty: TemplateScope = {
+    data: { orderId: 'A-1', n: 3, qty: '2', vip: 'true', note: 'a"b\\c', inject: 'x","admin":true,"y":"z' },
+    profile: { name: 'Ann "The" \\ Bo\n', address: { city: 'Berlin' }, tags: ['vip', 'new'] },
+  };
+
+  it('accepts `}}}` after a `{{…}}` mustache at save: the last `}` is JSON text, not a triple-stash end', () => {
+    for (const body of [
+      '{"order":"{{data.orderId}}","n":{{data.n}}}',
+      '{"a":{"b":{{data.n}}}}',
+      '{"items":[{{#each data.items}}{"sku":"{{sku}}"}{{#unless @last}},{{/unless}}{{/each}}]}',
+      '{"raw":{{{data.n}}}}',
+    ]) {
+      expect(() => validateContent([Channel.WEBHOOK], { webhook: { body } })).not.toThrow();
+    }
+  });
+
+  it('renders such a body to the JSON text the author wrote', () => {
+    expect(hook('{"order":"{{data.orderId}}","n":{{data.total}}}').text).toBe('{"order":"A-1001","n":42.5}');
+    expect(JSON.parse(hook('{"a":{"b":{{data.total}}}}').text)).toEqual({ a: { b: 42.5 } });
+    const items = hook(
+      '{"items":[{{#each data.items}}{"sku":"{{sku}}","qty":{{qty}}}{{#unless @last}},{{/unless}}{{/each}}]}',
+    );
+    expect(JSON.parse(items.text)).toEqual({
+      items: [
+        { sku: 'SKU-1', qty: 2 },
+        { sku: 'SKU-2', qty: 1 },
+      ],
+    });
+  });
+
+  it('JSON-escapes values inside a JSON string: `"` or `\\` neither break the body nor add keys', () => {
+    const { text } = hook('{"note":"{{data.note}}","x":"{{data.inject}}","who":"{{profile.name}}"}', nasty);
+    expect(JSON.parse(text)).toEqual({ note: 'a"b\\c', x: 'x","admin":true,"y":"z', who: 'Ann "The" \\ Bo\n' });
+    expect(Object.keys(JSON.parse(text))).toEqual(['note', 'x', 'who']);
+    // also inside a longer string and in a key
+    expect(JSON.parse(hook('{"{{data.note}}":"Order {{data.note}}!"}', nasty).text)).toEqual({
+      'a"b\\c': 'Order a"b\\c!',
+    });
+  });
+
+  it('inserts one JSON value outside a string: numbers stay numbers, other strings are quoted, missing is null', () => {
+    const { text, missing } = hook(
+      '{"n":{{data.n}},"qty":{{data.qty}},"vip":{{data.vip}},"x":{{data.inject}},"tags":{{profile.tags}},"addr":{{profile.address}},"none":{{data.nope}}}',
+      nasty,
+    );
+    expect(JSON.parse(text)).toEqual({
+      n: 3,
+      qty: 2,
+      vip: true,
+      x: 'x","admin":true,"y":"z',
+      tags: ['vip', 'new'],
+      addr: { city: 'Berlin' },
+      none: null,
+    });
+    expect(missing).toEqual(['data.nope']);
+  });
+
+  it('judges the position by the rendered text, so blocks and else branches work', () => {
+    const body = '{"v":{{#if data.vip}}"{{data.note}}"{{else}}{{data.n}}{{/if}}}';
+    expect(JSON.parse(hook(body, nasty).text)).toEqual({ v: 'a"b\\c' });
+    expect(JSON.parse(hook(body, { data: { n: 7 } }).text)).toEqual({ v: 7 });
+  });
+
+  it('inserts a triple-stash as is', () => {
+    expect(hook('{"raw":{{{data.n}}}}', nasty).text).toBe('{"raw":3}');
+  });
+
+  it('fails with a clear reason when the rendered body is not valid JSON', () => {
+    expect(() => hook('{"n": {{data.n}}', nasty)).toThrow(/^webhook\.body: the rendered body is not valid JSON \(.+\)/);
+    expect(() => hook('Order {{data.orderId}} shipped')).toThrow(TemplateContentError);
+    expect(() => hook('{"v": {{data.n}}x}', nasty)).toThrow(/not valid JSON/);
+  });
+
+  it('keeps the JSON-object form: string leaves are text, placed as JSON strings', () => {
+    const { rendered } = renderContent(
+      [Channel.WEBHOOK],
+      { webhook: { body: { note: '{{data.note}}', x: '{{data.inject}}' } } },
+      nasty,
+    );
+    expect(rendered.webhook?.body).toEqual({ note: 'a"b\\c', x: 'x","admin":true,"y":"z' });
+  });
+
+  it('reads `{{x}}}` as a mustache and a `}` in every template, without moving error columns', () => {
+    expect(sms('{{data.orderId}}}').text).toBe('A-1001}');
+    expect(sms('{{data.orderId}}}}} {{{data.markup}}}}').text).toBe('A-1001}}} <b>"Tom" & Jerry</b>}');
+    const e = contentError([Channel.SMS], { sms: { body: '{"a":{{data.x}}} {{#if y}}' } });
+    expect(e).toMatchObject({ line: 1, column: 18 });
+  });
+});
+
+describe('template syntax errors in a template author’s words (issue 14, item 8)', () => {
+  it.each<[string, string, string]>([
+    ['an unclosed mustache', 'Hi {{profile.firstName', 'line 1, column 4: `{{` is never closed (expected `}}`)'],
+    [
+      'a mustache closed by one brace',
+      '<p>{{data.x}</p>\n<p>Bye {{data.y}}</p>',
+      'line 1, column 4: `{{` is never closed (expected `}}`)',
+    ],
+    [
+      'an unclosed block',
+      'a\n{{#each data.items}}x',
+      'line 2, column 1: `{{#each}}` is never closed (add `{{/each}}`)',
+    ],
+    [
+      'a close without an open',
+      'a\nb\n{{/each}}',
+      'line 3, column 1: `{{/each}}` closes a block that was never opened',
+    ],
+    [
+      'a close of another block',
+      '{{#if a}}{{#each b}}x{{/if}}{{/each}}',
+      'line 1, column 22: `{{/if}}` does not match `{{#each}}` opened at line 1, column 10 (close it with `{{/each}}`)',
+    ],
+    [
+      'an else outside a block',
+      'x {{else}} y',
+      'line 1, column 3: `{{else}}` is outside any block: it belongs between `{{#if …}}` (or `#each`, `#unless`, `#with`) and its end',
+    ],
+    ['an unclosed comment', 'x\n {{!-- note', 'line 2, column 2: the comment `{{!--` is never closed (`--}}`)'],
+    [
+      'a triple-stash closed by `}}`',
+      '{{{data.x}}',
+      'line 1, column 1: `{{{` is closed by `}}`: a triple-stash closes with `}}}`',
+    ],
+    [
+      'an unclosed string',
+      '{{default data.x "there}}',
+      'line 1, column 18: the string starting with `"` is never closed',
+    ],
+    [
+      'an empty mustache',
+      'a {{}}',
+      'line 1, column 5: unexpected `}}` (expected a name, a string, a number, `true` or `false`, `undefined`)',
+    ],
+    [
+      'an unclosed parenthesis',
+      '{{default (lookup a "b"}}',
+      'line 1, column 24: unexpected `}}` (expected `(`, `)`, a name, a string, a number)',
+    ],
+    [
+      'a stray parenthesis',
+      '{{data.x)}}',
+      'line 1, column 9: unexpected `)` (expected `}}`, `(`, a name, a string, a number)',
+    ],
+    [
+      'an unknown helper',
+      'x {{upper data.name}}',
+      'line 1, column 3: unknown helper "upper"; helpers are if, unless, each, with, lookup, default',
+    ],
+  ])('%s', (_, body, message) => {
+    const e = contentError([Channel.SMS], { sms: { body } });
+    expect(e.message).toBe(`sms.body: ${message}`);
+    expect(e.message).not.toMatch(/Parse error|Expecting|OPEN_|CLOSE|EOF|INVALID/);
+    const [, line, column] = /^line (\d+), column (\d+)/.exec(message)!;
+    expect(e).toMatchObject({ channel: Channel.SMS, field: 'body', line: Number(line), column: Number(column) });
+    expect(e.details).toMatchObject({ channel: 'SMS', field: 'body', line: Number(line), column: Number(column) });
+  });
+
+  it('renderContent (previewTemplate) reports the same words', () => {
+    expect(() => renderContent([Channel.PUSH], { push: { title: 'x', body: 'a {{#if b}}' } }, scope)).toThrow(
+      'push.body: line 1, column 3: `{{#if}}` is never closed (add `{{/if}}`)',
+    );
+  });
+});
+
+describe('JSON template strings, by property', () => {
+  const nasty = fc.string({
+    unit: fc.constantFrom('"', '\\', '}', '{', ',', ':', 'a', ' ', '\n', '\u2028', 'é', '\u0000'),
+  });
+  const value = fc.oneof(
+    nasty,
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(nasty),
+    fc.dictionary(nasty, nasty, { noNullPrototype: true }),
+  );
+
+  it('any value, in a string or not, keeps the body valid JSON with exactly the keys written', () => {
+    fc.assert(
+      fc.property(value, value, (a, b) => {
+        const { rendered } = renderContent(
+          [Channel.WEBHOOK],
+          { webhook: { body: '{"s":"<{{data.a}}>","v":{{data.b}},"t":"{{data.b}}"}' } },
+          { data: { a, b } },
+        );
+        const parsed = JSON.parse(rendered.webhook?.body as string);
+        expect(Object.keys(parsed)).toEqual(['s', 'v', 't']);
+        expect(parsed.s).toBe(`<${a === null ? '' : String(a)}>`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a template Handlebars already read renders exactly as before (`}}}` handling changes only refused ones)', () => {
+    const piece = fc.constantFrom(
+      '{{data.a}}',
+      '{{{data.a}}}',
+      '}',
+      '{',
+      '"',
+      '{{#if data.a}}',
+      '{{/if}}',
+      '{{else}}',
+      'x',
+      '{{!c}}',
+      '\\{{data.a}}',
+      '~',
+      '{{~data.a~}}',
+    );
+    const plain = Handlebars.create();
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (parts) => {
+        const source = parts.join('');
+        let expected: string;
+        try {
+          expected = plain.compile(source, { noEscape: true })({ data: { a: 'A' } });
+        } catch {
+          return; // refused by Handlebars: ours may read it
+        }
+        expect(renderTemplate(source, { data: { a: 'A' } }).text).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

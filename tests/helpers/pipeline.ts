@@ -52,7 +52,14 @@ export function smtpProvider(smtp: { host: string; port: number }): Record<strin
   return {
     channel: 'EMAIL',
     provider: 'smtp',
-    config: { host: smtp.host, port: smtp.port, secure: false, ...SMTP_LOGIN, from: 'Pigeon <pigeon@example.com>' },
+    config: {
+      host: smtp.host,
+      port: smtp.port,
+      secure: false,
+      allowPlaintext: true, // the fake offers no STARTTLS
+      ...SMTP_LOGIN,
+      from: 'Pigeon <pigeon@example.com>',
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { configureProvider, createTemplate, send } from '../helpers/pipeline';
@@ -31,12 +32,12 @@ describe('examples for automation scripts', () => {
   });
 
   /** `npm run --silent <script> -- ...args` with PIGEON_URL and PIGEON_ADMIN_KEY. */
-  function example(script: string, args: string[], key = t.ws.adminKey): Promise<Ran> {
+  function example(script: string, args: string[], key = t.ws.adminKey, baseUrl = url): Promise<Ran> {
     return new Promise((resolve) => {
       execFile(
         'npm',
         ['run', '--silent', script, '--', ...args],
-        { cwd: ROOT, env: { ...process.env, PIGEON_URL: url, PIGEON_ADMIN_KEY: key }, timeout: 60_000 },
+        { cwd: ROOT, env: { ...process.env, PIGEON_URL: baseUrl, PIGEON_ADMIN_KEY: key }, timeout: 60_000 },
         (err, stdout, stderr) =>
           resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
@@ -244,5 +245,57 @@ describe('examples for automation scripts', () => {
     );
     expect(later.stdout).toBe('');
     expect(later.stderr).toContain('0 undeliverable message(s)');
+  });
+
+  it('ordinary mistakes are one line `<script>: …` on stderr and exit 1, never a stack trace (issue 14)', async () => {
+    const ws = await t.newWorkspace();
+    // a port nothing listens on
+    const closed = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(port));
+      });
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pigeon-csv-'));
+    const noUserId = path.join(dir, 'no-user-id.csv');
+    fs.writeFileSync(noUserId, 'email,plan\na@example.com,pro\n');
+    const cases: [string, string[], string, RegExp][] = [
+      [
+        'example:map-unmapped',
+        ['--pattern', 'Order *', '--template', 'nope'],
+        url,
+        /^map-unmapped: No template with key "nope"\n$/,
+      ],
+      [
+        'example:map-unmapped',
+        ['--pattern', 'Order *', '--template', 'x'],
+        `http://127.0.0.1:${closed}`,
+        new RegExp(
+          `^map-unmapped: cannot reach Pigeon at http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\): is the server running\\? PIGEON_URL sets its address\n$`,
+        ),
+      ],
+      [
+        'example:export-undeliverable',
+        [],
+        `http://127.0.0.1:${closed}`,
+        /^export-undeliverable: cannot reach Pigeon at .*\n$/,
+      ],
+      [
+        'example:import-profiles',
+        ['--file', noUserId],
+        url,
+        /^import-profiles: The CSV has no "userId" column \(see --user-id-column\)\n$/,
+      ],
+    ];
+    for (const [script, args, baseUrl, stderr] of cases) {
+      const ran = await example(script, args, ws.adminKey, baseUrl);
+      expect({ script, args, code: ran.code, stderr: ran.stderr }).toEqual({
+        script,
+        args,
+        code: 1,
+        stderr: expect.stringMatching(stderr),
+      });
+      expect(ran.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 });

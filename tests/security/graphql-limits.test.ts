@@ -247,6 +247,82 @@ describe('GraphQL limits', () => {
         }
       },
     );
+
+    it.each(paginated.map((p) => [`${p.type}.${p.field}`, p] as const))(
+      '%s: first 100000 is BAD_USER_INPUT (400) as a literal, a variable and a default, never a cost error',
+      async (_name, { type, field }) => {
+        const query =
+          type === 'Query' ? `query($first: Int) { ${field}(first: $first) { __typename } }` : queryFor(type, field);
+        const literal = query.replace('query($first: Int)', 'query').replace('(first: $first)', '(first: 100000)');
+        const withDefault = query.replace('query($first: Int)', 'query($first: Int = 100000)');
+        for (const [q, variables] of [
+          [query, { first: 100000 }],
+          [literal, {}],
+          [withDefault, {}],
+        ] as const) {
+          const res = await post(q, variables);
+          expect({ q, status: res.status, error: res.body.errors?.[0] }).toMatchObject({
+            q,
+            status: 400,
+            error: { message: 'first must be between 1 and 500, got 100000', extensions: { code: 'BAD_USER_INPUT' } },
+          });
+        }
+      },
+    );
+  });
+
+  describe('`first` outside 1–500 is told before the cost (issue 14)', () => {
+    const TOO_MANY = 'first must be between 1 and 500, got 100000';
+    const EVENTS_PAGE = 'edges { cursor node { id name type status payload receivedAt } } pageInfo { hasNextPage }';
+
+    it('events(first: 100000) is BAD_USER_INPUT, not a cost error: literal, variable and default', async () => {
+      for (const [query, variables] of [
+        [`{ events(first: 100000) { ${EVENTS_PAGE} } }`, {}],
+        [`query($n: Int) { events(first: $n) { ${EVENTS_PAGE} } }`, { n: 100000 }],
+        [`query($n: Int = 100000) { events(first: $n) { ${EVENTS_PAGE} } }`, {}],
+        // also when the rest of the document would be too costly on its own
+        [
+          `query($n: Int) { events(first: $n) { ${EVENTS_PAGE} }
+            profiles(first: 500) { edges { node { groups { members(first: 500) { edges { node { userId } } } } } } } }`,
+          { n: 100000 },
+        ],
+      ] as const) {
+        const res = await post(query, variables);
+        expect({ query, status: res.status, data: res.body.data, errors: res.body.errors }).toEqual({
+          query,
+          status: 400,
+          data: undefined,
+          errors: [
+            expect.objectContaining({
+              message: TOO_MANY,
+              extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+            }),
+          ],
+        });
+      }
+    });
+
+    it('a page of pages is still a cost error when every first is in range', async () => {
+      const res = await post(
+        '{ profiles(first: 500) { edges { node { groups { members(first: 500) { edges { node { userId } } } } } } } }',
+      );
+      expect(res.status).toBe(400);
+      expect(res.body.errors![0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    });
+
+    it("a variable's default value counts for the cost like a given value", async () => {
+      const query =
+        'query($n: Int = 500) { profiles(first: $n) { edges { node { groups { members(first: $n) { edges { node { userId } } } } } } } }';
+      const byDefault = await post(query);
+      expect(byDefault.status).toBe(400);
+      expect(byDefault.body.errors![0]).toMatchObject({
+        message: expect.stringMatching(/^Query Cost limit/),
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      });
+      const given = await post(query, { n: 5 });
+      expect(given.status).toBe(200);
+      expect(given.body.errors).toBeUndefined();
+    });
   });
 
   describe('request size', () => {

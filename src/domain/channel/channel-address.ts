@@ -1,4 +1,4 @@
-import { ALL_CHANNELS, CHANNELS, type Channel } from './channels';
+import { ALL_CHANNELS, CHANNELS, type Channel, type ChannelDefinition } from './channels';
 
 /**
  * Where each channel finds its address on a profile: the channel table's address traits
@@ -26,19 +26,36 @@ function present(value: unknown): boolean {
   return true;
 }
 
+/** The outcome of {@link findAddress}. */
+export type AddressLookup =
+  | { found: true; path: string | null; address: unknown }
+  /** No trait holds a value; or (`invalid`) the first one that does fails the channel's address check. */
+  | { found: false; tried: string[]; invalid?: { path: string; reason: string } };
+
 /**
  * The profile's address for `channel` and the trait it came from; `{ found: false }` when it has none.
  * A channel without address traits always has one: `undefined`, the provider's configuration holds it.
+ * The first present trait decides: when the channel's `validate` (channel table) refuses its value, the
+ * profile has no usable address (`invalid` says which trait and why) — later traits are not tried.
  */
-export function findAddress(
-  channel: Channel,
-  traits: Record<string, unknown>,
-): { found: true; path: string | null; address: unknown } | { found: false; tried: string[] } {
+export function findAddress(channel: Channel, traits: Record<string, unknown>): AddressLookup {
   const paths = ADDRESS_PATHS[channel];
   if (paths.length === 0) return { found: true, path: null, address: undefined };
+  const { validate } = CHANNELS[channel].address as { validate?: ChannelDefinition['address']['validate'] };
   for (const path of paths) {
     const value = at(traits, path);
-    if (present(value)) return { found: true, path, address: value };
+    if (!present(value)) continue;
+    if (!validate) return { found: true, path, address: value };
+    const check = validate(value);
+    if (check.ok) return { found: true, path, address: check.address };
+    return { found: false, tried: [...paths], invalid: { path, reason: check.reason } };
   }
   return { found: false, tried: [...paths] };
+}
+
+/** Why a lookup found no usable address, in words for the routing decision's history. */
+export function describeMissingAddress(lookup: Extract<AddressLookup, { found: false }>): string {
+  return lookup.invalid
+    ? `the profile's ${lookup.invalid.path} is not a usable address: ${lookup.invalid.reason}`
+    : `the profile has no address (looked at ${lookup.tried.join(', ')})`;
 }

@@ -1,4 +1,5 @@
 import { registerEnumType } from 'type-graphql';
+import { singleEmailAddress } from './email-address';
 
 /**
  * The channel table: every channel Pigeon can deliver on, in one place. Template validation and
@@ -52,6 +53,12 @@ export interface ChannelDefinition<C extends Channel = Channel> {
     readonly traits: readonly string[];
     /** True when the address is a credential (a device token, an access token, a webhook URL), not a contact. */
     readonly credential: boolean;
+    /**
+     * Checks a trait's value before it is used as the address (traits come from ingest: untrusted). Returns
+     * the address to use (e.g. trimmed), or why the value is not usable: the channel is then unavailable
+     * for that profile, with the reason in the routing decision's CHANNELS entry.
+     */
+    readonly validate?: (value: unknown) => { ok: true; address: unknown } | { ok: false; reason: string };
   };
 }
 
@@ -66,7 +73,8 @@ export const CHANNELS = {
       text: { required: false },
     },
     oneOf: ['html', 'text'],
-    address: { traits: ['email'], credential: false },
+    // exactly one address: a list would send one message to several people
+    address: { traits: ['email'], credential: false, validate: singleEmailAddress },
   },
   [Channel.SMS]: {
     contentKey: 'sms',

@@ -2,6 +2,7 @@ import type { Database, Sql } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import { chunks, placeholders } from '../../db/rows';
 import { InvalidInputError, NotFoundError } from '../domain-error';
+import { TRACK_EVENT_PREFIX } from '../event-log/inbound-event.entity';
 import type { RequestContext } from '../request-context';
 import { EventMapping } from './event-mapping.entity';
 
@@ -23,14 +24,41 @@ function toMapping(row: MappingRow): EventMapping {
   });
 }
 
+/**
+ * Whether `eventName` is a full track name, `Segment-TrackEvent:<event>` with a non-empty event. The prefix
+ * is recognised in any letter case: such a name was written as a full name (names are case-sensitive, so it
+ * matches only a track logged exactly so), not a bare event name that was meant to be completed.
+ */
+function hasTrackPrefix(eventName: string): boolean {
+  return (
+    eventName.length > TRACK_EVENT_PREFIX.length &&
+    eventName.slice(0, TRACK_EVENT_PREFIX.length).toLowerCase() === TRACK_EVENT_PREFIX.toLowerCase()
+  );
+}
+
 /** Event mappings: an inbound event name → the template a message of that event is sent with. */
 export class MappingService {
   constructor(private readonly db: Database) {}
 
-  /** Upsert keyed by the full inbound name; mapping to a template that is not published yet is allowed. */
+  /**
+   * Upsert keyed by the full inbound name; mapping to a template that is not published yet is allowed.
+   * A name without the `Segment-TrackEvent:` prefix (e.g. the bare `Trial Ending` of a Segment `track`)
+   * could never match an event, so it is refused with the full name as a hint instead of being stored.
+   */
   async map(ctx: RequestContext, eventName: string, templateId: string): Promise<EventMapping> {
     if (!eventName || eventName.length > 255)
       throw new InvalidInputError('eventName must be 1–255 characters, e.g. "Segment-TrackEvent:Order Completed"');
+    if (eventName.toLowerCase() === TRACK_EVENT_PREFIX.toLowerCase()) {
+      throw new InvalidInputError(
+        `eventName "${eventName}" names no event, e.g. "${TRACK_EVENT_PREFIX}Order Completed"`,
+      );
+    }
+    if (!hasTrackPrefix(eventName)) {
+      throw new InvalidInputError(
+        `eventName "${eventName}" is not a full inbound name and would never match an event: ` +
+          `did you mean "${TRACK_EVENT_PREFIX}${eventName}"? (track events are logged as "${TRACK_EVENT_PREFIX}<event>")`,
+      );
+    }
     const now = toDbTime(new Date());
     await this.db.transaction(async (tx) => {
       const template = await tx.rows('SELECT id FROM templates WHERE workspace_id = ? AND id = ?', [

@@ -9,7 +9,7 @@ import { isJsonObject } from '../../lib/json';
 import type { RequestContext } from '../request-context';
 import type { Channel } from '../channel/channel.enum';
 import { ProviderConfig } from './provider-config.entity';
-import { SecretBox } from './secret-box';
+import { SecretBox, UNREADABLE_SECRET, UnreadableSecretError } from './secret-box';
 
 export const MASK = '********';
 
@@ -49,30 +49,107 @@ function mapSecrets(config: Record<string, unknown>, properties: Properties, fn:
   return out;
 }
 
+/** How a setting is named in errors: `config.apiKey`, `config.smtp.host`. */
+const settingName = (path: readonly string[]) => ['config', ...path].join('.');
+
+/** Opens a stored value (a sealed secret, or a plain one); throws {@link UnreadableSecretError}. */
+type Opener = (stored: unknown) => unknown;
+
+/** What putting the stored secrets back where an update sends the mask found. */
+interface Unmasked {
+  config: Record<string, unknown>;
+  /** Settings whose stored secret was kept (named as in errors). */
+  kept: string[];
+  /** Settings sent as the mask whose stored secret no key opens. */
+  unreadable: string[];
+}
+
 /**
- * Where a secret is sent back as the mask, keeps the stored value — or leaves the setting out when
- * nothing is stored (the mask itself must never become a secret).
+ * Where a secret is sent back as the mask, keeps the stored value (opened) — or leaves the setting
+ * out when nothing is stored (the mask itself must never become a secret).
  */
 function keepMasked(
   next: Record<string, unknown>,
   stored: Record<string, unknown>,
   properties: Properties,
-): Record<string, unknown> {
+  open: Opener,
+  path: string[] = [],
+  found: Omit<Unmasked, 'config'> = { kept: [], unreadable: [] },
+): Unmasked {
   const out: Record<string, unknown> = { ...next };
   for (const [key, property] of Object.entries(properties)) {
     if (property.secret && out[key] === MASK) {
-      if (key in stored) out[key] = stored[key];
-      else delete out[key];
-    } else if (property.properties && isJsonObject(out[key]) && isJsonObject(stored[key])) {
+      if (!(key in stored)) {
+        delete out[key];
+        continue;
+      }
+      try {
+        out[key] = open(stored[key]);
+        found.kept.push(settingName([...path, key]));
+      } catch (err) {
+        if (!(err instanceof UnreadableSecretError)) throw err;
+        found.unreadable.push(settingName([...path, key]));
+      }
+    } else if (property.properties && !property.secret && isJsonObject(out[key])) {
       out[key] = keepMasked(
         out[key] as Record<string, unknown>,
-        stored[key] as Record<string, unknown>,
+        isJsonObject(stored[key]) ? (stored[key] as Record<string, unknown>) : {},
         property.properties,
+        open,
+        [...path, key],
+        found,
+      ).config;
+    }
+  }
+  return { config: out, ...found };
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const UNKNOWN = Symbol('unknown');
+
+/**
+ * The `destination: true` settings (where requests go) that `next` — an update as written, masks
+ * included — changes from `stored`, a setting left out counting as its `default`.
+ */
+function movedDestinations(
+  next: Record<string, unknown>,
+  stored: Record<string, unknown>,
+  properties: Properties,
+  open: Opener,
+  path: string[] = [],
+): string[] {
+  const moved: string[] = [];
+  for (const [key, property] of Object.entries(properties)) {
+    if (property.destination) {
+      if (next[key] === MASK) continue; // a secret destination, kept as stored
+      let before: unknown;
+      try {
+        before = open(stored[key] ?? property.default);
+      } catch (err) {
+        if (!(err instanceof UnreadableSecretError)) throw err;
+        before = UNKNOWN; // counts as moved
+      }
+      if (before === UNKNOWN || !sameJson(before, next[key] ?? property.default))
+        moved.push(settingName([...path, key]));
+    } else if (property.properties && !property.secret && isJsonObject(next[key])) {
+      const inner = isJsonObject(stored[key]) ? (stored[key] as Record<string, unknown>) : {};
+      moved.push(
+        ...movedDestinations(next[key] as Record<string, unknown>, inner, property.properties, open, [...path, key]),
       );
     }
   }
-  return out;
+  return moved;
 }
+
+/** `value` with every sealed string in it, at any depth, replaced by `fn(value)`. */
+function mapSealed(value: unknown, fn: (sealed: string) => unknown): unknown {
+  if (SecretBox.isSealed(value)) return fn(value);
+  if (Array.isArray(value)) return value.map((v) => mapSealed(v, fn));
+  if (isJsonObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapSealed(v, fn)]));
+  return value;
+}
+
+const names = (list: string[]) => list.join(', ');
 
 function containsMask(config: Record<string, unknown>, properties: Properties): boolean {
   let found = false;
@@ -90,6 +167,22 @@ export interface OpenProviderConfig {
   provider: string;
   priority: number;
   settings: Record<string, unknown>;
+  /**
+   * Set when the stored configuration cannot be used — its secrets cannot be decrypted with
+   * PIGEON_SECRET ({@link UNREADABLE_SECRET}) or it cannot be read — and `settings` is then `{}`:
+   * the pipeline skips it, and an update with fresh secrets repairs it.
+   */
+  problem?: string;
+}
+
+/** What {@link ProviderConfigService.resealAll} did. */
+export interface ResealReport {
+  /** Configurations whose secrets were sealed again with the current PIGEON_SECRET. */
+  resealed: number;
+  /** Configurations already sealed with it (or without secrets). */
+  current: number;
+  /** Configurations with a secret no key opens (left as they are: give their secrets again). */
+  unreadable: { id: string; workspaceId: number; provider: string }[];
 }
 
 /**
@@ -128,10 +221,24 @@ export class ProviderConfigService {
       throw new InvalidInputError(`"${MASK}" stands for a stored secret; a new configuration needs the real value`);
     }
     if (existing) {
-      const stored = mapSecrets(this.parse(existing.config), plugin.settings.properties, (v) =>
-        SecretBox.isSealed(v) ? this.box.open(v) : v,
-      );
-      config = keepMasked(config, stored, plugin.settings.properties);
+      const stored = this.parse(existing.config);
+      const open: Opener = (v) => (SecretBox.isSealed(v) ? this.box.open(v) : v);
+      const properties = plugin.settings.properties;
+      const unmasked = keepMasked(config, stored, properties, open);
+      if (unmasked.unreadable.length) {
+        throw new InvalidInputError(
+          `${plugin.slug}: the stored ${names(unmasked.unreadable)} cannot be decrypted with PIGEON_SECRET ` +
+            `(was it changed?): give ${unmasked.unreadable.length > 1 ? 'them' : 'it'} again instead of "${MASK}"`,
+        );
+      }
+      const moved = movedDestinations(config, stored, properties, open);
+      if (moved.length && unmasked.kept.length) {
+        throw new InvalidInputError(
+          `${plugin.slug}: ${names(moved)} changes where requests go, and a stored secret never follows a changed ` +
+            `destination: give ${names(unmasked.kept)} again instead of "${MASK}"`,
+        );
+      }
+      config = unmasked.config;
     }
     const problem = this.registry.checkSettings(plugin.slug, config);
     if (problem) throw new InvalidInputError(describeSettingsProblem(plugin.slug, 'config', problem));
@@ -185,17 +292,69 @@ export class ProviderConfigService {
     for (const row of rows) {
       const plugin = this.registry.get(row.provider);
       if (!plugin || !plugin.channels.includes(row.channel as Channel)) continue;
-      out.push({
+      const base = {
         id: row.id,
         channel: row.channel as Channel,
         provider: row.provider,
         priority: Number(row.priority),
-        settings: mapSecrets(this.parse(row.config), plugin.settings.properties, (v) =>
+      };
+      try {
+        const settings = mapSecrets(this.parse(row.config), plugin.settings.properties, (v) =>
           SecretBox.isSealed(v) ? this.box.open(v) : v,
-        ),
-      });
+        );
+        out.push({ ...base, settings });
+      } catch (err) {
+        // one unusable configuration must not stop the workspace: the pipeline skips it and says why
+        const problem =
+          err instanceof UnreadableSecretError
+            ? UNREADABLE_SECRET
+            : `configuration cannot be read: ${(err as Error).message}`;
+        out.push({ ...base, settings: {}, problem });
+      }
     }
     return out;
+  }
+
+  /**
+   * Seals every stored secret of every workspace again with the current PIGEON_SECRET — the last step
+   * of a rotation (`pigeon secrets rotate`), while PIGEON_SECRET_PREVIOUS still opens the old ones.
+   * Values already sealed with the current key are left alone; a configuration with a secret no key
+   * opens is left as it is and reported. A configuration changed meanwhile is left to its writer
+   * (which sealed it with the current key).
+   */
+  async resealAll(): Promise<ResealReport> {
+    const rows = await this.db.rows<Pick<ConfigRow, 'id' | 'workspace_id' | 'provider' | 'config' | 'updated_at'>>(
+      'SELECT id, workspace_id, provider, config, updated_at FROM provider_configs ORDER BY workspace_id, id',
+    );
+    const report: ResealReport = { resealed: 0, current: 0, unreadable: [] };
+    for (const row of rows) {
+      let stale = false;
+      let resealed: unknown;
+      try {
+        resealed = mapSealed(this.parse(row.config), (sealed) => {
+          const opened = this.box.openChecked(sealed);
+          if (!opened.stale) return sealed;
+          stale = true;
+          return this.box.seal(opened.value);
+        });
+      } catch (err) {
+        if (!(err instanceof UnreadableSecretError)) throw err;
+        report.unreadable.push({ id: row.id, workspaceId: Number(row.workspace_id), provider: row.provider });
+        continue;
+      }
+      if (!stale) {
+        report.current++;
+        continue;
+      }
+      const changed = await this.db.run('UPDATE provider_configs SET config = ? WHERE id = ? AND updated_at = ?', [
+        JSON.stringify(resealed),
+        row.id,
+        toDbTime(fromDbTime(row.updated_at)),
+      ]);
+      if (changed > 0) report.resealed++;
+      else report.current++;
+    }
+    return report;
   }
 
   private async row(ctx: RequestContext, id: string): Promise<ConfigRow | null> {

@@ -5,7 +5,8 @@ import type { ContentByChannel } from '../channel/channel-content';
  * A JSON Schema (draft-07 subset) describing a provider's settings. Every property, nested ones
  * included, carries a `description`; properties that hold secrets (passwords, tokens, API keys,
  * signing secrets, service-account keys) carry `secret: true`: they are encrypted at rest and
- * shown as `"********"` by the API.
+ * shown as `"********"` by the API. Properties that decide where requests go (base URLs, webhook URLs,
+ * hosts, ports) carry `destination: true`: changing one requires the secrets to be given again.
  *
  * The registry validates settings against it, applying `default`s, both when a configuration is
  * saved and before every send (see {@link ProviderRegistry}); the plugin's settings type is derived
@@ -33,6 +34,12 @@ export interface SettingsProperty {
   readonly type: SettingsType | readonly SettingsType[];
   readonly description: string;
   readonly secret?: boolean;
+  /**
+   * The setting decides where the provider's requests go (a base URL, a webhook URL, a host or a port):
+   * an update that changes it must give the configuration's secrets again instead of `"********"`,
+   * so a stored secret never follows a changed destination.
+   */
+  readonly destination?: boolean;
   readonly format?: SettingsFormat;
   readonly enum?: readonly unknown[];
   /** Filled in by the registry when the setting is absent; the plugin then always sees a value. */

@@ -22,11 +22,15 @@ const LEAF_KEYS = new Set(['path', 'op', 'value']);
  * validateCondition({ all: [{ path: 'data.amount', op: 'GT', value: 100 }] }); // ok
  * validateCondition({ any: [] }); // ConditionError "when: any must be a non-empty array"
  */
-export function validateCondition(tree: unknown, rootPointer = 'when'): asserts tree is Condition {
-  validateNode(tree, rootPointer, 1);
+export function validateCondition(
+  tree: unknown,
+  rootPointer = 'when',
+  roots: readonly string[] = CONDITION_ROOTS,
+): asserts tree is Condition {
+  validateNode(tree, rootPointer, 1, roots);
 }
 
-function validateNode(node: unknown, pointer: string, depth: number): void {
+function validateNode(node: unknown, pointer: string, depth: number, roots: readonly string[]): void {
   if (depth > MAX_CONDITION_DEPTH) {
     throw new ConditionError(pointer, `nesting is deeper than ${MAX_CONDITION_DEPTH} levels`);
   }
@@ -48,26 +52,26 @@ function validateNode(node: unknown, pointer: string, depth: number): void {
     );
   }
   const kind = kinds[0];
-  if (kind === 'path') return validateLeaf(node, pointer);
+  if (kind === 'path') return validateLeaf(node, pointer, roots);
 
   const extra = Object.keys(node).filter((k) => k !== kind);
   if (extra.length > 0) throw new ConditionError(pointer, `unexpected key "${extra[0]}" next to "${kind}"`);
-  if (kind === 'not') return validateNode(node.not, `${pointer}.not`, depth + 1);
+  if (kind === 'not') return validateNode(node.not, `${pointer}.not`, depth + 1, roots);
 
   const children = node[kind];
   if (!Array.isArray(children) || children.length === 0) {
     throw new ConditionError(pointer, `"${kind}" must be a non-empty array of conditions, got ${describe(children)}`);
   }
-  children.forEach((child, i) => validateNode(child, `${pointer}.${kind}[${i}]`, depth + 1));
+  children.forEach((child, i) => validateNode(child, `${pointer}.${kind}[${i}]`, depth + 1, roots));
 }
 
-function validateLeaf(node: Record<string, unknown>, pointer: string): void {
+function validateLeaf(node: Record<string, unknown>, pointer: string, roots: readonly string[]): void {
   const extra = Object.keys(node).filter((k) => !LEAF_KEYS.has(k));
   if (extra.length > 0) throw new ConditionError(pointer, `unexpected key "${extra[0]}" in a leaf (path, op, value)`);
 
   const { path, op } = node;
   if (typeof path !== 'string') throw new ConditionError(pointer, `path must be a string, got ${describe(path)}`);
-  const pathProblem = checkPath(path);
+  const pathProblem = checkPath(path, roots);
   if (pathProblem) throw new ConditionError(pointer, pathProblem);
 
   if (op === undefined) throw new ConditionError(pointer, `op is required: one of ${OPERATORS.join(' ')}`);
@@ -108,11 +112,12 @@ function validateLeaf(node: Record<string, unknown>, pointer: string): void {
   }
 }
 
-/** Why a leaf path is invalid, or undefined when it is fine. */
-function checkPath(path: string): string | undefined {
+/** Why a path is invalid (not under one of `roots`, or an empty segment), or undefined when it is fine. */
+export function checkPath(path: string, roots: readonly string[] = CONDITION_ROOTS): string | undefined {
   const segments = path.split('.');
-  if (!(CONDITION_ROOTS as readonly string[]).includes(segments[0]) || segments.length < 2) {
-    return `path "${path}" must start with "data.", "profile." or "event."`;
+  if (!roots.includes(segments[0]) || segments.length < 2) {
+    const names = roots.map((r) => `"${r}."`);
+    return `path "${path}" must start with ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
   }
   if (segments.some((s) => s === '')) return `path "${path}" has an empty segment`;
   return undefined;

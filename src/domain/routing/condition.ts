@@ -35,7 +35,7 @@ export function evaluateCondition(
   options: EvaluateOptions = {},
 ): ConditionResult {
   const rootPointer = options.rootPointer ?? 'when';
-  validateCondition(tree, rootPointer);
+  validateCondition(tree, rootPointer, options.roots);
   const now = options.now === undefined ? Date.now() : new Date(options.now).getTime();
   const trace: ConditionTrace[] = [];
   const result = evaluateNode(tree, rootPointer, scope, now, trace);

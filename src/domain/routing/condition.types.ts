@@ -109,6 +109,8 @@ export interface ConditionScope {
   data?: unknown;
   profile?: unknown;
   event?: unknown;
+  /** A workflow's digest (`{count, items, firstAt, lastAt}`), after a digest step. */
+  digest?: unknown;
 }
 
 /** One evaluated leaf, JSON-safe, for the message history. */
@@ -138,6 +140,8 @@ export interface EvaluateOptions {
   now?: Date | number;
   /** Pointer of the root node in errors and traces; default `when`. */
   rootPointer?: string;
+  /** The scope roots a path may start with; default {@link CONDITION_ROOTS} (a workflow step after a digest adds `digest`). */
+  roots?: readonly string[];
 }
 
 /** A condition tree that is not valid; `pointer` names the offending node, e.g. `when.all[1].any[0]`. */

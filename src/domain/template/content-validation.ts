@@ -21,12 +21,12 @@ const MAX_JSON_DEPTH = 64;
 /**
  * Throws a {@link TemplateContentError} for the first problem: content that is not an object, an unknown
  * channel key, a listed channel without content, a missing / empty / mistyped field, an unknown field,
- * a Handlebars syntax error (with its line), an unknown helper, a partial or a decorator.
+ * a Handlebars syntax error (in words, with its line and column), an unknown helper, a partial or a decorator.
  * Content for a channel that is not listed is allowed and validated too.
  *
  * @example
  * validateContent([Channel.SMS], { sms: { body: 'Hi {{profile.firstName' } });
- * // TemplateContentError "sms.body: line 1: Parse error: Expecting 'ID', …, got 'EOF'"
+ * // TemplateContentError "sms.body: line 1, column 4: `{{` is never closed (expected `}}`)"
  */
 export function validateContent(channels: readonly Channel[], content: unknown): asserts content is ChannelContent {
   if (!isJsonObject(content)) {

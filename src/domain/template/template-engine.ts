@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
 import { TemplateContentError, type TemplateContentLocation } from './template.errors';
+import { explainSyntax, lineColumn, prepareSource, restoreBraces, wordParseError } from './template-syntax';
 
 /**
  * The Handlebars engine templates run on: an isolated instance with Pigeon's helpers, parsing with
@@ -29,39 +30,102 @@ engine.registerHelper('default', (...args: unknown[]) => {
 });
 
 export interface ParsedTemplate {
+  /** The AST with whitespace control applied: what checks and the missing-variable walk read. */
   ast: hbs.AST.Program;
+  /** The AST as parsed (before whitespace control, which compiling applies): what gets compiled. */
+  raw: hbs.AST.Program;
   escaped?: HandlebarsTemplateDelegate;
-  raw?: HandlebarsTemplateDelegate;
+  unescaped?: HandlebarsTemplateDelegate;
+  json?: HandlebarsTemplateDelegate;
 }
 
 const CACHE_LIMIT = 500;
 const cache = new Map<string, ParsedTemplate>();
 
-/** Parses and checks a template; throws a located {@link TemplateContentError}. */
+/**
+ * Parses and checks a template; throws a located {@link TemplateContentError}. A `}` right after a `{{…}}`
+ * mustache's `}}` is text (`{"n":{{data.n}}}` is `{{data.n}}` and `}`), see `template-syntax.ts`.
+ */
 export function parseTemplate(source: string, location: TemplateContentLocation): ParsedTemplate {
   const hit = cache.get(source);
   if (hit) return hit;
+  const { text, placeholder } = prepareSource(source);
+  let raw: hbs.AST.Program;
   let ast: hbs.AST.Program;
   try {
-    ast = engine.parse(source);
+    raw = engine.parseWithoutProcessing(text);
+    if (placeholder) restoreBraces(raw, placeholder);
+    // parse() of an AST applies only the whitespace control (`~`, standalone lines)
+    ast = (engine.parse as unknown as (program: hbs.AST.Program) => hbs.AST.Program)(structuredClone(raw));
   } catch (err) {
-    throw syntaxError(err, location);
+    throw syntaxError(err, location, text);
   }
   checkAst(ast, location);
   if (cache.size >= CACHE_LIMIT) cache.clear();
-  const parsed: ParsedTemplate = { ast };
+  const parsed: ParsedTemplate = { ast, raw };
   cache.set(source, parsed);
   return parsed;
 }
 
-export function compiled(source: string, parsed: ParsedTemplate, escapeHtml: boolean): HandlebarsTemplateDelegate {
-  if (escapeHtml) return (parsed.escaped ??= engine.compile(source, { noEscape: false, strict: false }));
-  return (parsed.raw ??= engine.compile(source, { noEscape: true, strict: false }));
+export function compiled(parsed: ParsedTemplate, escapeHtml: boolean): HandlebarsTemplateDelegate {
+  const ast = () => structuredClone(parsed.raw);
+  if (escapeHtml) return (parsed.escaped ??= engine.compile(ast(), { noEscape: false, strict: false }));
+  return (parsed.unescaped ??= engine.compile(ast(), { noEscape: true, strict: false }));
 }
 
-/** Turns a Handlebars parser / compiler error into a located one. */
-export function syntaxError(err: unknown, location: TemplateContentLocation): TemplateContentError {
+/** The helper every `{{…}}` output goes through in a JSON template (a name templates cannot call: see checkAst). */
+export const JSON_VALUE_HELPER = '__pigeon_json_value__';
+
+/**
+ * The template compiled so that every value a `{{…}}` outputs goes through {@link JSON_VALUE_HELPER} (pass it in
+ * the render's `helpers`); a `{{{…}}}` triple-stash still inserts its text as is.
+ */
+export function compiledForJson(parsed: ParsedTemplate): HandlebarsTemplateDelegate {
+  return (parsed.json ??= engine.compile(wrapOutputs(structuredClone(parsed.raw)), { noEscape: true, strict: false }));
+}
+
+/** `{{path}}` → `{{helper path}}`, `{{fn a b}}` → `{{helper (fn a b)}}`, for every escaped mustache. */
+function wrapOutputs<T>(node: T): T {
+  if (Array.isArray(node)) {
+    node.forEach((n, i) => (node[i] = wrapOutputs(n)));
+    return node;
+  }
+  if (!node || typeof node !== 'object') return node;
+  const n = node as unknown as Record<string, unknown>;
+  if (n.type === 'MustacheStatement') {
+    const m = n as unknown as hbs.AST.MustacheStatement;
+    if (!m.escaped) return node;
+    const call = m.params.length > 0 || (m.hash?.pairs.length ?? 0) > 0;
+    const inner: hbs.AST.Expression = call
+      ? ({ type: 'SubExpression', path: m.path, params: m.params, hash: m.hash, loc: m.loc } as hbs.AST.SubExpression)
+      : m.path;
+    const helper: hbs.AST.PathExpression = {
+      type: 'PathExpression',
+      data: false,
+      depth: 0,
+      parts: [JSON_VALUE_HELPER],
+      original: JSON_VALUE_HELPER,
+      loc: m.loc,
+    };
+    return { ...m, path: helper, params: [inner], hash: undefined } as unknown as T;
+  }
+  for (const key of Object.keys(n)) if (key !== 'loc') n[key] = wrapOutputs(n[key]);
+  return node;
+}
+
+/**
+ * Turns a Handlebars parser / compiler error into a located one, in a template author's words where the
+ * scanner of `template-syntax.ts` can tell what is wrong ("`{{#if}}` is never closed (add `{{/if}}`)").
+ * `source` is the text Handlebars read (needed for the scanner's explanation; absent for render-time errors).
+ */
+export function syntaxError(err: unknown, location: TemplateContentLocation, source?: string): TemplateContentError {
   const raw = err instanceof Error ? err.message : String(err);
+  if (source !== undefined) {
+    const explained = explainSyntax(source);
+    if (explained) {
+      return new TemplateContentError(explained.message, { ...location, ...lineColumn(source, explained.offset) });
+    }
+  }
   const e = err as { lineNumber?: number; column?: number };
   // Handlebars exceptions with a node ("if doesn't match each - 1:3"): 1-based line, 0-based column.
   if (typeof e.lineNumber === 'number') {
@@ -74,12 +138,11 @@ export function syntaxError(err: unknown, location: TemplateContentLocation): Te
   if (parse) {
     const line = Number(parse[2]);
     const lines = parse[3].split('\n');
-    const detail = parse[1] === 'Parse' ? lines[lines.length - 1] : lines[0];
-    return new TemplateContentError(`${parse[1]} error: ${detail}`, {
-      ...location,
-      line,
-      column: lexerColumn(line),
-    });
+    const problem =
+      parse[1] === 'Parse'
+        ? wordParseError(lines[lines.length - 1])
+        : 'text Handlebars cannot read inside `{{ }}` (an unclosed comment or string?)';
+    return new TemplateContentError(problem, { ...location, line, column: lexerColumn(line) });
   }
   return new TemplateContentError(raw, location);
 }

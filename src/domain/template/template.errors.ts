@@ -12,7 +12,7 @@ export interface TemplateContentLocation {
 
 /**
  * Invalid template content. The message starts with where the problem is:
- * `email.html: line 3: Parse error: Expecting 'ID', got 'EOF'`.
+ * `email.html: line 3, column 1: \`{{#if}}\` is never closed (add \`{{/if}}\`)`.
  */
 export class TemplateContentError extends InvalidInputError {
   readonly channel?: Channel;
@@ -21,7 +21,10 @@ export class TemplateContentError extends InvalidInputError {
   readonly column?: number;
 
   constructor(problem: string, location: TemplateContentLocation = {}, where = describeLocation(location)) {
-    const at = location.line === undefined ? '' : `line ${location.line}: `;
+    const at =
+      location.line === undefined
+        ? ''
+        : `line ${location.line}${location.column === undefined ? '' : `, column ${location.column}`}: `;
     super(`${where}: ${at}${problem}`, stripUndefined({ ...location }));
     this.channel = location.channel;
     this.field = location.field;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Database, type Sql } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import { InvalidInputError, NotFoundError } from '../domain-error';
-import { isJsonObject } from '../../lib/json';
+import { hasOwn, isJsonObject } from '../../lib/json';
 import type { ProfileService } from '../profile/profile.service';
 import type { RequestContext } from '../request-context';
 import { ALL_CHANNELS, Channel, contentKey } from '../channel/channel.enum';
@@ -12,11 +12,23 @@ import { Template } from './template.entity';
 import { TemplateStatus } from './template-status.enum';
 import { parseJsonColumn, placeholders } from '../../db/rows';
 
+/** What `createTemplate` needs: every field. */
 export interface TemplateInput {
   key: string;
   name: string;
   channels: Channel[];
   content: Record<string, unknown>;
+}
+
+/**
+ * What `updateTemplate` takes: only the fields given change (`null` or absent: unchanged). `content` is merged
+ * per channel: a given channel's entry replaces that channel's content, `null` removes it, others are kept.
+ */
+export interface TemplatePatch {
+  key?: string | null;
+  name?: string | null;
+  channels?: Channel[] | null;
+  content?: Record<string, unknown> | null;
 }
 
 /** A published version, as the pipeline renders it. */
@@ -64,6 +76,56 @@ export function templateStatus(t: Template): TemplateStatus {
   return t.publishedVersion ? TemplateStatus.PUBLISHED : TemplateStatus.DRAFT;
 }
 
+/** `createTemplate` needs every field; a missing one is named. */
+function requireAll(input: TemplatePatch): asserts input is TemplateInput {
+  const missing = (['key', 'name', 'channels', 'content'] as const).filter(
+    (f) => input[f] === undefined || input[f] === null,
+  );
+  if (missing.length) {
+    throw new InvalidInputError(`createTemplate needs ${missing.join(', ')} (only updateTemplate takes some fields)`, {
+      missing,
+    });
+  }
+}
+
+/** The draft after a partial update: given fields replace, `content` merges per channel (null removes one). */
+function applyPatch(template: Template, patch: TemplatePatch): TemplateInput {
+  let content = template.draft as Record<string, unknown>;
+  if (patch.content !== undefined && patch.content !== null) {
+    if (!isJsonObject(patch.content)) throw new InvalidInputError('content must be an object');
+    content = { ...content };
+    for (const [key, value] of Object.entries(patch.content)) {
+      if (value === null) delete content[key];
+      else Object.defineProperty(content, key, { value, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return {
+    key: patch.key ?? template.key,
+    name: patch.name ?? template.name,
+    channels: patch.channels ?? template.channels,
+    content,
+  };
+}
+
+/** Deep equality of JSON values, ignoring the order of object keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
+  }
+  if (isJsonObject(a) && isJsonObject(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => hasOwn(b, k) && sameJson(a[k], b[k]));
+  }
+  return false;
+}
+
+/** True when publishing would change something: never published, or the draft's channels or content differ. */
+export function draftDiffers(template: Template, published: PublishedTemplate | null): boolean {
+  if (!published) return true;
+  return !sameJson(template.channels, published.channels) || !sameJson(template.draft, published.content);
+}
+
 function checkInput(input: TemplateInput): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/.test(input.key ?? '')) {
     throw new InvalidInputError(
@@ -91,72 +153,85 @@ export class TemplateService {
     private readonly profiles: ProfileService,
   ) {}
 
-  async create(ctx: RequestContext, input: TemplateInput): Promise<Template> {
+  async create(ctx: RequestContext, input: TemplatePatch): Promise<Template> {
+    requireAll(input);
     checkInput(input);
     const id = randomUUID();
     const now = toDbTime(new Date());
-    await this.keyUnique(input.key, () =>
-      this.db.transaction(async (tx) => {
-        const taken = await tx.rows('SELECT id FROM templates WHERE workspace_id = ? AND template_key = ?', [
-          ctx.workspaceId,
-          input.key,
-        ]);
-        if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
-        await tx.run(
-          `INSERT INTO templates (id, workspace_id, template_key, name, channels, draft, published_version, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
-          [
-            id,
+    await this.keyUnique(
+      () => input.key,
+      () =>
+        this.db.transaction(async (tx) => {
+          const taken = await tx.rows('SELECT id FROM templates WHERE workspace_id = ? AND template_key = ?', [
             ctx.workspaceId,
             input.key,
-            input.name,
-            JSON.stringify(input.channels),
-            JSON.stringify(input.content),
-            now,
-            now,
-          ],
-        );
-      }),
+          ]);
+          if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
+          await tx.run(
+            `INSERT INTO templates (id, workspace_id, template_key, name, channels, draft, published_version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+            [
+              id,
+              ctx.workspaceId,
+              input.key,
+              input.name,
+              JSON.stringify(input.channels),
+              JSON.stringify(input.content),
+              now,
+              now,
+            ],
+          );
+        }),
     );
     return (await this.get(ctx, { id }))!;
   }
 
   /** Turns the unique key's violation (two concurrent saves of one key) into the same answer as the check. */
-  private async keyUnique<T>(key: string, work: () => Promise<T>): Promise<T> {
+  private async keyUnique<T>(key: () => string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
-      if (isUniqueViolation(err)) throw new InvalidInputError(`A template with key "${key}" already exists`);
+      if (isUniqueViolation(err)) throw new InvalidInputError(`A template with key "${key()}" already exists`);
       throw err;
     }
   }
 
-  /** Edits the draft only; published versions never change. */
-  async update(ctx: RequestContext, id: string, input: TemplateInput): Promise<Template> {
-    checkInput(input);
-    await this.keyUnique(input.key, () =>
-      this.db.transaction(async (tx) => {
-        await this.require(tx, ctx, id);
-        const taken = await tx.rows(
-          'SELECT id FROM templates WHERE workspace_id = ? AND template_key = ? AND id <> ?',
-          [ctx.workspaceId, input.key, id],
-        );
-        if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
-        await tx.run(
-          'UPDATE templates SET template_key = ?, name = ?, channels = ?, draft = ?, updated_at = ? WHERE id = ? AND workspace_id = ?',
-          [
-            input.key,
-            input.name,
-            JSON.stringify(input.channels),
-            JSON.stringify(input.content),
-            toDbTime(new Date()),
-            id,
-            ctx.workspaceId,
-          ],
-        );
-      }),
+  /** Edits the draft only (the fields given; see {@link TemplatePatch}); published versions never change. */
+  async update(ctx: RequestContext, id: string, patch: TemplatePatch): Promise<Template> {
+    let key = patch.key ?? '';
+    await this.keyUnique(
+      () => key,
+      () =>
+        this.db.transaction(async (tx) => {
+          const input = applyPatch(await this.require(tx, ctx, id, true), patch);
+          key = input.key;
+          checkInput(input);
+          const taken = await tx.rows(
+            'SELECT id FROM templates WHERE workspace_id = ? AND template_key = ? AND id <> ?',
+            [ctx.workspaceId, input.key, id],
+          );
+          if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
+          await tx.run(
+            'UPDATE templates SET template_key = ?, name = ?, channels = ?, draft = ?, updated_at = ? WHERE id = ? AND workspace_id = ?',
+            [
+              input.key,
+              input.name,
+              JSON.stringify(input.channels),
+              JSON.stringify(input.content),
+              toDbTime(new Date()),
+              id,
+              ctx.workspaceId,
+            ],
+          );
+        }),
     );
     return (await this.get(ctx, { id }))!;
+  }
+
+  /** Whether the draft differs from the latest published version (always true before the first publish). */
+  async hasUnpublishedChanges(ctx: RequestContext, template: Template): Promise<boolean> {
+    if (!template.publishedVersion) return true;
+    return draftDiffers(template, await this.published(ctx, template.id, template.publishedVersion));
   }
 
   /** The draft becomes the next published version (1, 2, 3…). */

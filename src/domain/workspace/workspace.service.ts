@@ -6,14 +6,13 @@ import { placeholders } from '../../db/rows';
 import { DomainError, InvalidInputError, NotFoundError, StoreUnavailableError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import { ApiKey } from './api-key.entity';
+import { LEGACY_PREFIX_LENGTH, operatorKeyProblem, PREFIX_LENGTH } from './api-key-format';
 import { ApiKeyScope } from './api-key-scope.enum';
 import { KeyRefusedError } from './key-refused.error';
 import { Workspace } from './workspace.entity';
 
 export const DEFAULT_WORKSPACE = 'default';
 
-/** How many leading characters of a key are stored in clear to find it (and to show in listings). */
-const PREFIX_LENGTH = 12;
 /** `last_used_at` is written at most this often per key, so busy keys do not cost a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -126,6 +125,13 @@ export class WorkspaceService {
    * which the caller prints once.
    */
   async bootstrapDefault(given: { adminKey?: string; ingestKey?: string }): Promise<CreatedKey[]> {
+    for (const [variable, value] of [
+      ['PIGEON_ADMIN_KEY', given.adminKey],
+      ['PIGEON_INGEST_KEY', given.ingestKey],
+    ] as const) {
+      const problem = value === undefined ? undefined : operatorKeyProblem(value);
+      if (problem) throw new InvalidInputError(`${variable} ${problem}`);
+    }
     return this.db.transaction(async (tx) => {
       await tx.run(`INSERT INTO workspaces (name, created_at) VALUES (?, ?) ${tx.dialect.onConflictIgnore(['name'])}`, [
         DEFAULT_WORKSPACE,
@@ -214,7 +220,10 @@ export class WorkspaceService {
   }
 
   private async verifyMany(secrets: string[]): Promise<KeyCheck[]> {
-    const prefixes = [...new Set(secrets.map((s) => s.slice(0, PREFIX_LENGTH)))];
+    // keys created before the prefix was shortened are stored under their longer prefix
+    const prefixes = [
+      ...new Set(secrets.flatMap((s) => [s.slice(0, PREFIX_LENGTH), s.slice(0, LEGACY_PREFIX_LENGTH)])),
+    ];
     const rows = await this.db.rows<Record<string, unknown>>(
       `SELECT * FROM api_keys WHERE prefix IN (${placeholders(prefixes.length)})`,
       prefixes,
@@ -224,7 +233,7 @@ export class WorkspaceService {
       const presented = Buffer.from(hashSecret(secret), 'hex');
       let found: ApiKey | undefined;
       for (const candidate of candidates) {
-        if (candidate.prefix !== secret.slice(0, PREFIX_LENGTH)) continue;
+        if (candidate.prefix !== secret.slice(0, candidate.prefix.length)) continue;
         // every candidate is compared, in constant time, whatever matched before
         if (timingSafeEqual(presented, Buffer.from(candidate.secretHash, 'hex'))) found = candidate;
       }

@@ -54,7 +54,10 @@ export class TemplateResolver {
     return ctx.services.templates.create(workspace, input);
   }
 
-  @Mutation(() => Template, { description: 'Edits the draft; published versions never change' })
+  @Mutation(() => Template, {
+    description:
+      'Edits the draft; published versions never change. Only the fields given change: content per channel (null removes a channel)',
+  })
   updateTemplate(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => TemplateInput) input: TemplateInput,
@@ -90,5 +93,17 @@ export class TemplateResolver {
   @FieldResolver(() => TemplateStatus)
   status(@Root() template: Template): TemplateStatus {
     return templateStatus(template);
+  }
+
+  @FieldResolver(() => Boolean, {
+    description:
+      "True when the draft's channels or content differ from the latest published version (always true before the first publish)",
+  })
+  hasUnpublishedChanges(
+    @Root() template: Template,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<boolean> {
+    return ctx.services.templates.hasUnpublishedChanges(workspace, template);
   }
 }

@@ -59,13 +59,15 @@ const error = (description: string, extra: Json = {}) => ({
 /** Every error an ingest route answers (README.md, "Limits and errors"). */
 function errorResponses(): Json {
   return {
-    '400': error('Malformed JSON, or an invalid message (the message says which rule it breaks)'),
+    '400': error(
+      'Malformed JSON, a corrupt gzip/deflate stream, or an invalid message (the message says which rule it breaks)',
+    ),
     '401': error('Missing or unknown key'),
     '403': error('Revoked key, or a key without ingest scope'),
     '413': error(
-      `Over a limit: one message ≤ ${MAX_EVENT_BYTES / 1024} KB, one request ≤ ${MAX_REQUEST_BYTES / 1024} KB, ≤ ${MAX_BATCH_ITEMS} messages per batch`,
+      `Over a limit: one message ≤ ${MAX_EVENT_BYTES / 1024} KB, one request ≤ ${MAX_REQUEST_BYTES / 1024} KB, ≤ ${MAX_BATCH_ITEMS} messages per batch (decompressed sizes)`,
     ),
-    '415': error('The body is not sent as application/json (or text/plain holding JSON)'),
+    '415': error('An unsupported Content-Encoding (only gzip, x-gzip, deflate, identity), or a body that is not JSON'),
     '429': error('Rate limited; retry after the number of seconds in Retry-After', {
       headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
     }),
@@ -78,12 +80,25 @@ function errorResponses(): Json {
 
 const security = [{ basicAuth: [] }, { bearerAuth: [] }, {}];
 
+/** Every ingest route reads gzip and deflate bodies (README.md, "Sending events"). */
+const parameters = [
+  {
+    name: 'Content-Encoding',
+    in: 'header',
+    required: false,
+    description:
+      'gzip (or x-gzip) or deflate (zlib format) to send a compressed body; the size limits apply to the decompressed body',
+    schema: { type: 'string', enum: ['gzip', 'x-gzip', 'deflate', 'identity'] },
+  },
+];
+
 function destinationOperation(operationId: string, summary: string): Json {
   return {
     operationId,
     summary,
     tags: ['Segment destination'],
     security,
+    parameters,
     requestBody: {
       required: true,
       content: { 'application/json': { schema: ref('SegmentMessage') } },
@@ -106,6 +121,7 @@ function trackingOperation(type: SegmentType): Json {
     description: `The route decides the type: a \`type\` in the body is ignored.`,
     tags: ['Segment HTTP Tracking API'],
     security,
+    parameters,
     requestBody: {
       required: true,
       content: { 'application/json': { schema: ref(`${pascal(type)}Message`) } },
@@ -196,6 +212,7 @@ export function buildOpenApiDocument(options: { version?: string; serverUrl?: st
       summary: 'Segment HTTP Tracking API: batch',
       tags: ['Segment HTTP Tracking API'],
       security,
+      parameters,
       requestBody: { required: true, content: { 'application/json': { schema: ref('Batch') } } },
       responses: {
         '200': {

@@ -8,6 +8,7 @@ import type { Services } from '../../services';
 import { bodyKey, headerKey } from '../credentials';
 import { HttpError } from '../http-error';
 import { rawType, recordStored, type IngestTelemetry } from '../ingest-telemetry';
+import { acceptJsonOfAnyContentType, decompressBody } from '../request-body';
 import { MAX_BATCH_ITEMS, MessageRejection, normalizeMessage, type BatchDefaults } from './normalize';
 import { SEGMENT_TYPES, type SegmentType } from './segment.schemas';
 
@@ -39,6 +40,18 @@ function refusal(err: KeyRefusedError): HttpError {
  * What becomes of each event is reported to `telemetry`.
  */
 export function registerSegmentRoutes(app: FastifyInstance, services: Services, telemetry: IngestTelemetry): void {
+  // Their own plugin scope, so the body rules below hold for the ingest routes only (GraphQL keeps strict types).
+  void app.register(async (ingest) => segmentRoutes(ingest, services, telemetry));
+}
+
+/**
+ * The routes themselves, in a scope where bodies may be gzip/deflate (decompressed while streaming, the limits
+ * applying to the decompressed size) and JSON is read whatever the content type says (`../request-body.ts`).
+ */
+function segmentRoutes(app: FastifyInstance, services: Services, telemetry: IngestTelemetry): void {
+  app.addHook('preParsing', decompressBody);
+  acceptJsonOfAnyContentType(app);
+
   async function authenticate(request: FastifyRequest): Promise<RequestContext> {
     const key = headerKey(request) ?? bodyKey(request.body);
     let caller;

@@ -1,5 +1,5 @@
 import type { ChannelContent } from '../../domain/channel/channel-content';
-import { findAddress } from '../../domain/channel/channel-address';
+import { describeMissingAddress, findAddress } from '../../domain/channel/channel-address';
 import { contentKey, type Channel } from '../../domain/channel/channel.enum';
 import type { InboundEvent } from '../../domain/event-log/inbound-event.entity';
 import type { HistoryEntry, PlannedProvider, RuleEvaluation } from '../../domain/message/message-history.types';
@@ -135,7 +135,7 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
       .map((c) => ({ configId: c.id, provider: c.provider }));
     if (!providers.length) reasons.push(`no enabled provider is configured for ${channel}`);
     const address = findAddress(channel, traits);
-    if (!address.found) reasons.push(`the profile has no address (looked at ${address.tried.join(', ')})`);
+    if (!address.found) reasons.push(describeMissingAddress(address));
     if (reasons.length || !address.found) unavailable.push({ channel, reasons });
     else available.push({ channel, addressFrom: address.path, address: address.address, providers });
   }

@@ -21,6 +21,8 @@ export interface ProviderRequest {
   signal?: AbortSignal;
   /** How long the provider may take to answer, and at most between two chunks of its answer. */
   timeoutMs?: number;
+  /** Another connection pool, e.g. `publicOnlyDispatcher()` of `./safe-url` for an untrusted URL; default the shared one. */
+  dispatcher?: Dispatcher;
 }
 
 /** A provider's answer, read in full (up to {@link MAX_RESPONSE_BYTES}) before it is returned. */
@@ -90,7 +92,7 @@ function parseUrl(what: string, url: string): URL {
  * @param what names the provider call in error messages, e.g. `"SendGrid mail/send"`.
  */
 export async function providerFetch(what: string, url: string, init: ProviderRequest = {}): Promise<ProviderResponse> {
-  const { timeoutMs = DEFAULT_TIMEOUT_MS, signal, method = 'GET', headers, body } = init;
+  const { timeoutMs = DEFAULT_TIMEOUT_MS, signal, method = 'GET', headers, body, dispatcher = agent } = init;
   const target = parseUrl(what, url);
   if (signal?.aborted) throw new RetryableProviderError(`${what}: cancelled (the worker is stopping)`);
   // one timer for the whole call (undici's own timeouts tick once a second: a 300 ms timeout would
@@ -103,7 +105,7 @@ export async function providerFetch(what: string, url: string, init: ProviderReq
   let responseHeaders: ProviderResponse['headers'];
   let text: string;
   try {
-    const response = await request(target, { dispatcher: agent, method, headers, body, signal: controller.signal });
+    const response = await request(target, { dispatcher, method, headers, body, signal: controller.signal });
     status = response.statusCode;
     responseHeaders = headerGetter(response.headers);
     text = await readCapped(response.body);

@@ -27,7 +27,8 @@ export interface ReceivedMail {
 }
 
 /**
- * A real SMTP server (the `smtp-server` package) on 127.0.0.1, plain text (no STARTTLS), that
+ * A real SMTP server (the `smtp-server` package) on 127.0.0.1, plain text (no STARTTLS: the smtp
+ * provider must be configured with `allowPlaintext: true` to use it, as for a local relay), that
  * requires AUTH PLAIN/LOGIN with the given credentials, collects accepted messages, and can be
  * told to refuse MAIL, RCPT or DATA with a chosen reply code.
  *
@@ -42,6 +43,10 @@ export interface ReceivedMail {
  */
 export class SmtpFake {
   readonly messages: ReceivedMail[] = [];
+  /** Every AUTH the fake received, right or wrong (to show that a password was, or was not, sent). */
+  readonly logins: { username: string; password: string }[] = [];
+  /** Connections opened to the fake. */
+  connections = 0;
   readonly host = '127.0.0.1';
   private failures: SmtpFailure[] = [];
 
@@ -61,7 +66,12 @@ export class SmtpFake {
       authMethods: ['PLAIN', 'LOGIN'],
       logger: false,
       closeTimeout: 100,
+      onConnect(_session, callback) {
+        if (ref.fake) ref.fake.connections += 1;
+        callback();
+      },
       onAuth(auth: SMTPServerAuthentication, _session: SMTPServerSession, callback) {
+        ref.fake?.logins.push({ username: auth.username ?? '', password: auth.password ?? '' });
         if (auth.username === credentials.username && auth.password === credentials.password) {
           return callback(null, { user: auth.username });
         }

@@ -1,3 +1,4 @@
+import dns from 'node:dns';
 import { Channel } from '../../../src/domain/channel/channel.enum';
 import { PermanentProviderError, RetryableProviderError } from '../../../src/domain/provider/provider.errors';
 import { msTeamsProvider, type MsTeamsSettings } from '../../../src/plugins/providers/msteams/msteams.provider';
@@ -13,9 +14,26 @@ beforeEach(async () => {
 });
 afterEach(() => fake.close());
 
+/** A send with the fake's origin trusted (the operator's test-only setting), unless `settings` says otherwise. */
 function send(address: unknown, settings: MsTeamsSettings = {}, text = 'Deploy finished') {
+  return sendUntrusted(address, { trustedOrigins: [fake.http.url], ...settings }, text);
+}
+
+/** A send with the settings as given: without trustedOrigins, only Microsoft's public webhook hosts. */
+function sendUntrusted(address: unknown, settings: MsTeamsSettings = {}, text = 'Deploy finished') {
   return sendThrough(msTeamsProvider, sendContext({ channel: Channel.MSTEAMS, settings, address, content: { text } }));
 }
+
+/** Makes the system resolver answer `answers` in turn (the last one repeats), for host names only. */
+function resolveTo(...answers: string[][]) {
+  let call = 0;
+  return jest.spyOn(dns.promises, 'lookup').mockImplementation((async () => {
+    const addresses = answers[Math.min(call++, answers.length - 1)];
+    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  }) as unknown as typeof dns.promises.lookup);
+}
+
+afterEach(() => jest.restoreAllMocks());
 
 const teamsDelivery429 =
   'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId tcid=0,server=msgapi-production-eus-azsc2-4-170,cv=deadbeef.0..';
@@ -94,7 +112,8 @@ describe('msteams provider', () => {
     const err = await failure(send({ webhook_url: fake.connectorUrl }));
     expect(err).toBeInstanceOf(RetryableProviderError);
     expect(err.status).toBe(429);
-    expect(err.message).toContain('Webhook message delivery failed');
+    expect(err.message).toBe('MS Teams webhook: HTTP 200 with a delivery failure (rate limited)');
+    expect(err.message).not.toContain('ContextId');
   });
 
   it('maps any other 200 error text to permanent', async () => {
@@ -121,8 +140,122 @@ describe('msteams provider', () => {
     const timeout = await failure(send({ webhook_url: fake.connectorUrl }, { timeoutMs: 100 }));
     expect(timeout).toBeInstanceOf(RetryableProviderError);
     expect(timeout.message).toMatch(/no answer within 100 ms/);
-    const refused = await failure(send({ webhook_url: `${await refusedUrl()}${CONNECTOR_PATH}` }));
+    const closed = await refusedUrl();
+    const refused = await failure(send({ webhook_url: `${closed}${CONNECTOR_PATH}` }, { trustedOrigins: [closed] }));
     expect(refused).toBeInstanceOf(RetryableProviderError);
     expect(refused.message).not.toContain(CONNECTOR_PATH);
+  });
+
+  it('never echoes the answer of the webhook into the error (it may be any server)', async () => {
+    const secret = 'internal-answer-7f3a: {"db_password":"hunter2"}';
+    for (const status of [200, 400, 403, 404, 500, 503]) {
+      fake.http.respondOnce({ status, body: secret });
+      const err = await failure(send({ webhook_url: fake.connectorUrl }));
+      expect(err.message).not.toContain('internal-answer');
+      expect(err.message).not.toContain('hunter2');
+      expect(err.status).toBe(status);
+      expect(err.retryable).toBe(status >= 500);
+    }
+  });
+});
+
+describe('msteams provider: a webhook URL from a profile is untrusted (CONTRACT §3.3)', () => {
+  const CONNECTOR = '/webhookb2/0000-1111@2222-3333/IncomingWebhook/abcdef/4444-5555';
+
+  it('refuses an internal address without the operator trusting its origin: permanent, nothing is posted', async () => {
+    for (const url of [fake.connectorUrl, fake.workflowUrl, `${fake.http.url.replace('127.0.0.1', 'localhost')}/x`]) {
+      const err = await failure(sendUntrusted({ webhook_url: url }));
+      expect(err).toBeInstanceOf(PermanentProviderError);
+      expect(err.message).toMatch(/^MS Teams: the webhook URL is refused: /);
+      expect(err.message).not.toContain(String(fake.http.port));
+    }
+    // the configured URL is checked the same way
+    expect(await failure(sendUntrusted('teams-example', { webhookUrl: fake.connectorUrl }))).toBeInstanceOf(
+      PermanentProviderError,
+    );
+    // a trusted origin is exactly that origin: another port of the same host is not trusted
+    const other = await failure(
+      sendUntrusted({ webhook_url: fake.connectorUrl }, { trustedOrigins: ['http://127.0.0.1:1'] }),
+    );
+    expect(other).toBeInstanceOf(PermanentProviderError);
+    expect(fake.http.requests).toHaveLength(0);
+  });
+
+  it('a profile cannot trust an origin: trustedOrigins exists only in the provider configuration', async () => {
+    const err = await failure(
+      sendUntrusted({
+        webhook_url: fake.connectorUrl,
+        trustedOrigins: [fake.http.url],
+        trusted_origins: [fake.http.url],
+      }),
+    );
+    expect(err).toBeInstanceOf(PermanentProviderError);
+    expect(fake.http.requests).toHaveLength(0);
+  });
+
+  it.each([
+    ['http on a Microsoft host', `http://acme.webhook.office.com${CONNECTOR}`, /https/],
+    ['a user name in front of the host', `https://acme.webhook.office.com@127.0.0.1${CONNECTOR}`, /./],
+    ['credentials', `https://u:p@acme.webhook.office.com${CONNECTOR}`, /user name or password/],
+    ['another port', `https://acme.webhook.office.com:8443${CONNECTOR}`, /default https port/],
+    ['a look-alike host', `https://acme.webhook.office.com.evil.example${CONNECTOR}`, /not on the allowed list/],
+    ['a suffix without the dot', `https://evilwebhook.office.com${CONNECTOR}`, /not on the allowed list/],
+    ['the bare parent domain', `https://webhook.office.com${CONNECTOR}`, /not on the allowed list/],
+    ['another Microsoft host', `https://graph.microsoft.com/v1.0/me`, /not on the allowed list/],
+    ['an IPv4 literal', `https://127.0.0.1${CONNECTOR}`, /not an IP address/],
+    ['a decimal IPv4', `https://2130706433${CONNECTOR}`, /not an IP address/],
+    ['a hex IPv4', `https://0x7f.0.0.1${CONNECTOR}`, /not an IP address/],
+    ['an octal IPv4', `https://0177.0.0.01${CONNECTOR}`, /not an IP address/],
+    ['an IPv6 literal', `https://[::1]${CONNECTOR}`, /not an IP address/],
+    ['an IPv4-mapped IPv6 literal', `https://[::ffff:169.254.169.254]/latest/meta-data`, /not an IP address/],
+  ])('refuses %s before any DNS look-up or connection', async (_name, url, reason) => {
+    const lookup = resolveTo(['52.96.0.1']);
+    const err = await failure(sendUntrusted({ webhook_url: url }));
+    expect(err).toBeInstanceOf(PermanentProviderError);
+    expect(err.message).toMatch(reason);
+    expect(err.message).not.toContain(CONNECTOR);
+    expect(err.message).not.toContain('/latest/meta-data');
+    expect(lookup).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['loopback', ['127.0.0.1']],
+    ['a private address', ['10.1.2.3']],
+    ['the cloud metadata address', ['169.254.169.254']],
+    ['an IPv4-mapped loopback', ['::ffff:127.0.0.1']],
+    ['IPv6 loopback', ['::1']],
+    ['a unique-local IPv6 address', ['fd00::5']],
+    ['the unspecified address', ['0.0.0.0']],
+    ['one private address among public ones', ['52.96.0.1', '192.168.1.1']],
+  ])('refuses a Microsoft host name that resolves to %s: permanent, nothing is posted', async (_name, addresses) => {
+    const lookup = resolveTo(addresses);
+    const err = await failure(sendUntrusted({ webhook_url: `https://acme.webhook.office.com${CONNECTOR}` }));
+    expect(err).toBeInstanceOf(PermanentProviderError);
+    expect(err.message).toMatch(/resolves to an address that is not public/);
+    expect(lookup).toHaveBeenCalledWith('acme.webhook.office.com', expect.objectContaining({ all: true }));
+  });
+
+  it('DNS rebinding: a host that answers public when checked and loopback when connecting is refused at connect time', async () => {
+    // checked at send time (public), then resolved again by the connection itself (loopback): refused there
+    const lookup = resolveTo(['52.96.0.1'], ['127.0.0.1']);
+    const err = await failure(sendUntrusted({ webhook_url: `https://rebind.webhook.office.com${CONNECTOR}` }));
+    expect(lookup).toHaveBeenCalledTimes(2);
+    expect(err).toBeInstanceOf(PermanentProviderError);
+    expect(err.message).toMatch(/resolved to an address that is not public when connecting/);
+  });
+
+  it('a DNS failure is retryable', async () => {
+    jest
+      .spyOn(dns.promises, 'lookup')
+      .mockRejectedValue(Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' }));
+    const err = await failure(sendUntrusted({ webhook_url: `https://gone.webhook.office.com${CONNECTOR}` }));
+    expect(err).toBeInstanceOf(RetryableProviderError);
+    expect(err.message).toBe('MS Teams webhook: DNS lookup failed (ENOTFOUND)');
+  });
+
+  it('documents trustedOrigins as operator-only, and it is not a secret', () => {
+    const prop = msTeamsProvider.settings.properties.trustedOrigins;
+    expect(prop.description).toMatch(/never a profile trait/);
+    expect('secret' in prop).toBe(false);
   });
 });

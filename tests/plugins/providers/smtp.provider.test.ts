@@ -24,6 +24,7 @@ describe('smtp provider', () => {
       host: smtp.host,
       port: smtp.port,
       secure: false,
+      allowPlaintext: true, // the fake is a plain local relay without STARTTLS
       username: credentials.username,
       password: credentials.password,
       from: '"Pigeon Shop" <shop@example.com>',
@@ -77,6 +78,36 @@ describe('smtp provider', () => {
     await sendThrough(smtpProvider, ctx);
     expect(smtp.messages[0].text).toBe('Only text');
     expect(smtp.messages[0].html).toBeUndefined();
+  });
+
+  it('refuses a server without STARTTLS by default: permanent, and the password is never sent', async () => {
+    const { allowPlaintext: _allowed, ...defaults } = settings;
+    smtp.logins.length = 0;
+    const connectionsBefore = smtp.connections;
+    const error = await sendThrough(smtpProvider, ctxFor({ settings: defaults })).catch((e) => e);
+    expect(smtp.connections).toBe(connectionsBefore + 1); // it did connect, and stopped before AUTH
+    expect(error).toBeInstanceOf(PermanentProviderError);
+    expect(error.message).toMatch(/offers no STARTTLS/);
+    expect(error.message).toMatch(/allowPlaintext/);
+    expect(smtp.logins).toEqual([]);
+    expect(smtp.messages).toHaveLength(0);
+    // allowPlaintext: false written out is the same as the default
+    const explicit = await sendThrough(
+      smtpProvider,
+      ctxFor({ settings: { ...defaults, allowPlaintext: false } }),
+    ).catch((e) => e);
+    expect(explicit).toBeInstanceOf(PermanentProviderError);
+    expect(smtp.logins).toEqual([]);
+    // the explicit setting for a local relay sends, with the login
+    await sendThrough(smtpProvider, ctxFor());
+    expect(smtp.logins).toEqual([credentials]);
+    expect(smtp.messages).toHaveLength(1);
+  });
+
+  it('describes allowPlaintext in the settings schema, off by default', () => {
+    const prop = smtpProvider.settings.properties.allowPlaintext;
+    expect(prop).toMatchObject({ type: 'boolean', default: false });
+    expect(prop.description).toMatch(/STARTTLS/);
   });
 
   it('bad credentials (535) are permanent', async () => {

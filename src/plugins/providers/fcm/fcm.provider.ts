@@ -28,6 +28,7 @@ const settingsSchema = {
         token_uri: {
           type: 'string',
           format: 'http-url',
+          destination: true,
           description: 'OAuth token endpoint.',
           default: DEFAULT_TOKEN_URL,
         },
@@ -35,10 +36,17 @@ const settingsSchema = {
       required: ['client_email', 'private_key'],
     },
     projectId: { type: 'string', description: "Firebase project id; defaults to the service account's project_id." },
-    baseUrl: { type: 'string', format: 'http-url', description: 'FCM API base URL.', default: DEFAULT_BASE_URL },
+    baseUrl: {
+      type: 'string',
+      format: 'http-url',
+      destination: true,
+      description: 'FCM API base URL.',
+      default: DEFAULT_BASE_URL,
+    },
     tokenUrl: {
       type: 'string',
       format: 'http-url',
+      destination: true,
       description: "OAuth token endpoint, overriding the service account's token_uri.",
     },
     timeoutMs: {

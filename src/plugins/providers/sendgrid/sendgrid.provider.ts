@@ -32,6 +32,7 @@ const settingsSchema = {
     replyTo: { type: 'string', description: 'Optional Reply-To address', format: 'email' },
     baseUrl: {
       type: 'string',
+      destination: true,
       description: `API base URL (default ${SENDGRID_DEFAULT_BASE_URL}; https://api.eu.sendgrid.com for EU data residency)`,
       format: 'http-url',
       default: SENDGRID_DEFAULT_BASE_URL,

@@ -30,7 +30,13 @@ const settingsSchema = {
       type: 'string',
       description: 'Channel id or #name to post to when the profile names no channel, user or email.',
     },
-    baseUrl: { type: 'string', format: 'http-url', description: 'Slack Web API base URL.', default: DEFAULT_BASE_URL },
+    baseUrl: {
+      type: 'string',
+      format: 'http-url',
+      destination: true,
+      description: 'Slack Web API base URL.',
+      default: DEFAULT_BASE_URL,
+    },
     timeoutMs: {
       type: 'integer',
       minimum: 1,

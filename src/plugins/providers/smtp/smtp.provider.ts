@@ -1,6 +1,8 @@
 import { createTransport } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import addressparser from 'nodemailer/lib/addressparser';
 import { Channel } from '../../../domain/channel/channel.enum';
+import { singleEmailAddress } from '../../../domain/channel/email-address';
 import type { EmailContent } from '../../../domain/channel/channel-content';
 import {
   PermanentProviderError,
@@ -19,16 +21,31 @@ import type {
 const settingsSchema = {
   type: 'object',
   properties: {
-    host: { type: 'string', description: 'SMTP server host name, e.g. smtp.example.com', minLength: 1 },
+    host: {
+      type: 'string',
+      description: 'SMTP server host name, e.g. smtp.example.com',
+      minLength: 1,
+      destination: true,
+    },
     port: {
       type: 'integer',
+      destination: true,
       description: 'SMTP server port; default 465 when secure, else 587',
       minimum: 1,
       maximum: 65535,
     },
     secure: {
       type: 'boolean',
-      description: 'Use TLS from the start (usually port 465); when false, STARTTLS is used if the server offers it',
+      description:
+        'Use TLS from the start (usually port 465); when false, the connection is upgraded with STARTTLS, which the server must offer (see allowPlaintext)',
+      default: false,
+    },
+    allowPlaintext: {
+      type: 'boolean',
+      // turning it on with a masked password would send the stored password in clear: give it again
+      destination: true,
+      description:
+        'Allow a connection without TLS when the server offers no STARTTLS: the mail and the password then cross the network in clear. Only for a relay on the same host or a trusted local network; default false (such a server is refused before anything is sent)',
       default: false,
     },
     username: { type: 'string', description: 'User name for SMTP AUTH; leave empty for a server without auth' },
@@ -80,6 +97,14 @@ export function toSmtpProviderError(err: unknown): ProviderError {
       ? (err as SmtpError)
       : new Error(String(err));
   const message = `smtp: ${e.command ? `${e.command} failed: ` : ''}${e.message}`;
+  if (e.code === 'ETLS' && e.command === 'STARTTLS' && !/initiating TLS/.test(e.message)) {
+    // requireTLS and a server that refuses STARTTLS: the same answer next time; nothing was sent
+    return new PermanentProviderError(
+      'smtp: the server offers no STARTTLS, so the password and the mail would cross the network in clear; ' +
+        'set secure (TLS from the start), or allowPlaintext for a local relay',
+      typeof e.responseCode === 'number' ? e.responseCode : undefined,
+    );
+  }
   const code = e.responseCode;
   if (typeof code === 'number' && code >= 400 && code < 500) return new RetryableProviderError(message, code);
   if (typeof code === 'number' && code >= 500) return new PermanentProviderError(message, code);
@@ -90,6 +115,18 @@ export function toSmtpProviderError(err: unknown): ProviderError {
   return new PermanentProviderError(message);
 }
 
+/**
+ * The one recipient of a send, or undefined: the address must be one bare email address (the channel
+ * table's check, `singleEmailAddress`) that nodemailer also reads as exactly that one address, so a
+ * list or a group can never turn one message into several.
+ */
+export function singleRecipient(address: unknown): string | undefined {
+  const check = singleEmailAddress(address);
+  if (!check.ok) return undefined;
+  const parsed = addressparser(check.address, { flatten: true });
+  return parsed.length === 1 && parsed[0].address === check.address && !parsed[0].name ? check.address : undefined;
+}
+
 /** Sends one mail over a fresh connection, closed when the send ends (no pool, no leaked sockets). */
 async function send(ctx: SendContext<SettingsOf<typeof settingsSchema>>): Promise<{ externalId: string | null }> {
   const { settings } = ctx;
@@ -98,8 +135,9 @@ async function send(ctx: SendContext<SettingsOf<typeof settingsSchema>>): Promis
     throw new PermanentProviderError('smtp: settings.username is required when a password is set');
   }
   const port = settings.port ?? (settings.secure ? 465 : 587);
-  if (typeof ctx.address !== 'string' || !ctx.address.includes('@')) {
-    throw new PermanentProviderError('smtp: the recipient address must be an email address string');
+  const recipient = singleRecipient(ctx.address);
+  if (recipient === undefined) {
+    throw new PermanentProviderError('smtp: the recipient address must be exactly one email address');
   }
   const content = ctx.content as EmailContent;
   if (typeof content?.subject !== 'string') {
@@ -111,6 +149,9 @@ async function send(ctx: SendContext<SettingsOf<typeof settingsSchema>>): Promis
     host: settings.host,
     port,
     secure: settings.secure,
+    // without `secure`, insist on STARTTLS (nodemailer fails before AUTH and MAIL when the server
+    // does not offer it) unless the operator allowed a plain connection explicitly
+    requireTLS: !settings.secure && !settings.allowPlaintext,
     auth: settings.username ? { user: settings.username, pass: settings.password ?? '' } : undefined,
     connectionTimeout: settings.timeoutMs,
     greetingTimeout: settings.timeoutMs,
@@ -125,7 +166,7 @@ async function send(ctx: SendContext<SettingsOf<typeof settingsSchema>>): Promis
   try {
     const sending = transport.sendMail({
       from: settings.from,
-      to: ctx.address,
+      to: recipient,
       replyTo: settings.replyTo || undefined,
       subject: content.subject,
       text: content.text,

@@ -29,7 +29,13 @@ const settingsSchema = {
       type: 'string',
       description: 'Messaging Service SID (starts with MG), used instead of a From number when set.',
     },
-    baseUrl: { type: 'string', format: 'http-url', description: 'Twilio API base URL.', default: DEFAULT_BASE_URL },
+    baseUrl: {
+      type: 'string',
+      format: 'http-url',
+      destination: true,
+      description: 'Twilio API base URL.',
+      default: DEFAULT_BASE_URL,
+    },
     timeoutMs: {
       type: 'integer',
       minimum: 1,

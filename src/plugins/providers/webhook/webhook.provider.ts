@@ -15,6 +15,7 @@ const settingsSchema = {
   properties: {
     url: {
       type: 'string',
+      destination: true,
       description: 'The http(s) URL every delivery is POSTed to',
       format: 'http-url',
       minLength: 1,
