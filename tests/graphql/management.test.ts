@@ -1,7 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { HttpFake } from '../helpers/fakes/http-fake';
 import { configureProvider, createRule, createTemplate, identify, mapEvent, message, send } from '../helpers/pipeline';
-import { startTestApp, uid, type GraphQLResult, type TestApp, type TestWorkspace } from '../helpers/test-app';
+import {
+  failed,
+  ok,
+  startTestApp,
+  uid,
+  type GraphQLResult,
+  type TestApp,
+  type TestWorkspace,
+} from '../helpers/test-app';
 
 /**
  * The GraphQL management API (README.md, "From event to notification"): templates, previews, event mappings, routing
@@ -60,22 +68,6 @@ function content(v = 'v1'): Record<string, any> {
 
 function templateInput(overrides: Record<string, unknown> = {}): Record<string, any> {
   return { key: uid('tpl'), name: 'Order completed', channels: ['EMAIL', 'SMS'], content: content(), ...overrides };
-}
-
-/** The data of a successful call; fails the test with the errors otherwise. */
-function ok<T = any>(res: GraphQLResult): T {
-  expect(res.errors).toBeUndefined();
-  return res.data as T;
-}
-
-/** The first error of a failed call, after checking its code (and message, when given). */
-function failed(res: GraphQLResult, code: string, message?: string | RegExp) {
-  expect(res.errors).toBeDefined();
-  const error = res.errors![0];
-  const expected =
-    message === undefined ? expect.any(String) : typeof message === 'string' ? message : expect.stringMatching(message);
-  expect({ code: error.extensions?.code, message: error.message }).toEqual({ code, message: expected });
-  return error;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

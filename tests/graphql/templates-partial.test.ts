@@ -1,4 +1,4 @@
-import { startTestApp, uid, type GraphQLResult, type TestApp } from '../helpers/test-app';
+import { ok, startTestApp, uid, type GraphQLResult, type TestApp } from '../helpers/test-app';
 
 /**
  * `updateTemplate` with partial input and `Template.hasUnpublishedChanges` (issue 14, item 7): only the fields
@@ -19,11 +19,6 @@ const content = (v: string) => ({
   email: { subject: `Order {{data.orderId}} ${v}`, html: `<p>Hi ${v}</p>`, text: `Hi ${v}` },
   sms: { body: `Order {{data.orderId}} ${v}` },
 });
-
-function ok<T = any>(res: GraphQLResult): T {
-  expect(res.errors).toBeUndefined();
-  return res.data as T;
-}
 
 describe('updateTemplate with partial input, and hasUnpublishedChanges', () => {
   let t: TestApp;

@@ -1,4 +1,4 @@
-import { startTestApp, uid, type GraphQLResult, type TestApp, type TestWorkspace } from '../helpers/test-app';
+import { failed, ok, startTestApp, uid, type TestApp, type TestWorkspace } from '../helpers/test-app';
 
 /**
  * Workflow definitions over GraphQL: drafts, immutable published versions, and step validation that
@@ -28,20 +28,6 @@ function input(overrides: Record<string, unknown> = {}): Record<string, any> {
     steps: steps(),
     ...overrides,
   };
-}
-
-function ok<T = any>(res: GraphQLResult): T {
-  expect(res.errors).toBeUndefined();
-  return res.data as T;
-}
-
-function failed(res: GraphQLResult, code: string, message: string | RegExp) {
-  expect(res.errors).toBeDefined();
-  const error = res.errors![0];
-  expect({ code: error.extensions?.code, message: error.message }).toEqual({
-    code,
-    message: typeof message === 'string' ? message : expect.stringMatching(message),
-  });
 }
 
 describe('workflows over GraphQL', () => {

@@ -134,3 +134,19 @@ export function fixture(name: string, overrides: Record<string, unknown> = {}): 
 export function uid(prefix = 'u'): string {
   return `${prefix}-${randomUUID()}`;
 }
+
+/** The data of a successful GraphQL call; fails the test with the errors otherwise. */
+export function ok<T = any>(res: GraphQLResult): T {
+  expect(res.errors).toBeUndefined();
+  return res.data as T;
+}
+
+/** The first error of a failed GraphQL call, after checking its code (and message, when given). */
+export function failed(res: GraphQLResult, code: string, message?: string | RegExp) {
+  expect(res.errors).toBeDefined();
+  const error = res.errors![0];
+  const expected =
+    message === undefined ? expect.any(String) : typeof message === 'string' ? message : expect.stringMatching(message);
+  expect({ code: error.extensions?.code, message: error.message }).toEqual({ code, message: expected });
+  return error;
+}
