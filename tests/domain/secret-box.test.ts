@@ -1,3 +1,4 @@
+import { loadConfig, loadSecrets } from '../../src/config';
 import { SecretBox, UnreadableSecretError } from '../../src/domain/provider/secret-box';
 
 /** The at-rest encryption of provider secrets, and what a rotation of PIGEON_SECRET relies on. */
@@ -21,5 +22,12 @@ describe('SecretBox', () => {
     const sealed = box.seal('s');
     expect(() => box.open(`${sealed.slice(0, -4)}AAAA`)).toThrow(UnreadableSecretError);
     expect(() => box.open('enc:v1:garbage')).toThrow(UnreadableSecretError);
+  });
+
+  it('PIGEON_SECRET_PREVIOUS is read with PIGEON_SECRET (the server and `pigeon secrets rotate`)', () => {
+    const env = { PIGEON_SECRET: 'new', PIGEON_SECRET_PREVIOUS: ' old ' };
+    expect(loadConfig(env)).toMatchObject({ secret: 'new', secretPrevious: 'old' });
+    expect(loadSecrets(env)).toEqual({ secret: 'new', secretPrevious: 'old' });
+    expect(loadSecrets({}).secretPrevious).toBeUndefined();
   });
 });

@@ -185,6 +185,20 @@ describe('provider secrets through GraphQL', () => {
       expect(fresh.errors).toBeUndefined();
     });
 
+    it('another plugin for the same configuration is another destination: its secrets must be given again', async () => {
+      const ws = await t.newWorkspace();
+      const id = await configureProvider(
+        t,
+        { channel: 'EMAIL', provider: 'log', config: { label: 'dev', apiKey: 'k-1' } },
+        ws.adminKey,
+      );
+      const res = await configure(
+        { id, channel: 'EMAIL', provider: 'sendgrid', config: { apiKey: MASK, fromEmail: 'a@example.com' } },
+        ws.adminKey,
+      );
+      expect(refusal(res)).toMatch(/provider \(log → sendgrid\).*config\.apiKey/);
+    });
+
     it('every plugin marks where its requests go (`destination: true`) on each URL setting, derived by the service', () => {
       const unmarked: string[] = [];
       const walk = (slug: string, properties: Record<string, SettingsProperty>, path: string[]) => {

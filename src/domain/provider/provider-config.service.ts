@@ -189,7 +189,10 @@ export interface ResealReport {
  * Provider configurations. Settings are validated against the plugin's JSON Schema by the registry
  * (the same check runs before every send) and stored as written, without the schema's defaults;
  * fields marked `secret: true` are sealed with PIGEON_SECRET before they are stored and are never
- * returned by reads.
+ * returned by reads. An update may send a secret back as `"********"` to keep it — unless it changes a
+ * `destination: true` setting (or the plugin): a stored secret never follows a changed destination.
+ * A configuration whose secrets no key decrypts is handed to the pipeline with a `problem` (skipped,
+ * with the reason in the history) until an update gives its secrets again.
  */
 export class ProviderConfigService {
   constructor(
@@ -232,9 +235,12 @@ export class ProviderConfigService {
         );
       }
       const moved = movedDestinations(config, stored, properties, open);
+      // another plugin is another service altogether
+      if (existing.provider !== plugin.slug) moved.unshift(`provider (${existing.provider} → ${plugin.slug})`);
       if (moved.length && unmasked.kept.length) {
         throw new InvalidInputError(
-          `${plugin.slug}: ${names(moved)} changes where requests go, and a stored secret never follows a changed ` +
+          `${plugin.slug}: ${names(moved)} ${moved.length > 1 ? 'change' : 'changes'} where requests go, and a ` +
+            `stored secret never follows a changed ` +
             `destination: give ${names(unmasked.kept)} again instead of "${MASK}"`,
         );
       }
@@ -337,8 +343,8 @@ export class ProviderConfigService {
           stale = true;
           return this.box.seal(opened.value);
         });
-      } catch (err) {
-        if (!(err instanceof UnreadableSecretError)) throw err;
+      } catch {
+        // no key opens a secret (or the stored JSON is damaged): left as it is, and named
         report.unreadable.push({ id: row.id, workspaceId: Number(row.workspace_id), provider: row.provider });
         continue;
       }
