@@ -81,6 +81,8 @@ export async function startTestApp(config: Partial<ServiceConfig> = {}): Promise
     };
   };
   const ws = await newWorkspace();
+  /** Every worker made by `worker()`: `close()` stops those still running. */
+  const workers: Worker[] = [];
 
   const t: TestApp = {
     app,
@@ -107,14 +109,19 @@ export async function startTestApp(config: Partial<ServiceConfig> = {}): Promise
       });
     },
     worker(options = {}) {
-      return new Worker(
+      const worker = new Worker(
         services.queue,
         services.pipeline,
         { concurrency: 8, leaseMs: options.leaseMs ?? 30_000, pollMs: 20, id: options.id, workspaceIds },
         pino({ level: 'silent' }),
       );
+      workers.push(worker);
+      return worker;
     },
     async close() {
+      // a worker a failed test left running would poll forever (its timers keep the Jest worker process
+      // alive: "A worker process has failed to exit gracefully"); stopped here, before the database closes
+      await Promise.all(workers.map((w) => w.stop(1000)));
       await app.close();
       if (db.dataSource.isInitialized) await db.dataSource.destroy();
     },

@@ -29,6 +29,8 @@ interface WorkspaceA extends TestWorkspace {
   templateId: string;
   templateKey: string;
   draftTemplateId: string;
+  workflowId: string;
+  workflowKey: string;
   ruleIds: string[];
   providerIds: string[];
   messageIds: string[];
@@ -165,6 +167,20 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       false,
       ws.adminKey,
     );
+    const workflowKey = `a-wf-${randomUUID()}`;
+    const created = await t.gql(
+      'mutation($i: WorkflowInput!) { createWorkflow(input: $i) { id } }',
+      {
+        i: {
+          key: workflowKey,
+          name: `Workflow ${SECRET}`,
+          steps: [{ ref: 'send', type: 'send', template: templateKey }],
+        },
+      },
+      ws.adminKey,
+    );
+    const workflowId: string = created.data!.createWorkflow.id;
+    await t.gql('mutation($id: ID!) { publishWorkflow(id: $id) { id } }', { id: workflowId }, ws.adminKey);
     const providerIds = [
       await configureProvider(
         t,
@@ -243,6 +259,8 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       templateId,
       templateKey,
       draftTemplateId,
+      workflowId,
+      workflowKey,
       ruleIds,
       providerIds,
       messageIds,
@@ -391,6 +409,19 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       templates: async () => {
         expect((await okB(`{ templates { ${TEMPLATE} } }`)).templates).toEqual([]);
       },
+      workflow: async () => {
+        for (const variables of [
+          { id: a.workflowId },
+          { key: a.workflowKey },
+          ...guessedUuids().map((id) => ({ id })),
+        ]) {
+          const q = 'query($id: ID, $key: String) { workflow(id: $id, key: $key) { id key name draft published } }';
+          expect((await okB(q, variables)).workflow).toBeNull();
+        }
+      },
+      workflows: async () => {
+        expect((await okB('{ workflows { id key name draft published } }')).workflows).toEqual([]);
+      },
     },
 
     Mutation: {
@@ -489,6 +520,31 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
           expect(merged).toEqual({ userId: u, traits: { b: true }, anonymousIds: [], groups: [] });
         }
       },
+      createWorkflow: async () => {
+        // A's key is free in B: B gets a workflow of its own, A's is untouched (checked after every case)
+        const q = 'mutation($i: WorkflowInput!) { createWorkflow(input: $i) { id key name } }';
+        const steps = [{ ref: 'send', type: 'send', template: 'b-template' }];
+        const mine = (await okB(q, { i: { key: a.workflowKey, name: 'B', steps } })).createWorkflow;
+        expect(mine).toEqual({ id: expect.any(String), key: a.workflowKey, name: 'B' });
+        expect(mine.id).not.toBe(a.workflowId);
+      },
+      updateWorkflow: async () => {
+        for (const id of [a.workflowId, ...guessedUuids()]) {
+          await failsB(
+            'NOT_FOUND',
+            'mutation($id: ID!, $i: WorkflowInput!) { updateWorkflow(id: $id, input: $i) { id } }',
+            {
+              id,
+              i: { key: `b-${uid()}`, name: 'B', steps: [{ ref: 'd', type: 'delay', duration: 'PT1M' }] },
+            },
+          );
+        }
+      },
+      publishWorkflow: async () => {
+        for (const id of [a.workflowId, ...guessedUuids()]) {
+          await failsB('NOT_FOUND', 'mutation($id: ID!) { publishWorkflow(id: $id) { id } }', { id });
+        }
+      },
       publishTemplate: async () => {
         for (const id of [a.templateId, a.draftTemplateId, ...guessedUuids()]) {
           await failsB('NOT_FOUND', 'mutation($id: ID!) { publishTemplate(id: $id) { id } }', { id });
@@ -585,6 +641,8 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       a.templateId,
       a.templateKey,
       a.draftTemplateId,
+      a.workflowId,
+      a.workflowKey,
       a.idempotencyKey,
       ...a.eventIds.map((id) => `"id":"${id}"`),
       ...a.ruleIds,
