@@ -37,7 +37,16 @@ export interface Config {
   rateLimitPerMinute: number;
   /** How far V8 lets the heap grow past its live size, in % (PIGEON_HEAP_GROWING_PERCENT); 0 is V8's own. */
   heapGrowingPercent: number;
+  /**
+   * How long a process that serves HTTP keeps accepting requests after SIGTERM, answering /readyz with
+   * 503 "stopping", so a load balancer takes it out of rotation first (PIGEON_SHUTDOWN_DELAY_MS, 0–60000).
+   */
+  shutdownDelayMs: number;
 }
+
+/** PIGEON_SHUTDOWN_DELAY_MS when unset. */
+export const DEFAULT_SHUTDOWN_DELAY_MS = 5_000;
+const MAX_SHUTDOWN_DELAY_MS = 60_000;
 
 export class ConfigError extends Error {}
 
@@ -67,6 +76,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min)
     throw new ConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+function shutdownDelay(env: NodeJS.ProcessEnv): number {
+  const value = integer(env, 'PIGEON_SHUTDOWN_DELAY_MS', DEFAULT_SHUTDOWN_DELAY_MS, 0);
+  if (value > MAX_SHUTDOWN_DELAY_MS) {
+    throw new ConfigError(`PIGEON_SHUTDOWN_DELAY_MS must be at most ${MAX_SHUTDOWN_DELAY_MS}, got "${value}"`);
+  }
   return value;
 }
 
@@ -104,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerPollMs: integer(env, 'PIGEON_WORKER_POLL_MS', 500, 1),
     rateLimitPerMinute: integer(env, 'PIGEON_RATE_LIMIT_PER_MINUTE', 0, 0),
     heapGrowingPercent: integer(env, 'PIGEON_HEAP_GROWING_PERCENT', 50, 0),
+    shutdownDelayMs: shutdownDelay(env),
   };
 }
 

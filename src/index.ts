@@ -8,7 +8,7 @@ import { Lifecycle } from './ops/lifecycle';
 import { createLogger } from './ops/logger';
 import { createOpsApp } from './ops/ops-app';
 import { startRetention } from './ops/retention-scheduler';
-import { drainMs, shutdownDelayMs } from './ops/shutdown';
+import { drainMs } from './ops/shutdown';
 import { Worker } from './pipeline/worker';
 import { createServices } from './services';
 
@@ -28,7 +28,6 @@ async function main(): Promise<void> {
   const config = loadConfig();
   tuneHeap(config.heapGrowingPercent);
   const logger = createLogger(config.logLevel);
-  const shutdownDelay = shutdownDelayMs();
   const db = await openDatabase(config.databaseUrl);
   logger.info({ database: redactUrl(config.databaseUrl), role: config.role }, 'database ready, migrations applied');
   if (!config.secret) {
@@ -93,7 +92,7 @@ async function main(): Promise<void> {
     if (lifecycle.stopping) return;
     // before anything awaits: from here on /readyz answers 503 "stopping"
     lifecycle.beginStopping(signal);
-    const drain = drainMs(signal, app !== undefined, shutdownDelay);
+    const drain = drainMs(signal, app !== undefined, config.shutdownDelayMs);
     logger.info({ signal, drainMs: drain }, 'shutting down');
     const timer = setTimeout(() => process.exit(1), drain + 20_000);
     timer.unref();

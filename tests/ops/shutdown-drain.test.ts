@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../../src/config';
-import { DEFAULT_SHUTDOWN_DELAY_MS, drainMs, shutdownDelayMs } from '../../src/ops/shutdown';
+import { ConfigError, DEFAULT_SHUTDOWN_DELAY_MS, loadConfig } from '../../src/config';
+import { drainMs } from '../../src/ops/shutdown';
 
 /**
  * Graceful shutdown as a load balancer sees it (issue 14, item 3): from SIGTERM on, the real server process
@@ -32,6 +32,7 @@ describe('SIGTERM: /readyz says "stopping" before the process stops accepting', 
   });
 
   it('PIGEON_SHUTDOWN_DELAY_MS: 0–60000, default 5000; only SIGTERM on a process that serves HTTP waits', () => {
+    const shutdownDelayMs = (env: NodeJS.ProcessEnv) => loadConfig(env).shutdownDelayMs;
     expect(shutdownDelayMs({})).toBe(DEFAULT_SHUTDOWN_DELAY_MS);
     expect(shutdownDelayMs({ PIGEON_SHUTDOWN_DELAY_MS: '0' })).toBe(0);
     expect(shutdownDelayMs({ PIGEON_SHUTDOWN_DELAY_MS: ' 2500 ' })).toBe(2500);
