@@ -41,6 +41,12 @@ const layerZones = [
     message: `db/ never imports domain/ or anything above it (the entity list is handed in by src/open-database.ts). ${SEE}`,
   },
   {
+    target: './src/config.ts',
+    from: './src',
+    except: ['./lib', './config.ts'],
+    message: `config.ts sits under db/ (db reads its defaults): it imports only lib/. ${SEE}`,
+  },
+  {
     target: './src/lib',
     from: './src',
     except: ['./lib'],

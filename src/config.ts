@@ -3,7 +3,7 @@
  * README.md, "Configuration").
  * Nothing else in the code reads `process.env`.
  */
-import { operatorKeyProblem } from './domain/workspace/api-key-format';
+import { operatorKeyProblem } from './lib/api-key-format';
 
 export type Role = 'api' | 'worker' | 'all';
 

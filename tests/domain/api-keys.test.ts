@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config';
 import { toDbTime } from '../../src/db/dialect';
-import { MIN_OPERATOR_KEY_LENGTH, PREFIX_LENGTH } from '../../src/domain/workspace/api-key-format';
+import { MIN_OPERATOR_KEY_LENGTH, PREFIX_LENGTH } from '../../src/lib/api-key-format';
 import { ApiKeyScope } from '../../src/domain/workspace/api-key-scope.enum';
 import { hashSecret } from '../../src/domain/workspace/workspace.service';
 import { startTestApp, type TestApp } from '../helpers/test-app';

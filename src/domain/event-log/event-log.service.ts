@@ -8,7 +8,6 @@ import { DomainError, StoreUnavailableError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import type { Page } from '../pagination';
 import type { GroupChange, GroupService } from '../group/group.service';
-import type { EventMapper } from '../mapping/event-mapper';
 import type { ProfileService, TraitPatch } from '../profile/profile.service';
 import { EventStatus } from './event-status.enum';
 import { EventType } from './event-type.enum';
@@ -50,6 +49,18 @@ interface IngestResult {
   mapped: number;
 }
 
+/**
+ * What the event log hands stored track events to, in the transaction that stores them: the event
+ * mapper (`domain/mapping/event-mapper.ts`) implements it, and the composition root wires it in, so the
+ * event log does not depend on mapping.
+ */
+export interface TrackMapper {
+  /** Turns the mapped tracks among `events` (stored in `tx`) into messages; returns how many. */
+  mapTracksIn(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<number>;
+  /** Called after that transaction committed, so a worker in this process starts at once. */
+  wake(): void;
+}
+
 /** The error an ingest caller sees: domain errors as they are, anything from the database as 503. */
 function asIngestError(err: unknown): Error {
   return err instanceof DomainError ? err : new StoreUnavailableError(err);
@@ -82,7 +93,7 @@ function toEvent(row: EventRow): InboundEvent {
 /**
  * The inbound event log. {@link ingest} stores a batch of events and applies what each one does
  * (README, "What each call does": identify/group/alias change profiles and groups, a mapped track
- * becomes a message through the {@link EventMapper}) in one transaction, with multi-row inserts; an
+ * becomes a message through the {@link TrackMapper}) in one transaction, with multi-row inserts; an
  * event whose messageId the workspace already holds is acknowledged again and applied never twice.
  */
 export class EventLogService {
@@ -93,7 +104,7 @@ export class EventLogService {
     private readonly db: Database,
     private readonly profiles: ProfileService,
     private readonly groups: GroupService,
-    private readonly mapper: EventMapper,
+    private readonly mapper: TrackMapper,
   ) {
     this.committer = new Batcher((requests) => this.commitGroup(requests), {
       // SQLite has one writer. On MySQL/MariaDB small calls (single events) wait for the running

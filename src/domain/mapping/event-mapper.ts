@@ -1,6 +1,7 @@
 import type { Database, Sql } from '../../db/database';
 import { isJsonObject } from '../../lib/json';
 import type { EventFilter } from '../event-log/event-filter';
+import type { TrackMapper } from '../event-log/event-log.service';
 import { claimEvent, storedEventIds, unmappedTracks, type StoredTrack } from '../event-log/event-log-store';
 import { EventStatus } from '../event-log/event-status.enum';
 import { EventType } from '../event-log/event-type.enum';
@@ -23,7 +24,7 @@ const REPLAY_PAGE = 500;
  * (and the message's job) commit together; {@link replay} maps tracks stored while they were unmapped.
  * Each event becomes at most one message: it is claimed (UNMAPPED → MAPPED) before its message is created.
  */
-export class EventMapper {
+export class EventMapper implements TrackMapper {
   constructor(
     private readonly db: Database,
     private readonly mappings: MappingService,

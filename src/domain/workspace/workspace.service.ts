@@ -6,7 +6,7 @@ import { placeholders } from '../../db/rows';
 import { DomainError, InvalidInputError, NotFoundError, StoreUnavailableError } from '../domain-error';
 import type { RequestContext } from '../request-context';
 import { ApiKey } from './api-key.entity';
-import { LEGACY_PREFIX_LENGTH, operatorKeyProblem, PREFIX_LENGTH } from './api-key-format';
+import { LEGACY_PREFIX_LENGTH, operatorKeyProblem, PREFIX_LENGTH } from '../../lib/api-key-format';
 import { ApiKeyScope } from './api-key-scope.enum';
 import { KeyRefusedError } from './key-refused.error';
 import { Workspace } from './workspace.entity';
