@@ -10,6 +10,7 @@ import { CreateMessages1764500004000 } from './1764500004000-create-messages';
 import { CreateJobs1764500005000 } from './1764500005000-create-jobs';
 import { NoPadBinaryKeys1764600000000 } from './1764600000000-no-pad-binary-keys';
 import { CreateWorkflows1764700000000 } from './1764700000000-create-workflows';
+import { CreateWorkflowRuns1764700001000 } from './1764700001000-create-workflow-runs';
 
 /**
  * Every migration, in order. A new one (`npm run migration:generate -- migrations/<name>`)
@@ -28,4 +29,5 @@ export const MIGRATIONS = [
   CreateJobs1764500005000,
   NoPadBinaryKeys1764600000000,
   CreateWorkflows1764700000000,
+  CreateWorkflowRuns1764700001000,
 ];

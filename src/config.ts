@@ -3,6 +3,7 @@
  * README.md, "Configuration").
  * Nothing else in the code reads `process.env`.
  */
+import { IANAZone } from 'luxon';
 import { operatorKeyProblem } from './lib/api-key-format';
 
 export type Role = 'api' | 'worker' | 'all';
@@ -42,6 +43,8 @@ export interface Config {
    * 503 "stopping", so a load balancer takes it out of rotation first (PIGEON_SHUTDOWN_DELAY_MS, 0–60000).
    */
   shutdownDelayMs: number;
+  /** The IANA zone of a workflow recipient with no known zone (PIGEON_DEFAULT_TIMEZONE, default UTC). */
+  defaultTimezone: string;
 }
 
 /** PIGEON_SHUTDOWN_DELAY_MS when unset. */
@@ -77,6 +80,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   if (!Number.isInteger(value) || value < min)
     throw new ConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
   return value;
+}
+
+function defaultTimezone(env: NodeJS.ProcessEnv): string {
+  const zone = nonEmpty(env.PIGEON_DEFAULT_TIMEZONE) ?? 'UTC';
+  if (!IANAZone.isValidZone(zone)) {
+    throw new ConfigError(`PIGEON_DEFAULT_TIMEZONE must be an IANA time zone such as "Europe/Berlin", got "${zone}"`);
+  }
+  return zone;
 }
 
 function shutdownDelay(env: NodeJS.ProcessEnv): number {
@@ -122,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: integer(env, 'PIGEON_RATE_LIMIT_PER_MINUTE', 0, 0),
     heapGrowingPercent: integer(env, 'PIGEON_HEAP_GROWING_PERCENT', 50, 0),
     shutdownDelayMs: shutdownDelay(env),
+    defaultTimezone: defaultTimezone(env),
   };
 }
 

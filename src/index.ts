@@ -57,6 +57,7 @@ async function main(): Promise<void> {
           services.pipeline,
           { concurrency: config.workerConcurrency, leaseMs: config.jobLeaseMs, pollMs: config.workerPollMs },
           logger,
+          services.runner,
         );
   // from the first SIGTERM/SIGINT on, /readyz answers 503 "stopping" (see stop below)
   const lifecycle = new Lifecycle();

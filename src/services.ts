@@ -20,7 +20,10 @@ import type { Logger } from 'pino';
 import { installedProviders } from './plugins/providers';
 import { ProviderRegistry } from './domain/provider/provider-registry';
 import { Metrics } from './ops/metrics';
-import { pipelineTelemetry } from './ops/pipeline-telemetry';
+import { pipelineTelemetry, workflowTelemetry } from './ops/pipeline-telemetry';
+import { RunStore } from './domain/workflow/run-store';
+import { WorkflowRunService } from './domain/workflow/workflow-run.service';
+import { WorkflowRunner } from './pipeline/workflow-runner';
 
 /** The services, wired once per process: the composition root for HTTP, GraphQL and workers. */
 export interface Services {
@@ -38,8 +41,14 @@ export interface Services {
   messages: MessageService;
   /** The only writer of messages, deliveries and message history. */
   messageStore: MessageStore;
-  /** Track → message: maps stored tracks when they arrive and on `replayEvents`. */
+  /** Track → message or run: maps stored tracks when they arrive and on `replayEvents`. */
   eventMapper: EventMapper;
+  /** Workflow runs: trigger, cancel, read. */
+  runs: WorkflowRunService;
+  /** The only writer of workflow runs and their history. */
+  runStore: RunStore;
+  /** Advances claimed workflow runs (handed to each worker). */
+  runner: WorkflowRunner;
   queue: JobQueue;
   pipeline: SendPipeline;
   /** Prometheus metrics of this process (a registry of its own), served at /metrics. */
@@ -48,7 +57,8 @@ export interface Services {
   retention: EventRetentionService;
 }
 
-export type ServiceConfig = Pick<Config, 'secret' | 'secretPrevious' | 'retryAttempts' | 'retryBaseMs'>;
+export type ServiceConfig = Pick<Config, 'secret' | 'secretPrevious' | 'retryAttempts' | 'retryBaseMs'> &
+  Partial<Pick<Config, 'defaultTimezone'>>;
 
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = { secret: undefined, retryAttempts: 3, retryBaseMs: 1000 };
 
@@ -73,8 +83,22 @@ export function createServices(
   const telemetry = pipelineTelemetry(metrics, logger);
   const messageStore = new MessageStore(db);
   const messages = new MessageService(db, templates, messageStore, queue);
-  const eventMapper = new EventMapper(db, mappings, profiles, messages);
+  const runStore = new RunStore(queue);
+  const runs = new WorkflowRunService(db, workflows, runStore);
+  const eventMapper = new EventMapper(db, mappings, profiles, messages, runs);
   const events = new EventLogService(db, profiles, groups, eventMapper);
+  const runner = new WorkflowRunner({
+    db,
+    queue,
+    store: runStore,
+    workflows,
+    profiles,
+    events,
+    templates,
+    messages,
+    defaultTimezone: config.defaultTimezone ?? 'UTC',
+    telemetry: workflowTelemetry(metrics),
+  });
   const pipeline = new SendPipeline(
     { db, templates, profiles, rules, providerConfigs, messages, store: messageStore, events, registry, telemetry },
     { attempts: config.retryAttempts, baseMs: config.retryBaseMs },
@@ -94,6 +118,9 @@ export function createServices(
     messages,
     messageStore,
     eventMapper,
+    runs,
+    runStore,
+    runner,
     queue,
     pipeline,
     metrics,

@@ -13,6 +13,7 @@ import { ProviderConfigService, type ResealReport } from '../domain/provider/pro
 import { ProviderRegistry } from '../domain/provider/provider-registry';
 import { SecretBox } from '../domain/provider/secret-box';
 import { installedProviders } from '../plugins/providers';
+import { registerConfigCommand } from './config-command';
 
 /**
  * `pigeon` — manages workspaces and API keys (README.md, "Workspaces and keys"), on the database of `DATABASE_URL`, like
@@ -272,6 +273,7 @@ function buildProgram(io: CliIo): Command {
         );
       }
     });
+  registerConfigCommand(program, io, withDatabase);
   return program;
 }
 

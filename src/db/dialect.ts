@@ -129,6 +129,11 @@ export class Dialect {
     return `LOWER(${expression}) LIKE ? ESCAPE '!'`;
   }
 
+  /** Row locks held to the end of the transaction; SQLite has a single writer and no such clause. */
+  get forUpdate(): string {
+    return this.kind === 'mysql' ? ' FOR UPDATE' : '';
+  }
+
   /** Row locks for a job claim; SQLite has a single writer and no such clause. */
   get forUpdateSkipLocked(): string {
     return this.kind === 'mysql' ? ' FOR UPDATE SKIP LOCKED' : '';

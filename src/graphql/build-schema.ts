@@ -10,6 +10,8 @@ import { ProviderResolver } from './resolvers/provider.resolver';
 import { RoutingRuleResolver } from './resolvers/routing-rule.resolver';
 import { TemplateResolver } from './resolvers/template.resolver';
 import { WorkflowResolver } from './resolvers/workflow.resolver';
+import { MessageRunResolver, WorkflowRunResolver } from './resolvers/workflow-run.resolver';
+import { CancelMappingResolver } from './resolvers/mapping.resolver';
 import { DateTimeISO } from './scalars/date-time-iso.scalar';
 
 let cached: GraphQLSchema | undefined;
@@ -31,6 +33,9 @@ export function buildGraphQLSchema(): GraphQLSchema {
       MessageResolver,
       InboundEventMessageResolver,
       WorkflowResolver,
+      WorkflowRunResolver,
+      MessageRunResolver,
+      CancelMappingResolver,
     ],
     // graphql-scalars' DateTimeISO (type-graphql's default for Date) with a cheaper serializer
     scalarsMap: [{ type: Date, scalar: DateTimeISO }],

@@ -8,6 +8,8 @@ import type { MessageHistory } from '../domain/message/message-history.entity';
 import type { RequestContext } from '../domain/request-context';
 import type { Template } from '../domain/template/template.entity';
 import type { Services } from '../services';
+import type { Workflow } from '../domain/workflow/workflow.entity';
+import type { WorkflowRun } from '../domain/workflow/workflow-run';
 
 /** Per-request DataLoaders: a page of 50 messages or events costs a constant number of queries. */
 export interface Loaders {
@@ -19,6 +21,10 @@ export interface Loaders {
   deliveries: DataLoader<string, Delivery[]>;
   history: DataLoader<string, MessageHistory[]>;
   mappings: DataLoader<string, EventMapping | null>;
+  workflows: DataLoader<string, Workflow | null>;
+  runs: DataLoader<string, WorkflowRun | null>;
+  runHistory: DataLoader<string, MessageHistory[]>;
+  runMessages: DataLoader<string, Message[]>;
 }
 
 function loader<V>(load: (keys: readonly string[]) => Promise<Map<string, V>>, missing: V): DataLoader<string, V> {
@@ -39,5 +45,10 @@ export function createLoaders(services: Services, ctx: RequestContext): Loaders 
     deliveries: loader((ids) => services.messages.deliveriesOf(ids), [] as Delivery[]),
     history: loader((ids) => services.messages.historyOf(ids), [] as MessageHistory[]),
     mappings: loader((names) => services.mappings.getByNames(ctx, names), null as EventMapping | null),
+    workflows: loader((ids) => services.workflows.getByIds(ctx, ids), null as Workflow | null),
+    runs: loader((ids) => services.runs.getByIds(ctx, ids), null as WorkflowRun | null),
+    // a run's history and messages are only reached through a run of this workspace
+    runHistory: loader((ids) => services.runs.historyOf(ids), [] as MessageHistory[]),
+    runMessages: loader((ids) => services.messages.ofRuns(ids), [] as Message[]),
   };
 }

@@ -79,3 +79,16 @@ function toPlain(source: JsonObject): JsonObject {
   for (const key of Object.keys(source)) define(plain, key, source[key]);
   return plain;
 }
+
+/**
+ * The value at a dotted path (`data.items.0.sku`: own properties only, array indexes are segments), or
+ * `undefined` when any segment is missing.
+ */
+export function valueAt(root: unknown, path: string): unknown {
+  let current: unknown = root;
+  for (const segment of path.split('.')) {
+    if (current === null || typeof current !== 'object' || !hasOwn(current, segment)) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}

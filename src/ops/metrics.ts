@@ -3,7 +3,8 @@ import type { RetentionObserver } from '../domain/event-log/retention.service';
 
 /** Where a queue's depth is read on each scrape (the job queue implements it). */
 export interface QueueDepthSource {
-  depth(): Promise<{ jobs: number; oldestDueMs: number }>;
+  /** Jobs ready or running, the oldest due one's age, and workflow runs waiting for a later time. */
+  depth(): Promise<{ jobs: number; oldestDueMs: number; waitingRuns: number }>;
 }
 
 /** What became of one ingested event. */
@@ -24,6 +25,9 @@ export const METRIC_NAMES = {
   deliveryDuration: 'pigeon_delivery_duration_seconds',
   queueDepth: 'pigeon_job_queue_depth',
   queueOldest: 'pigeon_job_queue_oldest_ready_age_seconds',
+  workflowRuns: 'pigeon_workflow_runs_total',
+  workflowRunsWaiting: 'pigeon_workflow_runs_waiting',
+  workflowStepLateness: 'pigeon_workflow_step_lateness_seconds',
   retentionPurged: 'pigeon_retention_rows_purged_total',
   retentionRuns: 'pigeon_retention_runs_total',
   retentionLastRun: 'pigeon_retention_last_run_timestamp_seconds',
@@ -99,6 +103,29 @@ export class Metrics implements RetentionObserver {
     collect: () => this.readQueue(),
   });
 
+  /** Runs reaching a status (WAITING each time a run starts waiting). */
+  readonly workflowRuns = new Counter({
+    name: METRIC_NAMES.workflowRuns,
+    help: 'Workflow runs reaching a status, by status (WAITING counted each time a run starts to wait)',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workflowRunsWaiting = new Gauge({
+    name: METRIC_NAMES.workflowRunsWaiting,
+    help: 'Workflow runs waiting for a later time (delay, send window, digest), read from the database at scrape time',
+    registers: [this.registry],
+    collect: () => this.readQueue(),
+  });
+
+  /** How long after its due time a waiting run's step started (the worker's poll and claim). */
+  readonly workflowStepLateness = new Histogram({
+    name: METRIC_NAMES.workflowStepLateness,
+    help: 'Seconds between a waiting workflow step being due and starting',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
   readonly retentionPurged = new Counter({
     name: METRIC_NAMES.retentionPurged,
     help: 'Event-log rows deleted by retention (PIGEON_EVENT_RETENTION_DAYS)',
@@ -140,8 +167,9 @@ export class Metrics implements RetentionObserver {
     this.queueRead ??= (async () => {
       try {
         if (!this.queueSource) return;
-        const { jobs, oldestDueMs } = await this.queueSource.depth();
+        const { jobs, oldestDueMs, waitingRuns } = await this.queueSource.depth();
         this.queueDepth.set(jobs);
+        this.workflowRunsWaiting.set(waitingRuns);
         this.queueOldest.set(oldestDueMs / 1000);
       } catch {
         // the database is unreachable: /readyz says so

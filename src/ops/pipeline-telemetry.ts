@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DeliveryAttemptEvent, MessageStatusEvent, PipelineTelemetry } from '../pipeline/pipeline-telemetry';
+import type { WorkflowTelemetry } from '../pipeline/workflow-runner';
 import type { Metrics } from './metrics';
 
 /**
@@ -36,6 +37,18 @@ export function pipelineTelemetry(metrics: Metrics, logger?: Logger): PipelineTe
       };
       if (e.outcome === 'SENT' || e.outcome === 'DELIVERED') log?.info(line, 'delivery attempt');
       else log?.warn(line, 'delivery attempt');
+    },
+  };
+}
+
+/** The workflow runner's telemetry for a process: runs by status and step lateness. */
+export function workflowTelemetry(metrics: Metrics): WorkflowTelemetry {
+  return {
+    runStatus(status) {
+      metrics.workflowRuns.inc({ status });
+    },
+    stepLateness(lateMs) {
+      metrics.workflowStepLateness.observe(lateMs / 1000);
     },
   };
 }

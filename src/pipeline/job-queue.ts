@@ -3,10 +3,16 @@ import type { Database, Sql } from '../db/database';
 import { fromDbTime, toDbTime } from '../db/dialect';
 import { insertRows, placeholders } from '../db/rows';
 import type { MessageScheduler } from '../domain/message/message.service';
+import type { RunScheduler } from '../domain/workflow/run-store';
+
+/** What a job does: `send` runs the send pipeline for a message, `run` advances a workflow run. */
+export type JobKind = 'send' | 'run';
 
 export interface ClaimedJob {
   id: string;
   workspaceId: number;
+  kind: JobKind;
+  /** The message id (`send`) or run id (`run`). */
   messageId: string;
   runs: number;
 }
@@ -17,8 +23,10 @@ export interface ClaimedJob {
  * it `running` with `run_at` pushed to the end of a lease; on MySQL/MariaDB the claim uses
  * `FOR UPDATE SKIP LOCKED`, so any number of workers share one database without taking the same job.
  * A worker that dies leaves its job due again when the lease runs out. SQLite has one in-process claimer.
+ * Workflow runs use the same table (kind `run`, the run id in `message_id`): a waiting run is a job row
+ * due at its `resume_at`.
  */
-export class JobQueue implements MessageScheduler {
+export class JobQueue implements MessageScheduler, RunScheduler {
   private readonly wakeups = new EventEmitter();
 
   constructor(private readonly db: Database) {
@@ -35,6 +43,59 @@ export class JobQueue implements MessageScheduler {
       messageIds,
       (id) => [workspaceId, 'send', id, 'ready', at, 0, now, now],
     );
+  }
+
+  async enqueueRunsIn(tx: Sql, workspaceId: number, due: readonly { runId: string; at: Date }[]): Promise<void> {
+    const now = toDbTime(new Date());
+    await insertRows(
+      tx,
+      'jobs',
+      ['workspace_id', 'kind', 'message_id', 'status', 'run_at', 'runs', 'created_at', 'updated_at'],
+      due,
+      (d) => [workspaceId, 'run', d.runId, 'ready', toDbTime(d.at), 0, now, now],
+    );
+  }
+
+  async dropRunJobsIn(tx: Sql, runIds: readonly string[]): Promise<void> {
+    if (!runIds.length) return;
+    await tx.run(
+      `DELETE FROM jobs WHERE message_id IN (${placeholders(runIds.length)}) AND kind = 'run' AND status = 'ready'`,
+      [...runIds],
+    );
+  }
+
+  async advanceRunJobIn(tx: Sql, runId: string, at: Date): Promise<void> {
+    await tx.run(
+      `UPDATE jobs SET run_at = ?, updated_at = ? WHERE message_id = ? AND kind = 'run' AND status = 'ready' AND run_at > ?`,
+      [toDbTime(at), toDbTime(new Date()), runId, toDbTime(at)],
+    );
+  }
+
+  /**
+   * Takes jobs this worker claimed out of the queue inside `tx` (their work commits with it); returns the
+   * ids it still held — a job whose lease ran out and that another worker claimed is not among them.
+   */
+  async takeIn(tx: Sql, jobs: readonly ClaimedJob[], workerId: string): Promise<Set<string>> {
+    if (!jobs.length) return new Set();
+    const ids = jobs.map((j) => j.id);
+    const held = await tx.rows<{ id: string | number }>(
+      `SELECT id FROM jobs WHERE id IN (${placeholders(ids.length)}) AND locked_by = ? ORDER BY id${tx.dialect.forUpdate}`,
+      [...ids, workerId],
+    );
+    const heldIds = held.map((r) => String(r.id));
+    if (heldIds.length) await tx.run(`DELETE FROM jobs WHERE id IN (${placeholders(heldIds.length)})`, heldIds);
+    return new Set(heldIds);
+  }
+
+  /** When the next ready job is due (null: none), so an idle worker sleeps no longer than needed. */
+  async nextDueAt(workspaceIds?: readonly number[]): Promise<Date | null> {
+    if (workspaceIds?.length === 0) return null;
+    const only = workspaceIds ? ` AND workspace_id IN (${placeholders(workspaceIds.length)})` : '';
+    const [row] = await this.db.rows<{ at: unknown }>(
+      `SELECT run_at AS at FROM jobs WHERE status = 'ready'${only} ORDER BY run_at LIMIT 1`,
+      [...(workspaceIds ?? [])],
+    );
+    return row ? fromDbTime(row.at) : null;
   }
 
   wake(): void {
@@ -68,8 +129,14 @@ export class JobQueue implements MessageScheduler {
     const only = workspaceIds ? ` AND workspace_id IN (${placeholders(workspaceIds.length)})` : '';
     return this.db.transaction(async (tx) => {
       const now = new Date();
-      const rows = await tx.rows<{ id: string | number; workspace_id: number; message_id: string; runs: number }>(
-        `SELECT id, workspace_id, message_id, runs FROM jobs WHERE run_at <= ?${only} ORDER BY run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
+      const rows = await tx.rows<{
+        id: string | number;
+        workspace_id: number;
+        kind: JobKind;
+        message_id: string;
+        runs: number;
+      }>(
+        `SELECT id, workspace_id, kind, message_id, runs FROM jobs WHERE run_at <= ?${only} ORDER BY run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
         [toDbTime(now), ...(workspaceIds ?? [])],
       );
       if (!rows.length) return [];
@@ -81,6 +148,7 @@ export class JobQueue implements MessageScheduler {
       return rows.map((r) => ({
         id: String(r.id),
         workspaceId: Number(r.workspace_id),
+        kind: r.kind,
         messageId: r.message_id,
         runs: Number(r.runs) + 1,
       }));
@@ -113,12 +181,22 @@ export class JobQueue implements MessageScheduler {
     );
   }
 
-  /** Jobs waiting or running, and how late the oldest due one is (ms). */
-  async depth(): Promise<{ jobs: number; oldestDueMs: number }> {
-    const [row] = await this.db.rows<{ n: number | string; oldest: unknown }>(
-      `SELECT COUNT(*) AS n, MIN(CASE WHEN status = 'ready' THEN run_at END) AS oldest FROM jobs`,
+  /**
+   * Jobs waiting or running, how late the oldest due one is (ms; a run waiting for a later time is not
+   * late), and the workflow runs waiting for a later time.
+   */
+  async depth(): Promise<{ jobs: number; oldestDueMs: number; waitingRuns: number }> {
+    const now = toDbTime(new Date());
+    const [row] = await this.db.rows<{ n: number | string; oldest: unknown; waiting: number | string | null }>(
+      `SELECT COUNT(*) AS n, MIN(CASE WHEN status = 'ready' AND run_at <= ? THEN run_at END) AS oldest,
+         SUM(CASE WHEN kind = 'run' AND status = 'ready' AND run_at > ? THEN 1 ELSE 0 END) AS waiting FROM jobs`,
+      [now, now],
     );
     const oldest = row.oldest ? fromDbTime(row.oldest) : null;
-    return { jobs: Number(row.n), oldestDueMs: oldest ? Math.max(0, Date.now() - oldest.getTime()) : 0 };
+    return {
+      jobs: Number(row.n),
+      oldestDueMs: oldest ? Math.max(0, Date.now() - oldest.getTime()) : 0,
+      waitingRuns: Number(row.waiting ?? 0),
+    };
   }
 }

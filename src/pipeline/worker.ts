@@ -3,7 +3,8 @@ import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ClaimedJob, JobQueue } from './job-queue';
-import type { SendPipeline } from './send-pipeline';
+import type { RunOutcome, SendPipeline } from './send-pipeline';
+import type { WorkflowRunner } from './workflow-runner';
 
 export interface WorkerOptions {
   /** Jobs run at once by this worker. */
@@ -26,9 +27,10 @@ function crashDelayMs(runs: number): number {
 }
 
 /**
- * A worker: claims due jobs from the queue and runs the send pipeline for each, up to `concurrency`
- * at a time, renewing leases while it works. `stop()` stops claiming, lets running jobs finish
- * (within a bound) and releases nothing it does not hold.
+ * A worker: claims due jobs from the queue and runs each — the send pipeline for a message (`send`), the
+ * workflow runner for a run (`run`) — up to `concurrency` at a time, renewing leases while it works. An
+ * idle worker sleeps until the next job is due or `pollMs`, whichever is sooner (a local `wake` ends it).
+ * `stop()` stops claiming, lets running jobs finish (within a bound) and releases nothing it does not hold.
  */
 export class Worker {
   readonly id: string;
@@ -42,6 +44,7 @@ export class Worker {
     private readonly pipeline: SendPipeline,
     private readonly options: WorkerOptions,
     private readonly logger: Logger,
+    private readonly runner?: WorkflowRunner,
   ) {
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     // every provider call in flight listens to this one signal: hundreds at once are expected, not a leak
@@ -112,8 +115,38 @@ export class Worker {
       }
       if (!this.running) break;
       if (this.inflight.size >= MAX_BATCHES) await Promise.race(this.inflight);
-      else if (claimed.length < this.options.concurrency) await this.queue.waitForWork(this.options.pollMs);
+      else if (claimed.length < this.options.concurrency) await this.queue.waitForWork(await this.idleMs());
     }
+  }
+
+  /** How long an idle worker sleeps: until the next job is due (a waiting run), at most `pollMs`. */
+  private async idleMs(): Promise<number> {
+    try {
+      const next = await this.queue.nextDueAt(this.options.workspaceIds);
+      if (!next) return this.options.pollMs;
+      return Math.max(0, Math.min(this.options.pollMs, next.getTime() - Date.now()));
+    } catch {
+      return this.options.pollMs;
+    }
+  }
+
+  /** Runs claimed jobs by kind: messages through the send pipeline, runs through the workflow runner. */
+  private async runJobs(jobs: ClaimedJob[]): Promise<RunOutcome[]> {
+    const sends = jobs.filter((j) => j.kind !== 'run');
+    const runs = jobs.filter((j) => j.kind === 'run');
+    const noRunner = new Error('this worker has no workflow runner');
+    const [sent, ran] = await Promise.all([
+      sends.length ? this.pipeline.runMany(sends, this.abort.signal) : [],
+      runs.length
+        ? this.runner
+          ? this.runner.runMany(runs, this.id)
+          : runs.map(() => ({ done: false as const, failed: noRunner }))
+        : [],
+    ]);
+    const byId = new Map<string, RunOutcome>();
+    sends.forEach((j, i) => byId.set(j.id, sent[i]));
+    runs.forEach((j, i) => byId.set(j.id, ran[i]));
+    return jobs.map((j) => byId.get(j.id)!);
   }
 
   private async process(jobs: ClaimedJob[]): Promise<void> {
@@ -127,7 +160,7 @@ export class Worker {
       Math.max(100, Math.floor(this.options.leaseMs / 3)),
     );
     try {
-      const outcomes = await this.pipeline.runMany(jobs, this.abort.signal);
+      const outcomes = await this.runJobs(jobs);
       await this.queue.complete(
         jobs.filter((_, i) => outcomes[i].done),
         this.id,

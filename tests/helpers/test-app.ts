@@ -114,6 +114,7 @@ export async function startTestApp(config: Partial<ServiceConfig> = {}): Promise
         services.pipeline,
         { concurrency: 8, leaseMs: options.leaseMs ?? 30_000, pollMs: 20, id: options.id, workspaceIds },
         pino({ level: 'silent' }),
+        services.runner,
       );
       workers.push(worker);
       return worker;

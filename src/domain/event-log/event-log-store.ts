@@ -17,6 +17,10 @@ export interface StoredTrack {
   name: string;
   userId: string | null;
   anonymousId: string | null;
+  /** The Segment messageId. */
+  messageId: string;
+  /** The whole stored message (a cancel key path may read `event.<…>`; `context.timezone` for workflows). */
+  payload: Record<string, unknown>;
   /** The track's `properties` (the message's data when it is an object). */
   properties: unknown;
 }
@@ -38,7 +42,12 @@ export async function storedEventIds(
  * Marks an UNMAPPED event MAPPED to the message `messageRef`. A conditional update: false when the
  * event was mapped already (by a concurrent replay or ingest), so each event becomes at most one message.
  */
-export async function claimEvent(sql: Sql, workspaceId: number, eventId: string, messageRef: string): Promise<boolean> {
+export async function claimEvent(
+  sql: Sql,
+  workspaceId: number,
+  eventId: string,
+  messageRef: string | null,
+): Promise<boolean> {
   const claimed = await sql.run(
     'UPDATE inbound_events SET status = ?, message_ref = ? WHERE id = ? AND workspace_id = ? AND status = ?',
     [EventStatus.MAPPED, messageRef, eventId, workspaceId, EventStatus.UNMAPPED],
@@ -62,16 +71,22 @@ export async function unmappedTracks(
     name: string;
     user_id: string | null;
     anonymous_id: string | null;
+    message_id: string;
     payload: unknown;
   }>(
-    `SELECT id, name, user_id, anonymous_id, payload FROM inbound_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${limit}`,
+    `SELECT id, name, user_id, anonymous_id, message_id, payload FROM inbound_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${limit}`,
     params,
   );
-  return rows.map((r) => ({
-    id: String(r.id),
-    name: r.name,
-    userId: r.user_id,
-    anonymousId: r.anonymous_id,
-    properties: parseJsonColumn<Record<string, unknown>>(r.payload).properties,
-  }));
+  return rows.map((r) => {
+    const payload = parseJsonColumn<Record<string, unknown>>(r.payload);
+    return {
+      id: String(r.id),
+      name: r.name,
+      userId: r.user_id,
+      anonymousId: r.anonymous_id,
+      messageId: r.message_id,
+      payload,
+      properties: payload.properties,
+    };
+  });
 }

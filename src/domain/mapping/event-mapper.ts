@@ -12,17 +12,20 @@ import type { MessageService } from '../message/message.service';
 import type { NewMessage } from '../message/message-store';
 import type { ProfileService } from '../profile/profile.service';
 import type { RequestContext } from '../request-context';
-import type { MappingService } from './mapping.service';
+import type { MappingService, TrackTargets } from './mapping.service';
+import type { EventRunStart, WorkflowRunService } from '../workflow/workflow-run.service';
 
 /** Stored events replay maps per transaction. */
 const REPLAY_PAGE = 500;
 
 /**
- * Track → message: a stored track event whose name is mapped to a template becomes a message of that
- * template (README, "From event to notification: a walk-through"). The event log calls
- * {@link mapTracksIn} in the transaction that stores the events, so a mapped track and its message
- * (and the message's job) commit together; {@link replay} maps tracks stored while they were unmapped.
- * Each event becomes at most one message: it is claimed (UNMAPPED → MAPPED) before its message is created.
+ * Track → message or workflow run: a stored track event whose name is mapped to a template becomes a
+ * message of that template, one mapped to a workflow starts a run of it (README, "From event to
+ * notification: a walk-through", "Workflows"), and one with cancel mappings cancels its user's runs. The
+ * event log calls {@link mapTracksIn} in the transaction that stores the events, so a mapped track and its
+ * message or run (and their job), and a cancel, commit together; {@link replay} maps tracks stored while
+ * they were unmapped (a replay never cancels: runs started since are not the event's to cancel). Each
+ * event becomes at most one message or run: it is claimed (UNMAPPED → MAPPED) before they are created.
  */
 export class EventMapper implements TrackMapper {
   constructor(
@@ -30,23 +33,28 @@ export class EventMapper implements TrackMapper {
     private readonly mappings: MappingService,
     private readonly profiles: ProfileService,
     private readonly messages: MessageService,
+    private readonly runs: WorkflowRunService,
   ) {}
 
   /**
-   * Maps the tracks among `events`, just stored by the event log in `tx` (other types are skipped).
-   * Returns how many became messages; call {@link wake} once the transaction committed.
+   * Maps the tracks among `events`, just stored by the event log in `tx` (other types are skipped), and
+   * applies their cancel mappings. Returns how many became messages or runs; call {@link wake} once the
+   * transaction committed.
    */
   async mapTracksIn(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<number> {
     const tracks = events.filter((e) => e.type === EventType.TRACK);
     if (!tracks.length) return 0;
-    const templates = await this.mappings.templatesFor(
+    const found = await this.mappings.targetsFor(
       tx,
       workspaceId,
       tracks.map((e) => trackEventName(e.event!)),
     );
-    const mapped = tracks.filter((e) => templates.has(trackEventName(e.event!)));
-    if (!mapped.length) return 0;
-    const byMessageId = new Map(mapped.map((e) => [e.messageId, e]));
+    const relevant = tracks.filter((e) => {
+      const name = trackEventName(e.event!);
+      return found.targets.has(name) || found.cancels.has(name);
+    });
+    if (!relevant.length) return 0;
+    const byMessageId = new Map(relevant.map((e) => [e.messageId, e]));
     const stored = (await storedEventIds(tx, workspaceId, [...byMessageId.keys()])).map(({ id, messageId }) => {
       const e = byMessageId.get(messageId)!;
       return {
@@ -54,10 +62,12 @@ export class EventMapper implements TrackMapper {
         name: trackEventName(e.event!),
         userId: e.userId,
         anonymousId: e.anonymousId,
+        messageId,
+        payload: e.payload,
         properties: e.payload.properties,
       };
     });
-    return this.mapStoredIn(tx, workspaceId, stored, events[0].receivedAt, templates);
+    return this.mapStoredIn(tx, workspaceId, stored, events[0].receivedAt, found, true);
   }
 
   /** `replayEvents`: maps stored track events that are still UNMAPPED, a page per transaction. */
@@ -77,47 +87,92 @@ export class EventMapper implements TrackMapper {
     return total;
   }
 
-  /** Lets a worker in this process start on the messages of a transaction that has committed. */
+  /** Lets a worker in this process start on the messages and runs of a transaction that has committed. */
   wake(): void {
     this.messages.wake();
+    this.runs.wake();
   }
 
   /**
-   * Turns stored track events into messages for the mapped ones (`templates`: event name → template
-   * id, looked up when absent), claiming each event first: an event a concurrent call claimed is
-   * skipped. Returns how many became messages.
+   * Turns stored track events into messages or runs for the mapped ones (`found` is looked up when
+   * absent), claiming each event first: an event a concurrent call claimed is skipped. With `cancel`
+   * (new events only), applies their cancel mappings first. Returns how many became messages or runs.
    */
   private async mapStoredIn(
     tx: Sql,
     workspaceId: number,
     events: StoredTrack[],
     at: Date,
-    templates?: Map<string, string>,
+    found?: TrackTargets,
+    cancel = false,
   ): Promise<number> {
-    templates ??= await this.mappings.templatesFor(
+    found ??= await this.mappings.targetsFor(
       tx,
       workspaceId,
       events.map((e) => e.name),
     );
-    const mapped = events.filter((e) => templates.has(e.name));
+    const targets = found.targets;
+    const cancels = found.cancels;
+    const mapped = events.filter((e) => targets.has(e.name) || (cancel && cancels.has(e.name)));
     if (!mapped.length) return 0;
     // a track of an anonymous id that was merged later goes to the user
     const anonymous = mapped.filter((e) => !e.userId && e.anonymousId).map((e) => e.anonymousId!);
     const aliases = anonymous.length ? await this.profiles.resolveAliases(tx, workspaceId, anonymous) : new Map();
+    const userOf = (e: StoredTrack): string => e.userId ?? aliases.get(e.anonymousId!) ?? e.anonymousId!;
+    const dataOf = (e: StoredTrack) => (isJsonObject(e.properties) ? e.properties : {});
+
+    // cancels first: a run this very event starts is not the event's to cancel
+    if (cancel) {
+      await this.runs.cancelForEventsIn(
+        tx,
+        workspaceId,
+        mapped.flatMap((e) =>
+          (cancels.get(e.name) ?? []).map((c) => ({
+            ...c,
+            userId: userOf(e),
+            data: dataOf(e),
+            event: e.payload,
+            eventId: e.id,
+            eventName: e.name,
+          })),
+        ),
+        at,
+      );
+    }
+
     const created: (NewMessage & { id: string })[] = [];
+    const starts: EventRunStart[] = [];
     for (const e of mapped) {
-      const id = timeOrderedId();
-      if (!(await claimEvent(tx, workspaceId, e.id, id))) continue;
-      created.push({
-        id,
-        templateId: templates.get(e.name)!,
-        userId: e.userId ?? aliases.get(e.anonymousId!) ?? e.anonymousId!,
-        data: isJsonObject(e.properties) ? e.properties : {},
-        eventId: e.id,
-        eventName: e.name,
-      });
+      const target = targets.get(e.name);
+      const ref = target ? timeOrderedId() : null;
+      if (!(await claimEvent(tx, workspaceId, e.id, ref))) continue;
+      if (!target) continue;
+      if (target.templateId) {
+        created.push({
+          id: ref!,
+          templateId: target.templateId,
+          userId: userOf(e),
+          data: dataOf(e),
+          eventId: e.id,
+          eventName: e.name,
+        });
+      } else {
+        const context = e.payload.context;
+        const zone = isJsonObject(context) && typeof context.timezone === 'string' ? context.timezone : null;
+        starts.push({
+          id: ref!,
+          workflowId: target.workflowId!,
+          userId: userOf(e),
+          data: dataOf(e),
+          eventId: e.id,
+          messageId: e.messageId,
+          event: e.payload,
+          eventTimezone: zone && zone.length <= 64 ? zone : null,
+        });
+      }
     }
     await this.messages.createIn(tx, workspaceId, created, at);
-    return created.length;
+    await this.runs.startForEventsIn(tx, workspaceId, starts, at);
+    return created.length + starts.length;
   }
 }

@@ -2,9 +2,11 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { Field, ObjectType } from 'type-graphql';
 import { timeColumn } from '../../db/columns';
 
-/** Maps an inbound event name (`Segment-TrackEvent:<event>`) to the template it sends. */
+/** Maps an inbound event name (`Segment-TrackEvent:<event>`) to the template it sends or the workflow it starts. */
 @Entity('event_mappings')
-@ObjectType({ description: 'Sends a template whenever an inbound event of this name arrives' })
+@ObjectType({
+  description: 'Sends a template, or starts a workflow run, whenever an inbound event of this name arrives',
+})
 export class EventMapping {
   @PrimaryColumn({ type: 'int', name: 'workspace_id' })
   workspaceId!: number;
@@ -13,8 +15,13 @@ export class EventMapping {
   @Field(() => String, { description: 'The full inbound name, e.g. `Segment-TrackEvent:Order Completed`' })
   eventName!: string;
 
-  @Column({ type: 'varchar', length: 36, name: 'template_id' })
-  templateId!: string;
+  /** The template sent; exactly one of `templateId` and `workflowId` is set. */
+  @Column({ type: 'varchar', length: 36, name: 'template_id', nullable: true })
+  templateId!: string | null;
+
+  /** The workflow started. */
+  @Column({ type: 'varchar', length: 36, name: 'workflow_id', nullable: true })
+  workflowId!: string | null;
 
   @Column(timeColumn('created_at'))
   @Field(() => Date)

@@ -17,7 +17,8 @@ export interface HistoryDetails {
   /** The message was created, by a mapped track event or by the Send API. */
   ENQUEUED:
     | { source: 'event'; eventName: string; eventId: string | null; templateId: string; userId: string }
-    | { source: 'send'; templateId: string; userId: string; idempotencyKey: string | null };
+    | { source: 'send'; templateId: string; userId: string; idempotencyKey: string | null }
+    | { source: 'workflow'; runId: string; step: string | null; templateId: string; userId: string; eventId: string | null };
   /** The published template version the message is sent with (or that none is published). */
   TEMPLATE:
     { templateId: string | null; published: false } | { templateId: string; version: number; channels: Channel[] };

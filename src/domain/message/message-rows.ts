@@ -21,6 +21,8 @@ export interface MessageRow {
   channel: string | null;
   plan: unknown;
   idempotency_key: string | null;
+  run_id?: string | null;
+  send_options?: unknown;
   created_at: unknown;
   updated_at: unknown;
 }
@@ -49,6 +51,8 @@ export function toMessage(row: MessageRow): Message {
     channel: row.channel as Channel | null,
     plan: row.plan === null || row.plan === undefined ? null : parseJsonColumn(row.plan),
     idempotencyKey: row.idempotency_key,
+    runId: row.run_id ?? null,
+    sendOptions: row.send_options === null || row.send_options === undefined ? null : parseJsonColumn(row.send_options),
     createdAt: fromDbTime(row.created_at),
     updatedAt: fromDbTime(row.updated_at),
   });

@@ -5,7 +5,7 @@ import { insertRows, placeholders } from '../../db/rows';
 import type { Channel } from '../channel/channel.enum';
 import { RoutingMethod } from '../routing/routing.enums';
 import { Delivery } from './delivery.entity';
-import type { Message } from './message.entity';
+import type { Message, SendOptions } from './message.entity';
 import type { EndType, HistoryEntry, HistoryRecord } from './message-history.types';
 import { DeliveryStatus, FINAL_STATUSES, MessageStatus } from './message-status.enum';
 import { toDelivery } from './message-rows';
@@ -18,6 +18,9 @@ export interface NewMessage {
   eventId?: string | null;
   eventName?: string | null;
   idempotencyKey?: string | null;
+  /** The workflow run whose send step created it, and that step's options. */
+  runId?: string | null;
+  sendOptions?: SendOptions | null;
 }
 
 /** What a status change may set besides status and reason (absent: left as it is). */
@@ -158,6 +161,8 @@ export class MessageStore {
         'user_id',
         'data',
         'idempotency_key',
+        'run_id',
+        'send_options',
         'created_at',
         'updated_at',
       ],
@@ -172,6 +177,8 @@ export class MessageStore {
         m.userId,
         JSON.stringify(m.data ?? {}),
         m.idempotencyKey ?? null,
+        m.runId ?? null,
+        m.sendOptions ? JSON.stringify(m.sendOptions) : null,
         now,
         now,
       ],
@@ -181,7 +188,16 @@ export class MessageStore {
       messages.map((m) => ({
         messageId: m.id,
         type: 'ENQUEUED',
-        detail: m.eventName
+        detail: m.runId
+          ? {
+              source: 'workflow',
+              runId: m.runId,
+              step: m.sendOptions?.step ?? null,
+              templateId: m.templateId,
+              userId: m.userId,
+              eventId: m.eventId ?? null,
+            }
+          : m.eventName
           ? {
               source: 'event',
               eventName: m.eventName,

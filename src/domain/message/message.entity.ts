@@ -4,6 +4,19 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { jsonColumn, timeColumn } from '../../db/columns';
 import { Channel } from '../channel/channel.enum';
 import { MessageStatus } from './message-status.enum';
+import type { RoutingMethod } from '../routing/routing.enums';
+
+/**
+ * What a workflow's send step adds to its message: the step, channels and method replacing the
+ * template's defaults (routing rules still decide first), and the digest the templates render.
+ */
+export interface SendOptions {
+  /** The send step's `ref`. */
+  step?: string;
+  channels?: Channel[];
+  method?: RoutingMethod;
+  digest?: Record<string, unknown>;
+}
 
 /** A notification to one user, created by a mapped track or by `send`, routed by the pipeline. */
 @Entity('messages')
@@ -63,6 +76,13 @@ export class Message {
   @Column({ type: 'varchar', length: 255, name: 'idempotency_key', nullable: true })
   @Field(() => String, { nullable: true })
   idempotencyKey!: string | null;
+
+  /** The workflow run whose send step created it (GraphQL `run`). */
+  @Column({ type: 'varchar', length: 36, name: 'run_id', nullable: true })
+  runId!: string | null;
+
+  @Column(jsonColumn('send_options', { nullable: true }))
+  sendOptions!: SendOptions | null;
 
   @Column(timeColumn('created_at'))
   @Field(() => Date)

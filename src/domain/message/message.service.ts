@@ -72,6 +72,28 @@ export class MessageService {
     return ids;
   }
 
+  /** Which of these idempotency keys name a message already, read in the caller's transaction. */
+  async takenKeysIn(tx: Sql, workspaceId: number, keys: readonly string[]): Promise<Set<string>> {
+    if (!keys.length) return new Set();
+    const rows = await tx.rows<{ idempotency_key: string }>(
+      `SELECT idempotency_key FROM messages WHERE workspace_id = ? AND idempotency_key IN (${placeholders(keys.length)})`,
+      [workspaceId, ...keys],
+    );
+    return new Set(rows.map((r) => r.idempotency_key));
+  }
+
+  /** The messages workflow runs created, oldest first (for DataLoader). */
+  async ofRuns(runIds: readonly string[]): Promise<Map<string, Message[]>> {
+    const map = new Map<string, Message[]>(runIds.map((id) => [id, []]));
+    if (!runIds.length) return map;
+    const rows = await this.db.rows<MessageRow>(
+      `SELECT * FROM messages WHERE run_id IN (${placeholders(runIds.length)}) ORDER BY created_at, id`,
+      [...runIds],
+    );
+    rows.forEach((r) => map.get(r.run_id!)?.push(toMessage(r)));
+    return map;
+  }
+
   /** Lets a worker in this process start on messages created by a transaction that has committed. */
   wake(): void {
     this.scheduler.wake();

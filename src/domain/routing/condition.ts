@@ -1,4 +1,4 @@
-import { hasOwn, isPlainObject } from '../../lib/json';
+import { hasOwn, isPlainObject, valueAt } from '../../lib/json';
 import { parseIsoDate, RELATIVE_DATE, resolveDate, toTime } from './condition-dates';
 import { validateCondition } from './condition-validation';
 import {
@@ -168,15 +168,8 @@ function compareOrdered(actual: unknown, expected: unknown, test: (cmp: number) 
 
 /** Own properties only (no prototype walk); array indexes are segments (`data.items.0.sku`). */
 function resolvePath(scope: ConditionScope, path: string): { found: boolean; value: unknown } {
-  const [root, ...rest] = path.split('.');
-  let current: unknown = (scope as Record<string, unknown>)[root];
-  for (const segment of rest) {
-    if (current === null || typeof current !== 'object' || !hasOwn(current, segment)) {
-      return { found: false, value: undefined };
-    }
-    current = (current as Record<string, unknown>)[segment];
-  }
-  return current === undefined ? { found: false, value: undefined } : { found: true, value: current };
+  const value = valueAt(scope, path);
+  return value === undefined ? { found: false, value: undefined } : { found: true, value };
 }
 
 /** Deep equality of JSON values: arrays in order, objects by key set regardless of order, strict types. */

@@ -21,11 +21,15 @@ export { validateContent, validateTemplate } from './content-validation';
 export { TEMPLATE_HELPERS } from './template-engine';
 export { TemplateContentError, type TemplateContentLocation } from './template.errors';
 
-/** What templates render over: `data` (message data), `profile` (the profile's traits), `event` (the inbound event). */
+/**
+ * What templates render over: `data` (message data), `profile` (the profile's traits), `event` (the
+ * inbound event) and, for a workflow's send after a digest step, `digest` (`{count, items, firstAt, lastAt}`).
+ */
 export interface TemplateScope {
   data?: unknown;
   profile?: unknown;
   event?: unknown;
+  digest?: unknown;
 }
 
 export interface RenderResult {
@@ -93,7 +97,12 @@ export function renderTemplate(
 }
 
 function templateContext(scope: TemplateScope): Record<string, unknown> {
-  return { data: scope.data, profile: scope.profile, event: scope.event };
+  return {
+    data: scope.data,
+    profile: scope.profile,
+    event: scope.event,
+    ...(scope.digest === undefined ? {} : { digest: scope.digest }),
+  };
 }
 
 function renderString(

@@ -269,6 +269,16 @@ export class TemplateService {
     return rows.length ? toTemplate(rows[0]) : null;
   }
 
+  /** Template ids by key (keys that name no template are absent). */
+  async idsByKey(ctx: RequestContext, keys: readonly string[]): Promise<Map<string, string>> {
+    if (!keys.length) return new Map();
+    const rows = await this.db.rows<{ id: string; template_key: string }>(
+      `SELECT id, template_key FROM templates WHERE workspace_id = ? AND template_key IN (${placeholders(keys.length)})`,
+      [ctx.workspaceId, ...keys],
+    );
+    return new Map(rows.map((r) => [r.template_key, r.id]));
+  }
+
   async getByIds(ctx: RequestContext, ids: readonly string[]): Promise<Map<string, Template>> {
     if (!ids.length) return new Map();
     const rows = await this.db.rows<TemplateRow>(

@@ -30,6 +30,9 @@ interface WorkflowRow {
   updated_at: unknown;
 }
 
+/** Published versions kept in memory (they never change). */
+const VERSION_CACHE = 1000;
+
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 
 function toWorkflow(row: WorkflowRow, published: WorkflowDefinition | null): Workflow {
@@ -76,6 +79,8 @@ export function checkWorkflowInput(input: WorkflowInput): { key: string; definit
  * never changes afterwards. Only this service writes `workflows` and `workflow_versions`.
  */
 export class WorkflowService {
+  private readonly versionCache = new Map<string, WorkflowDefinition>();
+
   constructor(private readonly db: Database) {}
 
   async create(ctx: RequestContext, input: WorkflowInput): Promise<Workflow> {
@@ -152,13 +157,82 @@ export class WorkflowService {
     return (await this.withPublished(this.db, rows))[0] ?? null;
   }
 
+  async getByIds(ctx: RequestContext, ids: readonly string[]): Promise<Map<string, Workflow>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db.rows<WorkflowRow>(
+      `SELECT * FROM workflows WHERE workspace_id = ? AND id IN (${placeholders(ids.length)})`,
+      [ctx.workspaceId, ...ids],
+    );
+    return new Map((await this.withPublished(this.db, rows)).map((w) => [w.id, w]));
+  }
+
   /** A published version's definition, or null when the workflow has no such version. */
   async version(workflowId: string, version: number): Promise<WorkflowDefinition | null> {
-    const rows = await this.db.rows<{ definition: unknown }>(
-      'SELECT definition FROM workflow_versions WHERE workflow_id = ? AND version = ?',
-      [workflowId, version],
+    return (await this.versions([{ workflowId, version }])).get(`${workflowId}:${version}`) ?? null;
+  }
+
+  /**
+   * Published versions' definitions by `<workflowId>:<version>`. Versions never change once published, so
+   * they are kept in memory (the most recent {@link VERSION_CACHE} of them) — no cache that can go stale.
+   */
+  async versions(
+    wanted: readonly { workflowId: string; version: number }[],
+    sql: Sql = this.db,
+  ): Promise<Map<string, WorkflowDefinition>> {
+    const found = new Map<string, WorkflowDefinition>();
+    const missing = new Map<string, { workflowId: string; version: number }>();
+    for (const w of wanted) {
+      const id = `${w.workflowId}:${w.version}`;
+      const cached = this.versionCache.get(id);
+      if (cached) found.set(id, cached);
+      else missing.set(id, w);
+    }
+    if (missing.size) {
+      const list = [...missing.values()];
+      const rows = await sql.rows<{ workflow_id: string; version: number; definition: unknown }>(
+        `SELECT workflow_id, version, definition FROM workflow_versions WHERE ${list.map(() => '(workflow_id = ? AND version = ?)').join(' OR ')}`,
+        list.flatMap((w) => [w.workflowId, w.version]),
+      );
+      for (const r of rows) {
+        const id = `${r.workflow_id}:${Number(r.version)}`;
+        const definition = parseJsonColumn<WorkflowDefinition>(r.definition);
+        found.set(id, definition);
+        if (this.versionCache.size >= VERSION_CACHE) this.versionCache.delete(this.versionCache.keys().next().value!);
+        this.versionCache.set(id, definition);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Each workflow's current published version and definition (version null: not published), read in the
+   * caller's transaction: what a run started now keeps.
+   */
+  async publishedIn(
+    sql: Sql,
+    workspaceId: number,
+    workflowIds: readonly string[],
+  ): Promise<Map<string, { key: string; version: number | null; definition: WorkflowDefinition | null }>> {
+    const out = new Map<string, { key: string; version: number | null; definition: WorkflowDefinition | null }>();
+    if (!workflowIds.length) return out;
+    const rows = await sql.rows<{ id: string; workflow_key: string; published_version: number | null }>(
+      `SELECT id, workflow_key, published_version FROM workflows WHERE workspace_id = ? AND id IN (${placeholders(workflowIds.length)})`,
+      [workspaceId, ...workflowIds],
     );
-    return rows.length ? parseJsonColumn<WorkflowDefinition>(rows[0].definition) : null;
+    const published = rows.filter((r) => r.published_version !== null);
+    const definitions = await this.versions(
+      published.map((r) => ({ workflowId: r.id, version: Number(r.published_version) })),
+      sql,
+    );
+    for (const r of rows) {
+      const version = r.published_version === null ? null : Number(r.published_version);
+      out.set(r.id, {
+        key: r.workflow_key,
+        version,
+        definition: version === null ? null : (definitions.get(`${r.id}:${version}`) ?? null),
+      });
+    }
+    return out;
   }
 
   private async withPublished(sql: Sql, rows: WorkflowRow[]): Promise<Workflow[]> {

@@ -83,7 +83,8 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
   const event = stored
     ? { ...stored.payload, name: stored.name, id: stored.id, receivedAt: stored.receivedAt.toISOString() }
     : {};
-  const scope = { data: message.data, profile: traits, event };
+  const options = message.sendOptions;
+  const scope = { data: message.data, profile: traits, event, ...(options?.digest ? { digest: options.digest } : {}) };
 
   const evaluated: RuleEvaluation[] = [];
   const ordered = orderRules(
@@ -120,8 +121,9 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
   if (matched?.action === RoutingAction.SUPPRESS) {
     return { history, status: MessageStatus.FILTERED, reason: 'SUPPRESSED', templateVersion };
   }
-  const method = matched?.method ?? RoutingMethod.SINGLE;
-  const wanted = matched?.channels ?? published.channels;
+  // a workflow's send step may replace the template's defaults; a matching rule still decides first
+  const method = matched?.method ?? options?.method ?? RoutingMethod.SINGLE;
+  const wanted = matched?.channels ?? options?.channels ?? published.channels;
 
   const available: PlannedChannel[] = [];
   const unavailable: { channel: Channel; reasons: string[] }[] = [];
