@@ -216,12 +216,7 @@ export class WorkflowRunner {
       ? { ...stored.payload, name: stored.name, id: stored.id, receivedAt: stored.receivedAt.toISOString() }
       : {};
     const scope = () => ({ data: run.data, profile: traits, event, ...(run.digest ? { digest: run.digest } : {}) });
-    const wait = (
-      step: WorkflowStep,
-      until: Date,
-      reason: 'DELAY' | 'SEND_WINDOW' | 'DIGEST',
-      because: string,
-    ) => {
+    const wait = (step: WorkflowStep, until: Date, reason: 'DELAY' | 'SEND_WINDOW' | 'DIGEST', because: string) => {
       Object.assign(run, { status: WorkflowRunStatus.WAITING, resumeAt: until });
       effects.due.set(run.id, until);
       log({
@@ -274,7 +269,10 @@ export class WorkflowRunner {
           const due = delayDue(step, scope(), zone, now);
           if ('invalid' in due) {
             const onInvalid = step.onInvalid ?? 'FAIL';
-            log({ type: 'INVALID_DELAY', detail: { ref: step.ref, path: step.untilPath!, value: due.invalid, onInvalid } });
+            log({
+              type: 'INVALID_DELAY',
+              detail: { ref: step.ref, path: step.untilPath!, value: due.invalid, onInvalid },
+            });
             if (onInvalid === 'CONTINUE') continue;
             fail('INVALID_DELAY', `${step.untilPath} is not a time within ${MAX_DURATION_DAYS} days`, step.ref);
             return;

@@ -14,7 +14,9 @@ export class CancelMapping {
 
   workflowId!: string;
 
-  @Field(() => String, { description: 'Where the cancel key is in the event: `data.<…>` (its properties) or `event.<…>`' })
+  @Field(() => String, {
+    description: 'Where the cancel key is in the event: `data.<…>` (its properties) or `event.<…>`',
+  })
   keyPath!: string;
 
   @Field(() => Date)

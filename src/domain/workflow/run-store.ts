@@ -160,10 +160,7 @@ export class RunStore {
     );
   }
 
-  async appendHistoryIn(
-    tx: Sql,
-    entries: readonly (RunHistoryEntry & { runId: string; at: Date })[],
-  ): Promise<void> {
+  async appendHistoryIn(tx: Sql, entries: readonly (RunHistoryEntry & { runId: string; at: Date })[]): Promise<void> {
     await insertRows(tx, 'workflow_run_history', ['run_id', 'at', 'type', 'detail'], entries, (e) => [
       e.runId,
       toDbTime(e.at),

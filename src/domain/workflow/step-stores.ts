@@ -108,7 +108,8 @@ export async function arriveIn(
     if (open) return join(tx, open, run, settings, now);
     const digestId = randomUUID();
     const closeAt = new Date(now.getTime() + settings.windowMs);
-    const maxCloseAt = settings.sliding && settings.maxWindowMs !== null ? new Date(now.getTime() + settings.maxWindowMs) : closeAt;
+    const maxCloseAt =
+      settings.sliding && settings.maxWindowMs !== null ? new Date(now.getTime() + settings.maxWindowMs) : closeAt;
     const closesNow = settings.maxItems !== null && settings.maxItems <= 1;
     try {
       await tx.run(

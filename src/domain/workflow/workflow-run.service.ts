@@ -64,7 +64,8 @@ export interface EventCancel {
 export function cancelKeyOf(scope: Record<string, unknown>, path: string | null): string | null {
   if (!path) return null;
   const value = valueAt(scope, path);
-  const text = typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
+  const text =
+    typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
   return text && text.length <= 255 ? text : null;
 }
 
@@ -180,7 +181,14 @@ export class WorkflowRunService {
         await this.store.cancelIn(
           tx,
           workspaceId,
-          { workflowId: c.workflowId, cancelKey, userId: c.userId, by: 'event', eventId: c.eventId, eventName: c.eventName },
+          {
+            workflowId: c.workflowId,
+            cancelKey,
+            userId: c.userId,
+            by: 'event',
+            eventId: c.eventId,
+            eventName: c.eventName,
+          },
           at,
         )
       ).length;
@@ -218,7 +226,12 @@ export class WorkflowRunService {
   }
 
   /** Runs newest first (createdAt, then id), keyset-paginated. */
-  async list(ctx: RequestContext, filter: WorkflowRunFilter, first: number, after?: string | null): Promise<Page<WorkflowRun>> {
+  async list(
+    ctx: RequestContext,
+    filter: WorkflowRunFilter,
+    first: number,
+    after?: string | null,
+  ): Promise<Page<WorkflowRun>> {
     const where = ['workspace_id = ?'];
     const params: unknown[] = [ctx.workspaceId];
     const add = (sql: string, value: unknown) => (where.push(sql), params.push(value));
@@ -247,10 +260,13 @@ export class WorkflowRunService {
   async historyOf(runIds: readonly string[]): Promise<Map<string, MessageHistory[]>> {
     const map = new Map<string, MessageHistory[]>(runIds.map((id) => [id, []]));
     if (!runIds.length) return map;
-    const rows = await this.db.rows<{ id: string | number; run_id: string; at: unknown; type: string; detail: unknown }>(
-      `SELECT * FROM workflow_run_history WHERE run_id IN (${placeholders(runIds.length)}) ORDER BY id`,
-      [...runIds],
-    );
+    const rows = await this.db.rows<{
+      id: string | number;
+      run_id: string;
+      at: unknown;
+      type: string;
+      detail: unknown;
+    }>(`SELECT * FROM workflow_run_history WHERE run_id IN (${placeholders(runIds.length)}) ORDER BY id`, [...runIds]);
     for (const r of rows) map.get(r.run_id)?.push(toHistory({ ...r, message_id: r.run_id }));
     return map;
   }

@@ -75,7 +75,7 @@ export class WorkflowRunResolver {
     return ctx.loaders.runHistory.load(run.id);
   }
 
-  @FieldResolver(() => [Message], { description: "The messages its send steps created, oldest first" })
+  @FieldResolver(() => [Message], { description: 'The messages its send steps created, oldest first' })
   messages(@Root() run: WorkflowRun, @Ctx() ctx: GraphQLContext): Promise<Message[]> {
     return ctx.loaders.runMessages.load(run.id);
   }
