@@ -524,7 +524,9 @@ describe('pigeon config export / import', () => {
       );
       expect(err).toContain('templates[3]: template key "cart-reminder" is also at templates[0]');
       expect(err).toContain('rules[3]: a rule named "email and sms" (workspace-wide) is also at rules[0]');
-      expect(err).toContain('mappings[3].event: must be a full inbound name such as "Segment-TrackEvent:Signed Up"');
+      expect(err).toContain(
+        'mappings[3].event: "Signed Up" is not a full inbound name and would never match an event: did you mean "Segment-TrackEvent:Signed Up"?',
+      );
       expect(err).toContain('mappings[4]: give exactly one of "template" (a template key) or "workflow"');
       expect(err).toContain('mappings[5]: give exactly one of');
       expect(err).toContain('topics: topics do not exist in this version of Pigeon');

@@ -3,6 +3,7 @@ import { describe } from '../../lib/json';
 import { ALL_CHANNELS, type Channel } from '../channel/channel.enum';
 import { DomainError } from '../domain-error';
 import { RoutingAction, RoutingMethod } from '../routing/routing.enums';
+import { CANCEL_KEY_PATH } from '../mapping/mapping.service';
 
 /**
  * The configuration file of `pigeon config export` / `pigeon config import` (README.md, "Configuration as
@@ -205,7 +206,7 @@ export const CONFIG_FILE_SCHEMA = {
           event: EVENT_NAME,
           workflow: KEY,
           // the rule of MappingService.mapCancel: a dotted path into the cancelling event
-          keyPath: { type: 'string', maxLength: 255, pattern: '^(data|event)(\\.[^.]+)+$' },
+          keyPath: { type: 'string', maxLength: 255, pattern: CANCEL_KEY_PATH.source },
         },
       },
     },

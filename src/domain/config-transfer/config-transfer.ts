@@ -1,7 +1,6 @@
 import type { Database } from '../../db/database';
 import { DomainError, InvalidInputError } from '../domain-error';
-import { TRACK_EVENT_PREFIX } from '../event-log/inbound-event.entity';
-import type { MappingService } from '../mapping/mapping.service';
+import { eventNameProblem, type MappingService } from '../mapping/mapping.service';
 import type { RequestContext } from '../request-context';
 import { validateCondition } from '../routing/condition';
 import type { RoutingRule } from '../routing/routing-rule.entity';
@@ -303,15 +302,6 @@ function publicChange(c: PlannedChange): ConfigChange {
   return { action: c.action, kind: c.kind, name: c.name, detail: c.detail, line: c.line };
 }
 
-/** The rule of MappingService for event names: the full inbound name of a track. */
-function eventNameProblem(name: string): string | null {
-  const prefix = TRACK_EVENT_PREFIX.toLowerCase();
-  if (name.length <= prefix.length || name.slice(0, prefix.length).toLowerCase() !== prefix) {
-    return `must be a full inbound name such as ${quote(`${TRACK_EVENT_PREFIX}${name || 'Order Completed'}`)} (track events are logged as "${TRACK_EVENT_PREFIX}<event>")`;
-  }
-  return null;
-}
-
 function messageOf(err: unknown): string {
   if (err instanceof InvalidInputError) return err.message;
   throw err;
@@ -411,7 +401,7 @@ async function planImport(
     const at = `mappings[${i}]`;
     unique('mappings', i, m.event, mappingSeen, `event ${quote(m.event)}`);
     const bad = eventNameProblem(m.event);
-    if (bad) problems.push(`${at}.event: ${bad}`);
+    if (bad) problems.push(`${at}.event: ${bad.replace(/^eventName /, '')}`);
     if ((m.template === undefined) === (m.workflow === undefined)) {
       problems.push(`${at}: give exactly one of "template" (a template key) or "workflow" (a workflow key)`);
     } else if (m.template !== undefined && !templateKnown(m.template)) {
@@ -432,7 +422,7 @@ async function planImport(
       `event ${quote(c.event)} with workflow ${c.workflow}`,
     );
     const bad = eventNameProblem(c.event);
-    if (bad) problems.push(`${at}.event: ${bad}`);
+    if (bad) problems.push(`${at}.event: ${bad.replace(/^eventName /, '')}`);
     if (!workflowKnown(c.workflow)) {
       problems.push(`${at}.workflow: no workflow has the key ${quote(c.workflow)}, in the file or the workspace`);
     }

@@ -62,21 +62,29 @@ export interface TrackTargets {
 }
 
 /** A cancel key path reads the cancelling event: `data.<…>` (its properties) or `event.<…>`. */
-const CANCEL_KEY_PATH = /^(data|event)(\.[^.]+)+$/;
+export const CANCEL_KEY_PATH = /^(data|event)(\.[^.]+)+$/;
 
-/** The event name rules shared by `mapEvent` and `mapCancel`. */
-function checkEventName(eventName: string): void {
+/**
+ * Why `eventName` cannot be mapped (`mapEvent`, `mapCancel`, a configuration import), or undefined: it
+ * must be a full track name, `Segment-TrackEvent:<event>`, of 1–255 characters.
+ */
+export function eventNameProblem(eventName: string): string | undefined {
   if (!eventName || eventName.length > 255)
-    throw new InvalidInputError('eventName must be 1–255 characters, e.g. "Segment-TrackEvent:Order Completed"');
-  if (eventName.toLowerCase() === TRACK_EVENT_PREFIX.toLowerCase()) {
-    throw new InvalidInputError(`eventName "${eventName}" names no event, e.g. "${TRACK_EVENT_PREFIX}Order Completed"`);
-  }
+    return 'eventName must be 1–255 characters, e.g. "Segment-TrackEvent:Order Completed"';
+  if (eventName.toLowerCase() === TRACK_EVENT_PREFIX.toLowerCase())
+    return `eventName "${eventName}" names no event, e.g. "${TRACK_EVENT_PREFIX}Order Completed"`;
   if (!hasTrackPrefix(eventName)) {
-    throw new InvalidInputError(
+    return (
       `eventName "${eventName}" is not a full inbound name and would never match an event: ` +
-        `did you mean "${TRACK_EVENT_PREFIX}${eventName}"? (track events are logged as "${TRACK_EVENT_PREFIX}<event>")`,
+      `did you mean "${TRACK_EVENT_PREFIX}${eventName}"? (track events are logged as "${TRACK_EVENT_PREFIX}<event>")`
     );
   }
+  return undefined;
+}
+
+function checkEventName(eventName: string): void {
+  const problem = eventNameProblem(eventName);
+  if (problem) throw new InvalidInputError(problem);
 }
 
 /**
