@@ -180,10 +180,61 @@ function buildRows(): Row[] {
       cpu: '—',
     });
   }
+  for (const [key, db] of [
+    ['s7', ''],
+    ['s7-sqlite', ' (SQLite)'],
+  ] as const) {
+    if (!has(key)) continue;
+    const m = measured[key];
+    const d = m?.detail as any;
+    const plain = d?.plain as { figure: number; what: string } | undefined;
+    const r = d?.ratio as number | undefined;
+    add(key, `7 workflow delay PT1S → send, 20k mapped tracks, 1 worker${db}`, {
+      ceil: plain ? [plain.what, plain.figure] : undefined,
+      ratio: r,
+      target: '≥ 2,000/s, ≥ 0.7×',
+      met: m && d ? m.figure >= 2000 && r !== undefined && r >= 0.7 && d.complete : undefined,
+    });
+    const na = { ceiling: '—', ratio: '—', rowsAcked: '—', cpu: '—' };
+    const late = d?.lateness;
+    rows.push({
+      ...na,
+      scenario: `7 workflow delay lateness (RESUMED lateMs), p99${db}`,
+      figure: late ? fmt(late.p99, 1) : '—',
+      unit: 'ms',
+      target: 'p99 ≤ 1,000 ms',
+      met: late ? (late.p99 <= 1000 && late.n > 0 ? 'yes' : 'NO') : '—',
+      p50: late ? fmt(late.p50, 1) : '—',
+      p99: late ? `${fmt(late.p99, 1)} (max ${fmt(late.max, 0)})` : '—',
+    });
+    rows.push({
+      ...na,
+      scenario: `7 workflow lost / doubled runs${db}`,
+      figure: d ? `${d.lost} / ${d.doubled}` : '—',
+      unit: 'runs',
+      target: '0 / 0',
+      met: d ? (d.lost === 0 && d.doubled === 0 ? 'yes' : 'NO') : '—',
+      p50: '—',
+      p99: '—',
+    });
+    const rss = d?.rss;
+    const grew = rss ? Math.max(rss.growth.worker, rss.growth.api) : undefined;
+    rows.push({
+      ...na,
+      scenario: `7 RSS growth with ${fmt(d?.waiting)} runs waiting, worker / api${db}`,
+      figure: rss ? `${fmt(rss.growth.worker, 1)} / ${fmt(rss.growth.api, 1)}` : '—',
+      unit: 'MB over idle',
+      ceiling: rss ? `idle ${fmt(rss.idle.worker)} / ${fmt(rss.idle.api)} MB` : '—',
+      target: '≤ 50 MB',
+      met: grew === undefined ? '—' : grew <= 50 && d.waiting >= 100_000 ? 'yes' : 'NO',
+      p50: '—',
+      p99: '—',
+    });
+  }
   const top = rss.overall;
   if (top.mb > 0) {
     rows.push({
-      scenario: `6 max server RSS, scenarios 1–5 (${top.label})`,
+      scenario: `6 max server RSS, scenarios 1–5, 7 (${top.label})`,
       figure: fmt(top.mb),
       unit: 'MB',
       ceiling: '—',

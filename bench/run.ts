@@ -26,8 +26,9 @@ import { scenario1, scenario2, scenario3 } from './scenarios/ingest';
 import { scenario4 } from './scenarios/graphql-reads';
 import { PIPELINE_TIMEOUT_S, scenario5 } from './scenarios/pipeline';
 import { onMaria, startPigeonMaria, stopPigeon } from './scenarios/pigeon';
+import { WORKFLOW_TIMEOUT_S, scenario7, scenario7Sqlite } from './scenarios/workflow';
 
-// The steps: scenarios/ (ceilings.ts C1–C5, ingest.ts 1–3, graphql-reads.ts 4, pipeline.ts 5; harness.ts measures,
+// The steps: scenarios/ (ceilings.ts C1–C5, ingest.ts 1–3, graphql-reads.ts 4, pipeline.ts 5, workflow.ts 7; harness.ts measures,
 // pigeon.ts runs Pigeon); the command line: options.ts; what a run shares: run-state.ts; the table: report.ts.
 
 // ---- steps ---------------------------------------------------------------------------------------
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
   if (want('raw')) await step('raw', d + 60, rawCeiling);
   if (want('batch-route')) await step('batch-route', d + 60, () => httpCeiling('batch-route'));
 
-  const pigeonMaria = (['s1', 's2', 's4', 's5'] as StepName[]).filter(want);
+  const pigeonMaria = (['s1', 's2', 's4', 's5', 's7'] as StepName[]).filter(want);
   if (pigeonMaria.length) {
     rss.start(250);
     if (await step('pigeon (MariaDB) start + identify', 120, startPigeonMaria)) {
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
       if (want('s2')) await step('s2', d + 60, scenario2);
       if (want('s4')) await step('s4', 300 + 4 * (d + 40), scenario4);
       if (want('s5')) await step('s5', 2 * PIPELINE_TIMEOUT_S + 120, scenario5);
+      if (want('s7')) await step('s7', 2 * WORKFLOW_TIMEOUT_S + 300, scenario7);
     }
     await stopPigeon(onMaria.api);
   }
@@ -148,6 +150,10 @@ async function main(): Promise<void> {
   if (want('s3')) {
     rss.start(250);
     await step('s3', d + 120, scenario3);
+  }
+  if (want('s7-sqlite')) {
+    rss.start(250);
+    await step('s7-sqlite', 2 * WORKFLOW_TIMEOUT_S + 300, scenario7Sqlite);
   }
   rss.stop();
   rss.sample();

@@ -361,3 +361,62 @@ export async function messageStatuses(db: FreshDatabase, workspace: string): Pro
   );
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
+
+/** A webhook provider to `url` (the default body `{event, userId, data, messageId}` when a template has none). */
+export async function configureWebhookProvider(base: string, adminKey: string, url: string): Promise<void> {
+  await gql(base, adminKey, 'mutation($i: ProviderConfigInput!) { configureProvider(input: $i) { id } }', {
+    i: { channel: 'WEBHOOK', provider: 'webhook', config: { url, timeoutMs: 10_000 } },
+  });
+}
+
+/** A published webhook template `key` with webhook content (the provider's default body). Returns its id. */
+export async function publishWebhookTemplate(base: string, adminKey: string, key: string): Promise<string> {
+  const { createTemplate } = await gql(
+    base,
+    adminKey,
+    'mutation($i: TemplateInput!) { createTemplate(input: $i) { id } }',
+    { i: { key, name: key, channels: ['WEBHOOK'], content: { webhook: {} } } },
+  );
+  await gql(base, adminKey, 'mutation($id: ID!) { publishTemplate(id: $id) { id } }', { id: createTemplate.id });
+  return createTemplate.id;
+}
+
+/**
+ * A published workflow (`input`: README "Workflows", e.g. `{key, name, steps, cancelKeyPath}`), with the
+ * track `Segment-TrackEvent:<event>` mapped to it when `event` is given. Returns its id.
+ */
+export async function publishWorkflow(
+  base: string,
+  adminKey: string,
+  input: Record<string, unknown>,
+  event?: string,
+): Promise<string> {
+  const { createWorkflow } = await gql(
+    base,
+    adminKey,
+    'mutation($i: WorkflowInput!) { createWorkflow(input: $i) { id } }',
+    { i: input },
+  );
+  await gql(base, adminKey, 'mutation($id: ID!) { publishWorkflow(id: $id) { id } }', { id: createWorkflow.id });
+  if (event !== undefined)
+    await gql(
+      base,
+      adminKey,
+      'mutation($n: String!, $w: ID!) { mapEvent(eventName: $n, workflowId: $w) { eventName } }',
+      {
+        n: `Segment-TrackEvent:${event}`,
+        w: createWorkflow.id,
+      },
+    );
+  return createWorkflow.id;
+}
+
+/** Workflow run counts by status in one workspace. */
+export async function runStatuses(db: FreshDatabase, workspace: string): Promise<Record<string, number>> {
+  const rows = await db.query<{ status: string; n: number | string }>(
+    `SELECT r.status, COUNT(*) AS n FROM workflow_runs r JOIN workspaces w ON w.id = r.workspace_id
+     WHERE w.name = ? GROUP BY r.status`,
+    [workspace],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
