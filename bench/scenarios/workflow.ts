@@ -90,6 +90,26 @@ async function postTracks(url: string, set: number, event: string, count: number
   return firstAcceptedAt;
 }
 
+const STATUS_VARS = [
+  'Questions',
+  'Com_select',
+  'Com_insert',
+  'Com_update',
+  'Com_delete',
+  'Com_commit',
+  'Com_rollback',
+  'Com_stmt_execute',
+];
+
+/** MariaDB's statement counters (server-wide: anything else using the server meanwhile counts too). */
+async function statementCounters(): Promise<Record<string, number>> {
+  const [rows] = await shared.admin!.query<any[]>(
+    `SHOW GLOBAL STATUS WHERE Variable_name IN (${STATUS_VARS.map(() => '?').join(', ')})`,
+    STATUS_VARS,
+  );
+  return Object.fromEntries(rows.map((r) => [r.Variable_name, Number(r.Value)]));
+}
+
 /** Median of `n` RSS samples, one a second (MB). */
 async function settledRss(pids: Record<string, number>, n = 5): Promise<Record<string, number>> {
   const samples: Record<string, number[]> = {};
@@ -179,6 +199,7 @@ async function run(setup: Setup): Promise<void> {
         server: [worker.child.pid, api.child.pid],
         db: shared.maria && key === 's7' ? [shared.maria] : [],
       });
+      const counters0 = key === 's7' ? await statementCounters() : undefined;
       meter.begin();
       const t0 = Date.now();
       const firstAcceptedAt = await postTracks(url, set, event, RUNS);
@@ -192,10 +213,18 @@ async function run(setup: Setup): Promise<void> {
         await sleep(100);
       }
       const cpu = meter.end();
+      // statements per run (or per plain message) over the whole timed window, ingest included
+      let perRun: Record<string, number> | undefined;
+      if (counters0) {
+        const counters1 = await statementCounters();
+        perRun = Object.fromEntries(
+          STATUS_VARS.map((v) => [v, Math.round(((counters1[v] - counters0[v]) / RUNS) * 100) / 100]),
+        );
+      }
       const complete = Boolean(s?.completeAt);
       const endAt = complete ? s.completeAt : Date.now();
       const seconds = (endAt - firstAcceptedAt) / 1000;
-      return { complete, seconds, perSecond: (s?.distinct ?? 0) / seconds, ingestS, cpu, firstAcceptedAt, endAt };
+      return { complete, seconds, perSecond: (s?.distinct ?? 0) / seconds, ingestS, cpu, firstAcceptedAt, endAt, perRun };
     };
 
     // ---- the plain pipeline, measured the same way, where scenario 5 gives no figure ----
@@ -209,7 +238,8 @@ async function run(setup: Setup): Promise<void> {
       const p = await timed(SET_PLAIN, PLAIN_EVENT, `${key}-plain`);
       log(
         `  plain pipeline: ${RUNS} mapped tracks delivered in ${p.seconds.toFixed(2)} s from the first accepted ` +
-          `(${Math.round(p.perSecond)}/s${p.complete ? '' : ', INCOMPLETE'})`,
+          `(${Math.round(p.perSecond)}/s${p.complete ? '' : ', INCOMPLETE'}; ingest ${p.ingestS.toFixed(2)} s)` +
+          (p.perRun ? `; MariaDB statements per message ${JSON.stringify(p.perRun)}` : ''),
       );
       plain = { figure: Math.round(p.perSecond), what: 'plain pipeline, same method' };
       plainDetail = p;
@@ -254,7 +284,8 @@ async function run(setup: Setup): Promise<void> {
         `from the first track accepted (${Math.round(r.perSecond)} runs/s, ${ratio.toFixed(2)}× ${plain.what} ${plain.figure}/s; ` +
         `ingest ${r.ingestS.toFixed(2)} s); lateness p50 ${late.p50} p99 ${late.p99} max ${late.max} ms over ${late.n} resumes; ` +
         `runs ${JSON.stringify(runStatuses)} messages ${JSON.stringify(messageStatuses)} requests ${stats.requests}; ` +
-        `lost ${lost}, doubled ${doubled}; CPU fake ${r.cpu.gen}% pigeon ${r.cpu.server}% db ${r.cpu.db}%`,
+        `lost ${lost}, doubled ${doubled}; CPU fake ${r.cpu.gen}% pigeon ${r.cpu.server}% db ${r.cpu.db}%` +
+        (r.perRun ? `; MariaDB statements per run ${JSON.stringify(r.perRun)}` : ''),
     );
 
     // ---- 100,000 runs waiting on PT1H ----
@@ -311,6 +342,7 @@ async function run(setup: Setup): Promise<void> {
         runs: RUNS,
         secondsFromFirstAccepted: r.seconds,
         ingestSeconds: r.ingestS,
+        statementsPerRun: r.perRun,
         plain,
         plainDetail,
         ratio,

@@ -31,6 +31,11 @@ interface WorkspaceA extends TestWorkspace {
   draftTemplateId: string;
   workflowId: string;
   workflowKey: string;
+  /** A's runs: one completed, one waiting with the cancel key {@link SECRET}. */
+  runIds: string[];
+  runIdempotencyKey: string;
+  /** The event name of A's cancel mapping. */
+  cancelName: string;
   ruleIds: string[];
   providerIds: string[];
   messageIds: string[];
@@ -114,6 +119,13 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       providers { id channel provider priority enabled config }
       apiKeys { id name prefix scope revokedAt }
     }`);
+    for (const table of ['workflow_runs', 'cancel_mappings']) {
+      const rows = await t.db.rows(`SELECT * FROM ${table} WHERE workspace_id = ?`, [a.workspaceId]);
+      out[table] = rows.map((r) => JSON.stringify(r)).sort();
+    }
+    out.runs =
+      await okA(`{ workflowRuns(first: 500) { edges { node { id status cancelKey data history { type detail } } } }
+      cancelMappings { eventName keyPath workflow { id } } }`);
     out.messages = await okA(`{ messages(first: 500) { edges { node { id status reason userId data channel
       deliveries { channel provider status attempts externalId } history { type detail } } } } }`);
     out.group = await okA(
@@ -181,6 +193,41 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
     );
     const workflowId: string = created.data!.createWorkflow.id;
     await t.gql('mutation($id: ID!) { publishWorkflow(id: $id) { id } }', { id: workflowId }, ws.adminKey);
+    const waitingWorkflow = await t.gql(
+      'mutation($i: WorkflowInput!) { createWorkflow(input: $i) { id key } }',
+      {
+        i: {
+          key: `a-wait-${randomUUID()}`,
+          name: 'Waits',
+          cancelKeyPath: 'data.cartId',
+          steps: [
+            { ref: 'wait', type: 'delay', duration: 'PT1H' },
+            { ref: 'send', type: 'send', template: templateKey },
+          ],
+        },
+      },
+      ws.adminKey,
+    );
+    const waiting = waitingWorkflow.data!.createWorkflow;
+    await t.gql('mutation($id: ID!) { publishWorkflow(id: $id) { id } }', { id: waiting.id }, ws.adminKey);
+    const runIdempotencyKey = `a-run-${randomUUID()}`;
+    const trigger = 'mutation($i: TriggerInput!) { trigger(input: $i) { id } }';
+    const runIds: string[] = [];
+    for (const i of [
+      { workflowKey, userId, data: { secret: SECRET }, idempotencyKey: runIdempotencyKey },
+      { workflowKey: waiting.key, userId, data: { cartId: SECRET } },
+    ]) {
+      const res = await t.gql(trigger, { i }, ws.adminKey);
+      expect(res.errors).toBeUndefined();
+      runIds.push(res.data!.trigger.id);
+    }
+    const cancelName = `Segment-TrackEvent:Cancel ${SECRET}`;
+    const cancelled = await t.gql(
+      'mutation($n: String!, $w: ID!) { mapCancel(eventName: $n, workflowId: $w, keyPath: "data.cartId") { keyPath } }',
+      { n: cancelName, w: waiting.id },
+      ws.adminKey,
+    );
+    expect(cancelled.errors).toBeUndefined();
     const providerIds = [
       await configureProvider(
         t,
@@ -245,7 +292,12 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
     const eventIds = all.data!.events.edges.map((e: any) => e.node.id);
     const messageIds = all.data!.messages.edges.map((e: any) => e.node.id);
     expect(eventIds.length).toBeGreaterThanOrEqual(7);
-    expect(all.data!.messages.edges.map((e: any) => e.node.status).sort()).toEqual(['SENT', 'SENT', 'UNDELIVERABLE']);
+    expect(all.data!.messages.edges.map((e: any) => e.node.status).sort()).toEqual([
+      'SENT',
+      'SENT',
+      'SENT',
+      'UNDELIVERABLE',
+    ]); // the mapped track, the send and the run's send step; the draft template's send
     return {
       ...ws,
       userId,
@@ -261,6 +313,9 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       draftTemplateId,
       workflowId,
       workflowKey,
+      runIds,
+      runIdempotencyKey,
+      cancelName,
       ruleIds,
       providerIds,
       messageIds,
@@ -422,6 +477,22 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       workflows: async () => {
         expect((await okB('{ workflows { id key name draft published } }')).workflows).toEqual([]);
       },
+      workflowRun: async () => {
+        for (const id of [...a.runIds, ...guessedUuids()]) {
+          const q = 'query($id: ID!) { workflowRun(id: $id) { id data history { detail } messages { id } } }';
+          expect((await okB(q, { id })).workflowRun).toBeNull();
+        }
+      },
+      workflowRuns: async () => {
+        const q = `query($f: WorkflowRunFilter) { workflowRuns(first: 500, filter: $f) {
+          edges { node { id data cancelKey } } } }`;
+        for (const f of [{}, { workflowKey: a.workflowKey }, { userId: a.userId }, { status: 'WAITING' }]) {
+          expect((await okB(q, { f })).workflowRuns.edges).toEqual([]);
+        }
+      },
+      cancelMappings: async () => {
+        expect((await okB('{ cancelMappings { eventName keyPath } }')).cancelMappings).toEqual([]);
+      },
     },
 
     Mutation: {
@@ -497,6 +568,14 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
         const q =
           'mutation($n: String!, $t: ID!) { mapEvent(eventName: $n, templateId: $t) { eventName template { id } } }';
         await failsB('NOT_FOUND', q, { n: a.mappedName, t: a.templateId });
+        await failsB(
+          'NOT_FOUND',
+          'mutation($n: String!, $w: ID!) { mapEvent(eventName: $n, workflowId: $w) { eventName } }',
+          {
+            n: a.mappedName,
+            w: a.workflowId,
+          },
+        );
         await failsB('NOT_FOUND', q, { n: `Segment-TrackEvent:B ${uid()}`, t: a.draftTemplateId });
         // B mapping A's event name to B's own template changes nothing for A's events
         const mine = (
@@ -506,6 +585,39 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
         ).createTemplate;
         expect((await okB(q, { n: a.mappedName, t: mine.id })).mapEvent.template.id).toBe(mine.id);
         expect((await okB('{ events(first: 500) { edges { node { id } } } }')).events.edges).toEqual([]);
+      },
+      mapCancel: async () => {
+        for (const w of [a.workflowId, ...guessedUuids()]) {
+          await failsB(
+            'NOT_FOUND',
+            'mutation($n: String!, $w: ID!) { mapCancel(eventName: $n, workflowId: $w, keyPath: "data.cartId") { keyPath } }',
+            { n: a.cancelName, w },
+          );
+        }
+      },
+      unmapCancel: async () => {
+        const q = 'mutation($n: String!, $w: ID!) { unmapCancel(eventName: $n, workflowId: $w) }';
+        expect((await okB(q, { n: a.cancelName, w: a.workflowId })).unmapCancel).toBe(false);
+      },
+      trigger: async () => {
+        // B has no workflow of A's key, or (after createWorkflow) one of its own: never A's run
+        const q = 'mutation($i: TriggerInput!) { trigger(input: $i) { id data } }';
+        const i = { workflowKey: a.workflowKey, userId: a.userId, idempotencyKey: a.runIdempotencyKey };
+        const res = await asB(q, { i });
+        if (res.errors) expect(res.errors[0].extensions?.code).toBe('NOT_FOUND');
+        else expect(a.runIds).not.toContain(res.data!.trigger.id);
+      },
+      cancelRuns: async () => {
+        const q = 'mutation($w: String!, $k: String!) { cancelRuns(workflowKey: $w, cancelKey: $k) }';
+        const res = await asB(q, { w: a.workflowKey, k: SECRET });
+        if (res.errors) expect(res.errors[0].extensions?.code).toBe('NOT_FOUND');
+        else expect(res.data!.cancelRuns).toBe(0);
+        // B's track of A's cancelling event name cancels nothing of A's (checked with A's snapshot)
+        await t.send(
+          '/v1/track',
+          { userId: a.userId, event: a.cancelName.split(':')[1], properties: { cartId: SECRET } },
+          b.ingestKey,
+        );
       },
       mergeProfile: async () => {
         for (const u of [a.userId, a.anonymousId]) {
@@ -644,6 +756,8 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       a.workflowId,
       a.workflowKey,
       a.idempotencyKey,
+      a.runIdempotencyKey,
+      ...a.runIds,
       ...a.eventIds.map((id) => `"id":"${id}"`),
       ...a.ruleIds,
       ...a.providerIds,
