@@ -132,8 +132,10 @@ export class WorkflowRunner {
         await this.advance(tx, run, inputs, effects, inBatch, now);
         if (run.status !== before || run.status === WorkflowRunStatus.WAITING) effects.statuses.push(run.status);
         run.updatedAt = now;
-        await store.saveIn(tx, run);
       }
+      // saved once every run of the batch has advanced: a later run may change an earlier one (a digest
+      // bucket filled by `maxItems` makes its collector due now)
+      for (const run of open) await store.saveIn(tx, run);
       // a send step whose message exists already (its run was advanced before, and rolled back after) adds nothing
       const taken = await messages.takenKeysIn(
         tx,

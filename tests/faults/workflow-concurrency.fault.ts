@@ -544,6 +544,97 @@ describe('fault: workflow steps under three worker processes', () => {
     };
   }
 
+  it('a cancelled digest collector leaves no open bucket behind: runs started after the cancel still send', async () => {
+    // README "Workflows", Cancellation: "runs started later are not affected". A collecting run that is
+    // cancelled while its bucket is open must not take the later runs of its recipient with it.
+    const NAME = 'digestcancel';
+    const USERS = 20;
+    const { ws, workspaceId } = await workspace(
+      NAME,
+      'digestcancel-send',
+      {
+        key: 'digestcancel-flow',
+        name: 'digest cancel flow',
+        cancelKeyPath: 'data.cartId',
+        steps: [
+          { ref: 'collect', type: 'digest', window: 'PT2S', mode: 'FIXED' },
+          { ref: 'send', type: 'send', template: 'digestcancel-send' },
+        ],
+      },
+      'Digest Cart',
+    );
+    const track = (u: number, cartId: string) => ({
+      type: 'track',
+      userId: `dc-${u}`,
+      event: 'Digest Cart',
+      properties: { cartId },
+    });
+    await expectOk(
+      await ingest(api.base, ws.ingestKey, '/v1/batch', {
+        batch: Array.from({ length: USERS }, (_, u) => track(u, 'cart-old')),
+      }),
+      'first batch',
+    );
+    await waitFor(
+      'every user to have a collecting run waiting',
+      async () => (await runStatuses(scene.db, NAME)).WAITING === USERS,
+      30_000,
+      50,
+    );
+    const { cancelRuns } = await gql<{ cancelRuns: number }>(
+      api.base,
+      ws.adminKey,
+      'mutation($w: String!, $k: String!) { cancelRuns(workflowKey: $w, cancelKey: $k) }',
+      { w: 'digestcancel-flow', k: 'cart-old' },
+    );
+    const started = Date.now();
+    await expectOk(
+      await ingest(api.base, ws.ingestKey, '/v1/batch', {
+        batch: Array.from({ length: USERS }, (_, u) => track(u, 'cart-new')),
+      }),
+      'second batch',
+    );
+    // the later runs' window (2 s) and more
+    await waitFor(
+      'the later runs to end',
+      async () => {
+        const s = await runStatuses(scene.db, NAME);
+        return (s.RUNNING ?? 0) + (s.WAITING ?? 0) === 0;
+      },
+      15_000,
+      100,
+    ).catch(() => undefined);
+    await sleep(Math.max(0, 4000 - (Date.now() - started)));
+    const later = await scene.db.query<{ id: string; status: string }>(
+      `SELECT id, status FROM workflow_runs WHERE workspace_id = ? AND cancel_key = 'cart-new'`,
+      [workspaceId],
+    );
+    const laterStatuses: Record<string, number> = {};
+    for (const r of later) laterStatuses[r.status] = (laterStatuses[r.status] ?? 0) + 1;
+    const [{ open }] = await scene.db.query<{ open: number | string }>(
+      `SELECT COUNT(*) AS open FROM workflow_digests d JOIN workflow_runs r ON r.id = d.collector_run_id
+       WHERE d.workspace_id = ? AND d.status = 'open' AND r.status = 'CANCELLED'`,
+      [workspaceId],
+    );
+    const [{ sent }] = await scene.db.query<{ sent: number | string }>(
+      `SELECT COUNT(*) AS sent FROM messages m JOIN workflow_runs r ON r.id = m.run_id
+       WHERE m.workspace_id = ? AND r.cancel_key = 'cart-new'`,
+      [workspaceId],
+    );
+
+    report(
+      'workflow-digest-cancel',
+      `${USERS} collecting runs cancelled (cancelRuns answered ${cancelRuns}) with their buckets open, then one run per ` +
+        `user: ${JSON.stringify(laterStatuses)} ${Math.round((Date.now() - started) / 1000)} s later, ${Number(sent)} ` +
+        `messages; ${Number(open)} buckets still open under a cancelled collector`,
+    );
+
+    expect(cancelRuns).toBe(USERS);
+    expect(Number(open)).toBe(0);
+    expect(laterStatuses).toEqual({ COMPLETED: USERS });
+    expect(Number(sent)).toBe(USERS);
+  });
+
   it('cancelRuns racing due delays: no cancelled run sends, nothing is created after the cancel answered', async () => {
     const RUNS = 600;
     const r = await cancelRace('cancel', RUNS, async (ws) => {

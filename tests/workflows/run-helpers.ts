@@ -17,18 +17,19 @@ export interface RunKit {
   /** GraphQL as the workspace's admin, errors and all. */
   raw: (query: string, v?: Record<string, unknown>) => Promise<GraphQLResult>;
   /** Creates a workflow (published unless `publish` is false). */
-  workflow(
-    steps: unknown[],
-    extra?: Record<string, unknown>,
-    publish?: boolean,
-  ): Promise<{ id: string; key: string }>;
+  workflow(steps: unknown[], extra?: Record<string, unknown>, publish?: boolean): Promise<{ id: string; key: string }>;
   /** A published SMS template with this body; returns its key. */
   smsTemplate(body?: string): Promise<string>;
   trigger(input: Record<string, unknown>): Promise<any>;
   run(id: string): Promise<any>;
   runs(filter: Record<string, unknown>, first?: number, after?: string): Promise<any[]>;
   identify(userId: string, traits?: Record<string, unknown>): Promise<void>;
-  track(userId: string, event: string, properties?: Record<string, unknown>, extra?: Record<string, unknown>): Promise<void>;
+  track(
+    userId: string,
+    event: string,
+    properties?: Record<string, unknown>,
+    extra?: Record<string, unknown>,
+  ): Promise<void>;
   /** Maps `Segment-TrackEvent:<event>` to the workflow. */
   mapWorkflow(event: string, workflowId: string): Promise<void>;
   /** Runs due jobs of this app's workspaces until idle for `ms`. */

@@ -545,7 +545,6 @@ describe('workflow steps, run end to end', () => {
       for (let n = 1; n <= 4; n++) started.push(await k.trigger({ workflowKey: wf.key, userId: ada, data: { n } }));
       await k.drain();
       const [collector, second, third, fourth] = await Promise.all(started.map((r) => k.run(r.id)));
-      console.log(JSON.stringify([collector, second, third, fourth].map((r) => [r.status, r.resumeAt, r.history]), null, 1));
       expect(collector.status).toBe('COMPLETED');
       const first = detail(collector, 'DIGEST_OPENED');
       expect(detail(collector, 'DIGEST_CLOSED')).toEqual({
@@ -567,6 +566,22 @@ describe('workflow steps, run end to end', () => {
       expect(reopened.digestId).not.toBe(first.digestId);
       expect(ms(fourth.resumeAt)).toBe(ms(reopened.closeAt));
       expect(ms(fourth.resumeAt)).toBeGreaterThan(Date.now() + 3_500_000);
+
+      // the same when the run that fills the bucket comes in a later batch than its collector
+      const bob = await user();
+      const opener = await k.trigger({ workflowKey: wf.key, userId: bob, data: { n: 1 } });
+      await k.drain();
+      expect((await k.run(opener.id)).status).toBe('WAITING');
+      for (let n = 2; n <= 3; n++) await k.trigger({ workflowKey: wf.key, userId: bob, data: { n } });
+      await k.drain();
+      const filled = await k.run(opener.id);
+      expect(filled.status).toBe('COMPLETED');
+      expect(detail(filled, 'DIGEST_CLOSED')).toMatchObject({ count: 3, closedBy: 'MAX_ITEMS' });
+      expect((await messageRow(filled.messages[0].id)).sendOptions.digest.items).toEqual([
+        { n: 1 },
+        { n: 2 },
+        { n: 3 },
+      ]);
     });
 
     it('a key keeps separate buckets; a digest. condition after the digest step reads the count', async () => {

@@ -2,6 +2,7 @@ import type { Database } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import { placeholders } from '../../db/rows';
 import { messageReadsEvent } from '../message/message-store';
+import { runReadsEvent } from '../workflow/run-store';
 
 /** Reports retention work (the process's metrics implement it). */
 export interface RetentionObserver {
@@ -93,13 +94,14 @@ export class EventRetentionService {
           const last = rows[rows.length - 1];
           after = { at: toDbTime(fromDbTime(last.received_at)), id: String(last.id) };
           const ids = rows.map((r) => String(r.id));
-          // an event whose message is not routed yet is kept: routing still reads it
+          // an event whose message is not routed yet, or whose workflow run goes on, is kept: they still read it
           const busy = messageReadsEvent('inbound_events.message_ref');
+          const running = runReadsEvent('inbound_events.message_ref');
           const deleted = await this.db.transaction((tx) =>
             tx.run(
               `DELETE FROM inbound_events WHERE workspace_id = ? AND id IN (${placeholders(ids.length)})
-               AND NOT ${busy.sql}`,
-              [workspaceId, ...ids, ...busy.params],
+               AND NOT ${busy.sql} AND NOT ${running.sql}`,
+              [workspaceId, ...ids, ...busy.params, ...running.params],
             ),
           );
           batches++;

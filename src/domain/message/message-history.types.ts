@@ -18,7 +18,14 @@ export interface HistoryDetails {
   ENQUEUED:
     | { source: 'event'; eventName: string; eventId: string | null; templateId: string; userId: string }
     | { source: 'send'; templateId: string; userId: string; idempotencyKey: string | null }
-    | { source: 'workflow'; runId: string; step: string | null; templateId: string; userId: string; eventId: string | null };
+    | {
+        source: 'workflow';
+        runId: string;
+        step: string | null;
+        templateId: string;
+        userId: string;
+        eventId: string | null;
+      };
   /** The published template version the message is sent with (or that none is published). */
   TEMPLATE:
     { templateId: string | null; published: false } | { templateId: string; version: number; channels: Channel[] };

@@ -198,14 +198,14 @@ export class MessageStore {
               eventId: m.eventId ?? null,
             }
           : m.eventName
-          ? {
-              source: 'event',
-              eventName: m.eventName,
-              eventId: m.eventId ?? null,
-              templateId: m.templateId,
-              userId: m.userId,
-            }
-          : { source: 'send', templateId: m.templateId, userId: m.userId, idempotencyKey: m.idempotencyKey ?? null },
+            ? {
+                source: 'event',
+                eventName: m.eventName,
+                eventId: m.eventId ?? null,
+                templateId: m.templateId,
+                userId: m.userId,
+              }
+            : { source: 'send', templateId: m.templateId, userId: m.userId, idempotencyKey: m.idempotencyKey ?? null },
       })),
       at,
     );
@@ -402,8 +402,9 @@ export function ofMessage(messageId: string, entries: readonly HistoryEntry[]): 
 const READS_EVENT: readonly MessageStatus[] = [MessageStatus.ENQUEUED, MessageStatus.ROUTED];
 
 /**
- * An SQL condition, for other tables' owners: true when `refColumn` (a column holding a message id)
- * names a message that is not routed yet, so the row it points from must be kept.
+ * An SQL condition, for other tables' owners: true when `refColumn` (a column holding a message id, or a
+ * workflow run id) names a message that is not routed yet — or a run with such a message — so the row it
+ * points from must be kept.
  *
  * @example
  * ```ts
@@ -413,7 +414,9 @@ const READS_EVENT: readonly MessageStatus[] = [MessageStatus.ENQUEUED, MessageSt
  */
 export function messageReadsEvent(refColumn: string): { sql: string; params: unknown[] } {
   return {
-    sql: `EXISTS (SELECT 1 FROM messages m WHERE m.id = ${refColumn} AND m.status IN (${placeholders(READS_EVENT.length)}))`,
-    params: [...READS_EVENT],
+    sql:
+      `(EXISTS (SELECT 1 FROM messages m WHERE m.id = ${refColumn} AND m.status IN (${placeholders(READS_EVENT.length)}))` +
+      ` OR EXISTS (SELECT 1 FROM messages m WHERE m.run_id = ${refColumn} AND m.status IN (${placeholders(READS_EVENT.length)})))`,
+    params: [...READS_EVENT, ...READS_EVENT],
   };
 }

@@ -19,6 +19,17 @@ export interface RunScheduler {
   wake(): void;
 }
 
+/**
+ * An SQL condition, for other tables' owners: true when `refColumn` (a column holding a run id) names a
+ * run that has not ended, which still reads its event (`event.*` in conditions and templates).
+ */
+export function runReadsEvent(refColumn: string): { sql: string; params: unknown[] } {
+  return {
+    sql: `EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = ${refColumn} AND r.status IN (${placeholders(OPEN_RUN_STATUSES.length)}))`,
+    params: [...OPEN_RUN_STATUSES],
+  };
+}
+
 /** A run to create. */
 export interface NewRun {
   id: string;
@@ -177,7 +188,10 @@ export class RunStore {
   async cancelIn(tx: Sql, workspaceId: number, request: CancelRequest, at: Date): Promise<string[]> {
     const where = ['workspace_id = ?', 'workflow_id = ?', 'cancel_key = ?'];
     const params: unknown[] = [workspaceId, request.workflowId, request.cancelKey];
-    if (request.userId !== undefined) (where.push('user_id = ?'), params.push(request.userId));
+    if (request.userId !== undefined) {
+      where.push('user_id = ?');
+      params.push(request.userId);
+    }
     const open = OPEN_RUN_STATUSES;
     const rows = await tx.rows<{ id: string }>(
       `SELECT id FROM workflow_runs WHERE ${where.join(' AND ')} AND status IN (${placeholders(open.length)}) ORDER BY id${tx.dialect.forUpdate}`,

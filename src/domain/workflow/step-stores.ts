@@ -3,6 +3,7 @@ import type { Sql } from '../../db/database';
 import { isUniqueViolation } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
 import { parseJsonColumn } from '../../db/rows';
+import { MAX_DURATION_DAYS } from './duration';
 import type { DigestValue } from './workflow-run';
 
 /** How many items' data a digest hands the collecting run (the count covers them all). */
@@ -66,7 +67,7 @@ export type DigestArrival =
 
 export interface DigestSettings {
   windowMs: number;
-  /** SLIDING: the close may move to each new item's time + window, never past this after opening. */
+  /** SLIDING: the close may move to each new item's time + window, never past this after opening (null: up to 366 days). */
   maxWindowMs: number | null;
   sliding: boolean;
   maxItems: number | null;
@@ -108,8 +109,10 @@ export async function arriveIn(
     if (open) return join(tx, open, run, settings, now);
     const digestId = randomUUID();
     const closeAt = new Date(now.getTime() + settings.windowMs);
-    const maxCloseAt =
-      settings.sliding && settings.maxWindowMs !== null ? new Date(now.getTime() + settings.maxWindowMs) : closeAt;
+    // SLIDING without maxWindow: the close may move up to the longest wait a workflow allows
+    const maxCloseAt = settings.sliding
+      ? new Date(now.getTime() + (settings.maxWindowMs ?? MAX_DURATION_DAYS * 86_400_000))
+      : closeAt;
     const closesNow = settings.maxItems !== null && settings.maxItems <= 1;
     try {
       await tx.run(
