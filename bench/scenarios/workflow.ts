@@ -18,8 +18,8 @@ import { INGEST_AUTH, PIGEON_DB, RUN, TMP, failures, log, measured, shared } fro
 import { freePort, waitQuiet } from './harness';
 import { gql, identifyKnownUsers, mariaUrl, onMaria, startPigeon, stopPigeon, type Pigeon } from './pigeon';
 
-const RUNS = 20_000;
-const WAITING = 100_000;
+const RUNS = Number(process.env.BENCH_S7_RUNS) || 20_000;
+const WAITING = Number(process.env.BENCH_S7_WAITING) || 100_000;
 /** The 20,000 runs must complete within this. */
 export const WORKFLOW_TIMEOUT_S = 90;
 /** The 100,000 runs must all be WAITING within this. */

@@ -635,6 +635,92 @@ describe('fault: workflow steps under three worker processes', () => {
     expect(Number(sent)).toBe(USERS);
   });
 
+  it('a cancelling event cancels the runs started by earlier events of its own batch (events apply in order)', async () => {
+    // README: "events are applied in the order received"; a cancelling event ends the runs open when it is
+    // stored, and "runs started later are not affected". In one /v1/batch, a run started by an earlier item
+    // is open when a later item cancels it; a run started by a later item is not the cancel's.
+    const NAME = 'cancelorder';
+    const USERS = 20;
+    const { ws, workflowId } = await workspace(
+      NAME,
+      'cancelorder-send',
+      {
+        key: 'cancelorder-flow',
+        name: 'cancel order flow',
+        cancelKeyPath: 'data.cartId',
+        steps: [
+          { ref: 'wait', type: 'delay', duration: 'PT1S' },
+          { ref: 'send', type: 'send', template: 'cancelorder-send' },
+        ],
+      },
+      'Cart Abandoned',
+    );
+    await gql(
+      api.base,
+      ws.adminKey,
+      'mutation($n: String!, $w: ID!, $p: String!) { mapCancel(eventName: $n, workflowId: $w, keyPath: $p) { eventName } }',
+      { n: 'Segment-TrackEvent:Order Completed', w: workflowId, p: 'data.cartId' },
+    );
+    const event = (user: string, name: string) => ({
+      type: 'track',
+      userId: user,
+      event: name,
+      properties: { cartId: `cart-${user}` },
+    });
+    // "start-then-cancel" users: [Cart Abandoned, Order Completed] in one batch → their run is cancelled;
+    // "cancel-then-start" users: [Order Completed, Cart Abandoned] → their run is not the cancel's and sends;
+    // "two-requests" users: the same as the first, but in two requests (the control)
+    const first = Array.from({ length: USERS }, (_, u) => `sc-${u}`);
+    const second = Array.from({ length: USERS }, (_, u) => `cs-${u}`);
+    const control = Array.from({ length: USERS }, (_, u) => `tr-${u}`);
+    await expectOk(
+      await ingest(api.base, ws.ingestKey, '/v1/batch', {
+        batch: [
+          ...first.flatMap((u) => [event(u, 'Cart Abandoned'), event(u, 'Order Completed')]),
+          ...second.flatMap((u) => [event(u, 'Order Completed'), event(u, 'Cart Abandoned')]),
+        ],
+      }),
+      'batch',
+    );
+    await expectOk(
+      await ingest(api.base, ws.ingestKey, '/v1/batch', { batch: control.map((u) => event(u, 'Cart Abandoned')) }),
+      'control batch',
+    );
+    await expectOk(
+      await ingest(api.base, ws.ingestKey, '/v1/batch', { batch: control.map((u) => event(u, 'Order Completed')) }),
+      'control cancel',
+    );
+    await waitFor(
+      'every run to end',
+      async () => {
+        const s = await runStatuses(scene.db, NAME);
+        return (s.RUNNING ?? 0) + (s.WAITING ?? 0) === 0 && Object.values(s).reduce((a, b) => a + b, 0) === 3 * USERS;
+      },
+      30_000,
+      100,
+    );
+    const runs = await scene.db.query<{ user_id: string; status: string }>(
+      'SELECT r.user_id, r.status FROM workflow_runs r JOIN workspaces w ON w.id = r.workspace_id WHERE w.name = ?',
+      [NAME],
+    );
+    const statusesOf = (users: string[]) => {
+      const out: Record<string, number> = {};
+      for (const r of runs.filter((x) => users.includes(x.user_id))) out[r.status] = (out[r.status] ?? 0) + 1;
+      return out;
+    };
+
+    report(
+      'workflow-cancel-order',
+      `${USERS} users each: [start, cancel] in one batch → ${JSON.stringify(statusesOf(first))}; [cancel, start] in one ` +
+        `batch → ${JSON.stringify(statusesOf(second))}; start and cancel in two requests → ` +
+        `${JSON.stringify(statusesOf(control))}`,
+    );
+
+    expect(statusesOf(control)).toEqual({ CANCELLED: USERS });
+    expect(statusesOf(second)).toEqual({ COMPLETED: USERS });
+    expect(statusesOf(first)).toEqual({ CANCELLED: USERS });
+  });
+
   it('cancelRuns racing due delays: no cancelled run sends, nothing is created after the cancel answered', async () => {
     const RUNS = 600;
     const r = await cancelRace('cancel', RUNS, async (ws) => {

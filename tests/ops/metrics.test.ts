@@ -146,4 +146,52 @@ describe('Prometheus metrics', () => {
     expect(samples.some((s) => s.name === 'process_cpu_user_seconds_total')).toBe(true);
     expect(samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds')).toBe(true);
   });
+  it('counts workflow runs by status, shows the runs waiting, and times how late a due step started', async () => {
+    const ws = await t.newWorkspace();
+    await configureProvider(t, { channel: 'SMS', provider: 'log', config: { label: 'wf' } }, ws.adminKey);
+    const template = uid('tpl');
+    await createTemplate(
+      t,
+      { key: template, name: 'x', channels: ['SMS'], content: { sms: { body: 'x' } } },
+      true,
+      ws.adminKey,
+    );
+    const gql = async (query: string, variables: Record<string, unknown>) => {
+      const res = await t.gql(query, variables, ws.adminKey);
+      expect(res.errors).toBeUndefined();
+      return res.data!;
+    };
+    const workflow = async (key: string, steps: unknown[]) => {
+      const { createWorkflow } = await gql('mutation($i: WorkflowInput!) { createWorkflow(input: $i) { id } }', {
+        i: { key, name: key, steps },
+      });
+      await gql('mutation($id: ID!) { publishWorkflow(id: $id) { id } }', { id: createWorkflow.id });
+    };
+    await workflow('short', [
+      { ref: 'wait', type: 'delay', duration: 'PT0.3S' },
+      { ref: 'send', type: 'send', template },
+    ]);
+    await workflow('long', [
+      { ref: 'wait', type: 'delay', duration: 'P1D' },
+      { ref: 'send', type: 'send', template },
+    ]);
+    const userId = uid();
+    await identify(t, userId, { phone_number: '+15555550100' }, ws.ingestKey);
+    const trigger = 'mutation($i: TriggerInput!) { trigger(input: $i) { id } }';
+    await gql(trigger, { i: { workflowKey: 'short', userId } });
+    await gql(trigger, { i: { workflowKey: 'long', userId } });
+    await gql(trigger, { i: { workflowKey: 'long', userId } });
+
+    const before = (await scrape(t)).samples;
+    await t.worker().drain(800);
+    const { samples } = await scrape(t);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sampleValue(samples, name, labels) - sampleValue(before, name, labels);
+    expect(delta(METRIC_NAMES.workflowRuns, { status: 'WAITING' })).toBe(3);
+    expect(delta(METRIC_NAMES.workflowRuns, { status: 'COMPLETED' })).toBe(1);
+    // the two runs waiting a day, read from the database (other files' workspaces may add theirs on MySQL)
+    expect(sampleValue(samples, METRIC_NAMES.workflowRunsWaiting)).toBeGreaterThanOrEqual(2);
+    expect(delta(`${METRIC_NAMES.workflowStepLateness}_count`)).toBe(1);
+    expect(delta(`${METRIC_NAMES.workflowStepLateness}_bucket`, { le: '+Inf' })).toBe(1);
+  });
 });

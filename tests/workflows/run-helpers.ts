@@ -36,6 +36,12 @@ export interface RunKit {
   drain(ms?: number): Promise<void>;
   /** Simulates time passing: the run (and its job) is due at `at` (default: a second ago). */
   makeDue(runId: string, at?: Date): Promise<void>;
+  /** A new user with a phone (so SMS is available) and the given traits. */
+  user(traits?: Record<string, unknown>): Promise<string>;
+  /** Triggers a run, drains the worker, and reads the run back. */
+  startAndDrain(workflowKey: string, userId: string, data?: Record<string, unknown>): Promise<any>;
+  /** A message's stored routing plan (with the rendered content) and send options (with the digest). */
+  messageRow(id: string): Promise<{ plan: any; sendOptions: any }>;
 }
 
 export async function runKit(t: TestApp, w?: TestWorkspace): Promise<RunKit> {
@@ -95,6 +101,24 @@ export async function runKit(t: TestApp, w?: TestWorkspace): Promise<RunKit> {
     async makeDue(runId, at = new Date(Date.now() - 1000)) {
       await t.db.run('UPDATE workflow_runs SET resume_at = ? WHERE id = ?', [toDbTime(at), runId]);
       await t.db.run(`UPDATE jobs SET run_at = ? WHERE message_id = ? AND kind = 'run'`, [toDbTime(at), runId]);
+    },
+    async user(traits = {}) {
+      const userId = uid('u');
+      await kit.identify(userId, { phone_number: '+15555550100', ...traits });
+      return userId;
+    },
+    async startAndDrain(workflowKey, userId, data = {}) {
+      const started = await kit.trigger({ workflowKey, userId, data });
+      await kit.drain();
+      return kit.run(started.id);
+    },
+    async messageRow(id) {
+      const [row] = await t.db.rows<{ plan: unknown; send_options: unknown }>(
+        'SELECT plan, send_options FROM messages WHERE id = ?',
+        [id],
+      );
+      const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+      return { plan: parse(row.plan), sendOptions: parse(row.send_options) };
     },
   };
   return kit;

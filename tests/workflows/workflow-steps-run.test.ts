@@ -40,28 +40,6 @@ describe('workflow steps, run end to end', () => {
   });
   afterAll(() => k.t.close());
 
-  /** A user with a phone (so SMS is available) and the given traits. */
-  async function user(traits: Record<string, unknown> = {}): Promise<string> {
-    const userId = uid('u');
-    await k.identify(userId, { phone_number: '+15555550100', ...traits });
-    return userId;
-  }
-
-  async function startAndDrain(workflowKey: string, userId: string, data: Record<string, unknown> = {}) {
-    const started = await k.trigger({ workflowKey, userId, data });
-    await k.drain();
-    return k.run(started.id);
-  }
-
-  async function messageRow(id: string): Promise<{ plan: any; sendOptions: any }> {
-    const [row] = await k.t.db.rows<{ plan: unknown; send_options: unknown }>(
-      'SELECT plan, send_options FROM messages WHERE id = ?',
-      [id],
-    );
-    const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
-    return { plan: parse(row.plan), sendOptions: parse(row.send_options) };
-  }
-
   describe('delay', () => {
     it('duration: WAITING until now + duration; when due, it resumes and sends', async () => {
       const template = await k.smsTemplate();
@@ -69,8 +47,8 @@ describe('workflow steps, run end to end', () => {
         { ref: 'wait', type: 'delay', duration: 'PT1H' },
         { ref: 'send', type: 'send', template },
       ]);
-      const userId = await user();
-      const waiting = await startAndDrain(wf.key, userId, { name: 'Ada' });
+      const userId = await k.user();
+      const waiting = await k.startAndDrain(wf.key, userId, { name: 'Ada' });
       expect(waiting).toMatchObject({ status: 'WAITING', step: 'wait', reason: null, timezone: 'UTC', version: 1 });
       // the runner's "now" is the run's updatedAt
       expect(ms(waiting.resumeAt)).toBe(ms(waiting.updatedAt) + 3_600_000);
@@ -127,7 +105,7 @@ describe('workflow steps, run end to end', () => {
         { ref: 'wait', type: 'delay', until: past },
         { ref: 'send', type: 'send', template },
       ]);
-      const done = await startAndDrain(wf.key, await user());
+      const done = await k.startAndDrain(wf.key, await k.user());
       expect(done.status).toBe('COMPLETED');
       expect(types(done)).toEqual(['STARTED', 'TIMEZONE', 'DELAY_PASSED', 'SENT', 'COMPLETED']);
       expect(detail(done, 'DELAY_PASSED')).toEqual({ ref: 'wait', until: past, because: `until ${past}` });
@@ -138,7 +116,7 @@ describe('workflow steps, run end to end', () => {
         { ref: 'wait', type: 'delay', until: future },
         { ref: 'send', type: 'send', template },
       ]);
-      const waiting = await startAndDrain(later.key, await user());
+      const waiting = await k.startAndDrain(later.key, await k.user());
       expect(waiting).toMatchObject({ status: 'WAITING', step: 'wait' });
       expect(ms(waiting.resumeAt)).toBe(ms(future));
       expect(detail(waiting, 'WAITING')).toMatchObject({ reason: 'DELAY', because: `until ${future}` });
@@ -151,7 +129,7 @@ describe('workflow steps, run end to end', () => {
         { ref: 'send', type: 'send', template },
       ]);
       const appointmentAt = DateTime.utc().plus({ hours: 3 }).startOf('second').toISO()!;
-      const waiting = await startAndDrain(wf.key, await user(), { appointmentAt });
+      const waiting = await k.startAndDrain(wf.key, await k.user(), { appointmentAt });
       expect(waiting).toMatchObject({ status: 'WAITING', step: 'wait' });
       expect(ms(waiting.resumeAt)).toBe(ms(appointmentAt) - 3_600_000);
       expect(detail(waiting, 'WAITING')).toMatchObject({
@@ -162,7 +140,7 @@ describe('workflow steps, run end to end', () => {
 
       // 30 minutes ahead, minus an hour: already past
       const soon = DateTime.utc().plus({ minutes: 30 }).toISO()!;
-      const passed = await startAndDrain(wf.key, await user(), { appointmentAt: soon });
+      const passed = await k.startAndDrain(wf.key, await k.user(), { appointmentAt: soon });
       expect(passed.status).toBe('COMPLETED');
       expect(types(passed)).toEqual(['STARTED', 'TIMEZONE', 'DELAY_PASSED', 'SENT', 'COMPLETED']);
       expect(ms(detail(passed, 'DELAY_PASSED').until)).toBe(ms(soon) - 3_600_000);
@@ -181,7 +159,7 @@ describe('workflow steps, run end to end', () => {
         [{ appointmentAt: 1767225600000 }, 1767225600000],
         [{ appointmentAt: DateTime.utc().plus({ days: 400 }).toISO() }, 'far'],
       ] as const) {
-        const run = await startAndDrain(failing.key, await user(), data);
+        const run = await k.startAndDrain(failing.key, await k.user(), data);
         expect(run).toMatchObject({ status: 'FAILED', reason: 'INVALID_DELAY', step: 'wait', resumeAt: null });
         expect(types(run)).toEqual(['STARTED', 'TIMEZONE', 'INVALID_DELAY', 'FAILED']);
         expect(detail(run, 'INVALID_DELAY')).toEqual({
@@ -195,7 +173,7 @@ describe('workflow steps, run end to end', () => {
       }
 
       const continuing = await k.workflow(steps({ onInvalid: 'CONTINUE' }));
-      const run = await startAndDrain(continuing.key, await user(), { appointmentAt: 'soon' });
+      const run = await k.startAndDrain(continuing.key, await k.user(), { appointmentAt: 'soon' });
       expect(run).toMatchObject({ status: 'COMPLETED', reason: null });
       expect(types(run)).toEqual(['STARTED', 'TIMEZONE', 'INVALID_DELAY', 'SENT', 'COMPLETED']);
       expect(detail(run, 'INVALID_DELAY')).toEqual({
@@ -215,7 +193,7 @@ describe('workflow steps, run end to end', () => {
         { ref: 'send', type: 'send', template },
       ]);
       const zone = 'America/New_York';
-      const run = await startAndDrain(wf.key, await user({ timezone: zone }));
+      const run = await k.startAndDrain(wf.key, await k.user({ timezone: zone }));
       expect(run).toMatchObject({ status: 'WAITING', timezone: zone });
       expect(detail(run, 'TIMEZONE')).toEqual({ zone, source: 'profile' });
       const expected = nextLocal(new Date(run.updatedAt), zone, '09:00', days);
@@ -240,8 +218,8 @@ describe('workflow steps, run end to end', () => {
       ]);
       const event = uid('Booked');
       await k.mapWorkflow(event, wf.id);
-      const plain = await user();
-      const invalid = await user({ timezone: 'Mars/Olympus_Mons' });
+      const plain = await k.user();
+      const invalid = await k.user({ timezone: 'Mars/Olympus_Mons' });
       for (const userId of [plain, invalid])
         await k.track(userId, event, { n: 1 }, { context: { timezone: 'Asia/Tokyo' } });
       await k.drain();
@@ -264,7 +242,7 @@ describe('workflow steps, run end to end', () => {
         { ref: 'wait', type: 'delay', at: { time: '06:00', days: [day] } },
         { ref: 'send', type: 'send', template },
       ]);
-      const run = await startAndDrain(onDay.key, uid('nobody'));
+      const run = await k.startAndDrain(onDay.key, uid('nobody'));
       expect(run).toMatchObject({ status: 'WAITING', timezone: 'UTC' });
       expect(detail(run, 'TIMEZONE')).toEqual({ zone: 'UTC', source: 'default' });
       expect(ms(run.resumeAt)).toBe(nextLocal(new Date(run.updatedAt), 'UTC', '06:00', [day]).getTime());
@@ -278,7 +256,7 @@ describe('workflow steps, run end to end', () => {
       const wf = await k.workflow([{ ref: 'send', type: 'send', template }], {
         window: { from: '15:00', until: '17:00' },
       });
-      const run = await startAndDrain(wf.key, await user({ timezone: zone }));
+      const run = await k.startAndDrain(wf.key, await k.user({ timezone: zone }));
       expect(run).toMatchObject({ status: 'WAITING', step: 'send', timezone: zone });
       const expected = nextLocal(new Date(run.updatedAt), zone, '15:00');
       expect(ms(run.resumeAt)).toBe(expected.getTime());
@@ -305,7 +283,7 @@ describe('workflow steps, run end to end', () => {
       const byDay = await k.workflow([{ ref: 'send', type: 'send', template }], {
         window: { days: [tomorrow], from: '08:00', until: '20:00' },
       });
-      const later = await startAndDrain(byDay.key, await user({ timezone: zone }));
+      const later = await k.startAndDrain(byDay.key, await k.user({ timezone: zone }));
       expect(later.status).toBe('WAITING');
       expect(ms(later.resumeAt)).toBe(nextLocal(new Date(later.updatedAt), zone, '08:00', [tomorrow]).getTime());
       expect(detail(later, 'WAITING').because).toBe(`send window 08:00–20:00 on ${tomorrow} (${zone})`);
@@ -317,13 +295,13 @@ describe('workflow steps, run end to end', () => {
       const open = { from: '11:00', until: '14:00' };
       const closed = { from: '15:00', until: '17:00' };
       const stepOpen = await k.workflow([{ ref: 'send', type: 'send', template, window: open }], { window: closed });
-      const sent = await startAndDrain(stepOpen.key, await user({ timezone: zone }));
+      const sent = await k.startAndDrain(stepOpen.key, await k.user({ timezone: zone }));
       expect(sent.status).toBe('COMPLETED');
       expect(types(sent)).toEqual(['STARTED', 'TIMEZONE', 'SENT', 'COMPLETED']);
       expect(sent.messages).toHaveLength(1);
 
       const stepClosed = await k.workflow([{ ref: 'send', type: 'send', template, window: closed }], { window: open });
-      const held = await startAndDrain(stepClosed.key, await user({ timezone: zone }));
+      const held = await k.startAndDrain(stepClosed.key, await k.user({ timezone: zone }));
       expect(held).toMatchObject({ status: 'WAITING', messages: [] });
       expect(ms(held.resumeAt)).toBe(nextLocal(new Date(held.updatedAt), zone, '15:00').getTime());
       expect(detail(held, 'WAITING').reason).toBe('SEND_WINDOW');
@@ -336,7 +314,7 @@ describe('workflow steps, run end to end', () => {
 
       // 23:xx local: open
       const late = await k.workflow(send, { window: night });
-      const atNight = await startAndDrain(late.key, await user({ timezone: zoneAt(23) }));
+      const atNight = await k.startAndDrain(late.key, await k.user({ timezone: zoneAt(23) }));
       expect(atNight.status).toBe('COMPLETED');
       expect(atNight.messages).toHaveLength(1);
 
@@ -345,17 +323,17 @@ describe('workflow steps, run end to end', () => {
       const today = DateTime.now().setZone(zone);
       const yesterday = dayCode(today.minus({ days: 1 }));
       const viaYesterday = await k.workflow(send, { window: { ...night, days: [yesterday] } });
-      const early = await startAndDrain(viaYesterday.key, await user({ timezone: zone }));
+      const early = await k.startAndDrain(viaYesterday.key, await k.user({ timezone: zone }));
       expect(early.status).toBe('COMPLETED');
       const onlyToday = await k.workflow(send, { window: { ...night, days: [dayCode(today)] } });
-      const held = await startAndDrain(onlyToday.key, await user({ timezone: zone }));
+      const held = await k.startAndDrain(onlyToday.key, await k.user({ timezone: zone }));
       expect(held.status).toBe('WAITING');
       expect(ms(held.resumeAt)).toBe(nextLocal(new Date(held.updatedAt), zone, '22:00', [dayCode(today)]).getTime());
       expect(DateTime.fromISO(held.resumeAt, { zone }).hasSame(today, 'day')).toBe(true);
 
       // 12:xx local: closed until 22:00 today
       const noon = zoneAt(12);
-      const midday = await startAndDrain(late.key, await user({ timezone: noon }));
+      const midday = await k.startAndDrain(late.key, await k.user({ timezone: noon }));
       expect(midday.status).toBe('WAITING');
       expect(ms(midday.resumeAt)).toBe(nextLocal(new Date(midday.updatedAt), noon, '22:00').getTime());
     });
@@ -370,7 +348,7 @@ describe('workflow steps, run end to end', () => {
         { ref: 'wait', type: 'delay', duration: 'P1D', when: { path: 'profile.plan', op: 'EQ', value: 'slow' } },
         { ref: 'all', type: 'send', template: all },
       ]);
-      const run = await startAndDrain(wf.key, await user({ plan: 'fast' }), { vip: false });
+      const run = await k.startAndDrain(wf.key, await k.user({ plan: 'fast' }), { vip: false });
       expect(run.status).toBe('COMPLETED');
       expect(types(run)).toEqual(['STARTED', 'TIMEZONE', 'STEP_SKIPPED', 'STEP_SKIPPED', 'SENT', 'COMPLETED']);
       expect(details(run, 'STEP_SKIPPED')).toEqual([
@@ -389,7 +367,7 @@ describe('workflow steps, run end to end', () => {
       ]);
       expect(run.messages.map((m: any) => m.template.key)).toEqual([all]);
 
-      const vipRun = await startAndDrain(wf.key, await user({ plan: 'fast' }), { vip: true });
+      const vipRun = await k.startAndDrain(wf.key, await k.user({ plan: 'fast' }), { vip: true });
       expect(vipRun.messages.map((m: any) => m.template.key)).toEqual([vip, all]);
       expect(details(vipRun, 'SENT').map((d: any) => d.ref)).toEqual(['vip', 'all']);
     });
@@ -400,7 +378,7 @@ describe('workflow steps, run end to end', () => {
         { ref: 'stop', type: 'exit', when: { path: 'data.paid', op: 'EQ', value: true } },
         { ref: 'send', type: 'send', template },
       ]);
-      const exited = await startAndDrain(wf.key, await user(), { paid: true });
+      const exited = await k.startAndDrain(wf.key, await k.user(), { paid: true });
       expect(exited).toMatchObject({ status: 'EXITED', step: 'stop', reason: null, resumeAt: null, messages: [] });
       expect(types(exited)).toEqual(['STARTED', 'TIMEZONE', 'EXITED']);
       expect(detail(exited, 'EXITED')).toEqual({
@@ -408,284 +386,11 @@ describe('workflow steps, run end to end', () => {
         trace: [expect.objectContaining({ path: 'data.paid', op: 'EQ', expected: true, actual: true, found: true })],
       });
 
-      const went = await startAndDrain(wf.key, await user(), { paid: false });
+      const went = await k.startAndDrain(wf.key, await k.user(), { paid: false });
       expect(went).toMatchObject({ status: 'COMPLETED', step: 'send' });
       expect(types(went)).toEqual(['STARTED', 'TIMEZONE', 'STEP_SKIPPED', 'SENT', 'COMPLETED']);
       expect(detail(went, 'STEP_SKIPPED')).toMatchObject({ ref: 'stop', type: 'exit' });
       expect(went.messages).toHaveLength(1);
-    });
-  });
-
-  describe('throttle', () => {
-    it('limit 2 per PT1H: the third run of a user ends THROTTLED; another user is not throttled', async () => {
-      const template = await k.smsTemplate();
-      const wf = await k.workflow([
-        { ref: 'limit', type: 'throttle', limit: 2, window: 'PT1H' },
-        { ref: 'send', type: 'send', template },
-      ]);
-      const ada = await user();
-      const runs = [];
-      for (let i = 0; i < 3; i++) runs.push(await k.trigger({ workflowKey: wf.key, userId: ada, data: { i } }));
-      await k.drain();
-      const [first, second, third] = await Promise.all(runs.map((r) => k.run(r.id)));
-      const passed = { ref: 'limit', limit: 2, window: 'PT1H', key: null };
-      expect(first.status).toBe('COMPLETED');
-      expect(detail(first, 'THROTTLE_PASSED')).toEqual({ ...passed, count: 1 });
-      expect(second.status).toBe('COMPLETED');
-      expect(detail(second, 'THROTTLE_PASSED')).toEqual({ ...passed, count: 2 });
-      expect(third).toMatchObject({ status: 'THROTTLED', step: 'limit', messages: [] });
-      expect(types(third)).toEqual(['STARTED', 'TIMEZONE', 'THROTTLED']);
-      expect(detail(third, 'THROTTLED')).toEqual({ ...passed, count: 2 });
-
-      const other = await startAndDrain(wf.key, await user());
-      expect(other.status).toBe('COMPLETED');
-      expect(detail(other, 'THROTTLE_PASSED')).toEqual({ ...passed, count: 1 });
-    });
-
-    it('a key gives each key value its own limit', async () => {
-      const template = await k.smsTemplate();
-      const wf = await k.workflow([
-        { ref: 'limit', type: 'throttle', limit: 1, window: 'P1D', key: 'data.projectId' },
-        { ref: 'send', type: 'send', template },
-      ]);
-      const ada = await user();
-      const a1 = await startAndDrain(wf.key, ada, { projectId: 'p1' });
-      const a2 = await startAndDrain(wf.key, ada, { projectId: 'p1' });
-      const b1 = await startAndDrain(wf.key, ada, { projectId: 'p2' });
-      const base = { ref: 'limit', limit: 1, window: 'P1D' };
-      expect(a1.status).toBe('COMPLETED');
-      expect(detail(a1, 'THROTTLE_PASSED')).toEqual({ ...base, key: 'p1', count: 1 });
-      expect(a2.status).toBe('THROTTLED');
-      expect(detail(a2, 'THROTTLED')).toEqual({ ...base, key: 'p1', count: 1 });
-      expect(b1.status).toBe('COMPLETED');
-      expect(detail(b1, 'THROTTLE_PASSED')).toEqual({ ...base, key: 'p2', count: 1 });
-    });
-  });
-
-  describe('digest', () => {
-    it('FIXED: five runs of a user become one collecting run that sends the digest; four end DIGESTED', async () => {
-      const template = await k.smsTemplate('{{digest.count}} updates for {{data.n}}');
-      const wf = await k.workflow([
-        { ref: 'collect', type: 'digest', window: 'PT2S' },
-        { ref: 'send', type: 'send', template },
-      ]);
-      const ada = await user();
-      const started = [];
-      for (let n = 1; n <= 5; n++) started.push(await k.trigger({ workflowKey: wf.key, userId: ada, data: { n } }));
-      await k.drain(100);
-      const runs = await Promise.all(started.map((r) => k.run(r.id)));
-      const [collector, ...joined] = runs;
-      expect(collector).toMatchObject({ status: 'WAITING', step: 'collect' });
-      expect(types(collector)).toEqual(['STARTED', 'TIMEZONE', 'DIGEST_OPENED', 'WAITING']);
-      const opened = detail(collector, 'DIGEST_OPENED');
-      expect(opened).toEqual({
-        ref: 'collect',
-        digestId: expect.any(String),
-        closeAt: collector.resumeAt,
-        key: null,
-        mode: 'FIXED',
-      });
-      const openedAt = collector.history.find((h: any) => h.type === 'DIGEST_OPENED').at;
-      expect(ms(opened.closeAt)).toBe(ms(openedAt) + 2000);
-      expect(detail(collector, 'WAITING')).toMatchObject({ ref: 'collect', reason: 'DIGEST', until: opened.closeAt });
-      joined.forEach((run, i) => {
-        expect(run).toMatchObject({ status: 'DIGESTED', step: 'collect', resumeAt: null, messages: [] });
-        expect(types(run)).toEqual(['STARTED', 'TIMEZONE', 'DIGESTED']);
-        expect(detail(run, 'DIGESTED')).toEqual({
-          ref: 'collect',
-          digestId: opened.digestId,
-          into: collector.id,
-          count: i + 2,
-          key: null,
-        });
-      });
-
-      await k.drain(2500);
-      const done = await k.run(collector.id);
-      expect(done.status).toBe('COMPLETED');
-      expect(types(done)).toEqual([
-        'STARTED',
-        'TIMEZONE',
-        'DIGEST_OPENED',
-        'WAITING',
-        'RESUMED',
-        'DIGEST_CLOSED',
-        'SENT',
-        'COMPLETED',
-      ]);
-      expect(detail(done, 'DIGEST_CLOSED')).toEqual({
-        ref: 'collect',
-        digestId: opened.digestId,
-        count: 5,
-        closedBy: 'WINDOW',
-      });
-      expect(done.messages).toHaveLength(1);
-      expect(done.messages[0]).toMatchObject({ status: 'SENT', data: { n: 1 } });
-      const { plan, sendOptions } = await messageRow(done.messages[0].id);
-      expect(plan.rendered.sms.body).toBe('5 updates for 1');
-      const lastJoined = runs[4].history.find((h: any) => h.type === 'DIGESTED').at;
-      expect(sendOptions.digest).toEqual({
-        count: 5,
-        items: [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 }],
-        firstAt: openedAt,
-        lastAt: lastJoined,
-      });
-      // the joined runs stay as they ended
-      for (const run of joined) expect((await k.run(run.id)).status).toBe('DIGESTED');
-    });
-
-    it('maxItems closes the bucket early: the collector goes on at once and the next run opens a new bucket', async () => {
-      const template = await k.smsTemplate('{{digest.count}}');
-      const wf = await k.workflow([
-        { ref: 'collect', type: 'digest', window: 'PT1H', maxItems: 3 },
-        { ref: 'send', type: 'send', template },
-      ]);
-      const ada = await user();
-      const started = [];
-      for (let n = 1; n <= 4; n++) started.push(await k.trigger({ workflowKey: wf.key, userId: ada, data: { n } }));
-      await k.drain();
-      const [collector, second, third, fourth] = await Promise.all(started.map((r) => k.run(r.id)));
-      expect(collector.status).toBe('COMPLETED');
-      const first = detail(collector, 'DIGEST_OPENED');
-      expect(detail(collector, 'DIGEST_CLOSED')).toEqual({
-        ref: 'collect',
-        digestId: first.digestId,
-        count: 3,
-        closedBy: 'MAX_ITEMS',
-      });
-      expect(ms(detail(collector, 'RESUMED').dueAt)).toBeLessThan(ms(first.closeAt));
-      const { plan, sendOptions } = await messageRow(collector.messages[0].id);
-      expect(plan.rendered.sms.body).toBe('3');
-      expect(sendOptions.digest.items).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
-      expect([second, third].map((r) => detail(r, 'DIGESTED'))).toEqual([
-        { ref: 'collect', digestId: first.digestId, into: collector.id, count: 2, key: null },
-        { ref: 'collect', digestId: first.digestId, into: collector.id, count: 3, key: null },
-      ]);
-      expect(fourth).toMatchObject({ status: 'WAITING', step: 'collect' });
-      const reopened = detail(fourth, 'DIGEST_OPENED');
-      expect(reopened.digestId).not.toBe(first.digestId);
-      expect(ms(fourth.resumeAt)).toBe(ms(reopened.closeAt));
-      expect(ms(fourth.resumeAt)).toBeGreaterThan(Date.now() + 3_500_000);
-
-      // the same when the run that fills the bucket comes in a later batch than its collector
-      const bob = await user();
-      const opener = await k.trigger({ workflowKey: wf.key, userId: bob, data: { n: 1 } });
-      await k.drain();
-      expect((await k.run(opener.id)).status).toBe('WAITING');
-      for (let n = 2; n <= 3; n++) await k.trigger({ workflowKey: wf.key, userId: bob, data: { n } });
-      await k.drain();
-      const filled = await k.run(opener.id);
-      expect(filled.status).toBe('COMPLETED');
-      expect(detail(filled, 'DIGEST_CLOSED')).toMatchObject({ count: 3, closedBy: 'MAX_ITEMS' });
-      expect((await messageRow(filled.messages[0].id)).sendOptions.digest.items).toEqual([
-        { n: 1 },
-        { n: 2 },
-        { n: 3 },
-      ]);
-    });
-
-    it('a key keeps separate buckets; a digest. condition after the digest step reads the count', async () => {
-      const many = await k.smsTemplate('{{digest.count}} in {{data.projectId}}');
-      const wf = await k.workflow([
-        { ref: 'collect', type: 'digest', window: 'PT2S', key: 'data.projectId' },
-        { ref: 'many', type: 'send', template: many, when: { path: 'digest.count', op: 'GTE', value: 2 } },
-      ]);
-      const ada = await user();
-      const p1a = await k.trigger({ workflowKey: wf.key, userId: ada, data: { projectId: 'p1' } });
-      const p2 = await k.trigger({ workflowKey: wf.key, userId: ada, data: { projectId: 'p2' } });
-      const p1b = await k.trigger({ workflowKey: wf.key, userId: ada, data: { projectId: 'p1' } });
-      await k.drain(100);
-      expect((await k.run(p1a.id)).status).toBe('WAITING');
-      expect((await k.run(p2.id)).status).toBe('WAITING');
-      const joined = await k.run(p1b.id);
-      expect(detail(joined, 'DIGESTED')).toMatchObject({ into: p1a.id, count: 2, key: 'p1' });
-      expect(detail(await k.run(p2.id), 'DIGEST_OPENED')).toMatchObject({ key: 'p2' });
-
-      await k.drain(2500);
-      const one = await k.run(p1a.id);
-      const two = await k.run(p2.id);
-      expect(detail(one, 'DIGEST_CLOSED').count).toBe(2);
-      expect(one.status).toBe('COMPLETED');
-      expect(details(one, 'SENT').map((d: any) => d.ref)).toEqual(['many']);
-      expect((await messageRow(one.messages[0].id)).plan.rendered.sms.body).toBe('2 in p1');
-      expect(detail(two, 'DIGEST_CLOSED').count).toBe(1);
-      expect(two.status).toBe('COMPLETED');
-      expect(two.messages).toEqual([]);
-      expect(detail(two, 'STEP_SKIPPED')).toEqual({
-        ref: 'many',
-        type: 'send',
-        trace: [expect.objectContaining({ path: 'digest.count', op: 'GTE', expected: 2, actual: 1, found: true })],
-      });
-    });
-
-    it('SLIDING moves the close to the last item + window, never past maxWindow after opening', async () => {
-      const template = await k.smsTemplate('{{digest.count}}');
-      const wf = await k.workflow([
-        { ref: 'collect', type: 'digest', window: 'PT2S', mode: 'SLIDING', maxWindow: 'PT3S' },
-        { ref: 'send', type: 'send', template },
-      ]);
-      const ada = await user();
-      const first = await k.trigger({ workflowKey: wf.key, userId: ada, data: { n: 1 } });
-      await k.drain(50);
-      const collector = await k.run(first.id);
-      const opened = detail(collector, 'DIGEST_OPENED');
-      expect(opened.mode).toBe('SLIDING');
-      const openedAt = ms(collector.history.find((h: any) => h.type === 'DIGEST_OPENED').at);
-      expect(ms(collector.resumeAt)).toBe(openedAt + 2000);
-
-      await sleep(Math.max(0, openedAt + 1500 - Date.now()));
-      const second = await k.trigger({ workflowKey: wf.key, userId: ada, data: { n: 2 } });
-      await k.drain(50);
-      const joined = await k.run(second.id);
-      expect(detail(joined, 'DIGESTED')).toMatchObject({ into: first.id, count: 2 });
-      // the second item's time + 2 s is past opening + 3 s: the close is capped there
-      const joinedAt = ms(joined.history.find((h: any) => h.type === 'DIGESTED').at);
-      expect(joinedAt + 2000).toBeGreaterThan(openedAt + 3000);
-      const [bucket] = await k.t.db.rows<{ close_at: unknown }>('SELECT close_at FROM workflow_digests WHERE id = ?', [
-        opened.digestId,
-      ]);
-      expect(fromDbTime(bucket.close_at)).toEqual(new Date(openedAt + 3000));
-
-      await k.drain(2000);
-      const done = await k.run(first.id);
-      expect(done.status).toBe('COMPLETED');
-      expect(types(done)).toEqual([
-        'STARTED',
-        'TIMEZONE',
-        'DIGEST_OPENED',
-        'WAITING',
-        'RESUMED',
-        'WAITING',
-        'RESUMED',
-        'DIGEST_CLOSED',
-        'SENT',
-        'COMPLETED',
-      ]);
-      const waits = details(done, 'WAITING');
-      expect(waits.map((w: any) => ms(w.until))).toEqual([openedAt + 2000, openedAt + 3000]);
-      expect(waits[1].reason).toBe('DIGEST');
-      expect(detail(done, 'DIGEST_CLOSED')).toMatchObject({ count: 2, closedBy: 'WINDOW' });
-      expect((await messageRow(done.messages[0].id)).plan.rendered.sms.body).toBe('2');
-    });
-
-    it('SLIDING without maxWindow moves the close to the last item + window', async () => {
-      const wf = await k.workflow([
-        { ref: 'collect', type: 'digest', window: 'PT2S', mode: 'SLIDING' },
-        { ref: 'send', type: 'send', template: await k.smsTemplate('{{digest.count}}') },
-      ]);
-      const ada = await user();
-      const first = await k.trigger({ workflowKey: wf.key, userId: ada, data: { n: 1 } });
-      await k.drain(50);
-      const openedAt = ms((await k.run(first.id)).history.find((h: any) => h.type === 'DIGEST_OPENED').at);
-      await sleep(Math.max(0, openedAt + 1000 - Date.now()));
-      const second = await k.trigger({ workflowKey: wf.key, userId: ada, data: { n: 2 } });
-      await k.drain(50);
-      const joinedAt = ms((await k.run(second.id)).history.find((h: any) => h.type === 'DIGESTED').at);
-      await k.drain(2500);
-      const done = await k.run(first.id);
-      expect(done.status).toBe('COMPLETED');
-      expect(details(done, 'WAITING').map((w: any) => ms(w.until))).toEqual([openedAt + 2000, joinedAt + 2000]);
-      expect(detail(done, 'DIGEST_CLOSED')).toMatchObject({ count: 2, closedBy: 'WINDOW' });
     });
   });
 });
