@@ -11,6 +11,8 @@ import { CreateJobs1764500005000 } from './1764500005000-create-jobs';
 import { NoPadBinaryKeys1764600000000 } from './1764600000000-no-pad-binary-keys';
 import { CreateWorkflows1764700000000 } from './1764700000000-create-workflows';
 import { CreateWorkflowRuns1764700001000 } from './1764700001000-create-workflow-runs';
+import { CreateTopicsAndPreferences1764800000000 } from './1764800000000-create-topics-and-preferences';
+import { AddTemplateTopic1764800001000 } from './1764800001000-add-template-topic';
 
 /**
  * Every migration, in order. A new one (`npm run migration:generate -- migrations/<name>`)
@@ -30,4 +32,6 @@ export const MIGRATIONS = [
   NoPadBinaryKeys1764600000000,
   CreateWorkflows1764700000000,
   CreateWorkflowRuns1764700001000,
+  CreateTopicsAndPreferences1764800000000,
+  AddTemplateTopic1764800001000,
 ];

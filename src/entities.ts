@@ -16,6 +16,8 @@ import { Delivery } from './domain/message/delivery.entity';
 import { MessageHistory } from './domain/message/message-history.entity';
 import { Job } from './pipeline/job.entity';
 import { Workflow } from './domain/workflow/workflow.entity';
+import { Topic } from './domain/preference/topic.entity';
+import { Preference } from './domain/preference/preference.entity';
 
 /** Every entity, listed explicitly (no globs: the same list works under ts-jest and from dist/). */
 export const ENTITIES = [
@@ -37,4 +39,6 @@ export const ENTITIES = [
   MessageHistory,
   Job,
   Workflow,
+  Topic,
+  Preference,
 ];

@@ -12,6 +12,8 @@ import { ProviderConfigService } from './domain/provider/provider-config.service
 import { SecretBox } from './domain/provider/secret-box';
 import { RoutingRuleService } from './domain/routing/routing-rule.service';
 import { TemplateService } from './domain/template/template.service';
+import { PreferenceService } from './domain/preference/preference.service';
+import { TopicService, type TopicReferences } from './domain/preference/topic.service';
 import { WorkspaceService } from './domain/workspace/workspace.service';
 import { WorkflowService } from './domain/workflow/workflow.service';
 import { JobQueue } from './pipeline/job-queue';
@@ -34,6 +36,10 @@ export interface Services {
   events: EventLogService;
   templates: TemplateService;
   workflows: WorkflowService;
+  /** Topics (the only writer of `topics`). */
+  topics: TopicService;
+  /** Users' preferences (the only writer of `preferences`). */
+  preferences: PreferenceService;
   mappings: MappingService;
   rules: RoutingRuleService;
   providerConfigs: ProviderConfigService;
@@ -72,8 +78,10 @@ export function createServices(
   const workspaces = new WorkspaceService(db);
   const groups = new GroupService(db);
   const profiles = new ProfileService(db, groups);
-  const templates = new TemplateService(db, profiles);
-  const workflows = new WorkflowService(db);
+  const topics: TopicService = new TopicService(db, (): TopicReferences[] => [templates, workflows]);
+  const preferences = new PreferenceService(db, topics);
+  const templates: TemplateService = new TemplateService(db, profiles, topics);
+  const workflows: WorkflowService = new WorkflowService(db, topics);
   const mappings = new MappingService(db);
   const rules = new RoutingRuleService(db);
   const box = new SecretBox(config.secret, config.secretPrevious ? [config.secretPrevious] : []);
@@ -100,7 +108,20 @@ export function createServices(
     telemetry: workflowTelemetry(metrics),
   });
   const pipeline = new SendPipeline(
-    { db, templates, profiles, rules, providerConfigs, messages, store: messageStore, events, registry, telemetry },
+    {
+      db,
+      templates,
+      profiles,
+      rules,
+      providerConfigs,
+      messages,
+      store: messageStore,
+      events,
+      topics,
+      preferences,
+      registry,
+      telemetry,
+    },
     { attempts: config.retryAttempts, baseMs: config.retryBaseMs },
   );
   return {
@@ -111,6 +132,8 @@ export function createServices(
     events,
     templates,
     workflows,
+    topics,
+    preferences,
     mappings,
     rules,
     providerConfigs,

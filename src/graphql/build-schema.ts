@@ -4,6 +4,7 @@ import { ApiKeyResolver } from './resolvers/api-key.resolver';
 import { EventResolver } from './resolvers/event.resolver';
 import { GroupResolver } from './resolvers/group.resolver';
 import { ProfileResolver } from './resolvers/profile.resolver';
+import { PreferenceResolver, TopicResolver } from './resolvers/preference.resolver';
 import { EventNameResolver, MappingResolver } from './resolvers/mapping.resolver';
 import { InboundEventMessageResolver, MessageResolver } from './resolvers/message.resolver';
 import { ProviderResolver } from './resolvers/provider.resolver';
@@ -36,6 +37,8 @@ export function buildGraphQLSchema(): GraphQLSchema {
       WorkflowRunResolver,
       MessageRunResolver,
       CancelMappingResolver,
+      TopicResolver,
+      PreferenceResolver,
     ],
     // graphql-scalars' DateTimeISO (type-graphql's default for Date) with a cheaper serializer
     scalarsMap: [{ type: Date, scalar: DateTimeISO }],

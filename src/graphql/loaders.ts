@@ -5,6 +5,7 @@ import type { EventMapping } from '../domain/mapping/event-mapping.entity';
 import type { Delivery } from '../domain/message/delivery.entity';
 import type { Message } from '../domain/message/message.entity';
 import type { MessageHistory } from '../domain/message/message-history.entity';
+import type { Preference } from '../domain/preference/preference.entity';
 import type { RequestContext } from '../domain/request-context';
 import type { Template } from '../domain/template/template.entity';
 import type { Services } from '../services';
@@ -25,6 +26,7 @@ export interface Loaders {
   runs: DataLoader<string, WorkflowRun | null>;
   runHistory: DataLoader<string, MessageHistory[]>;
   runMessages: DataLoader<string, Message[]>;
+  preferences: DataLoader<string, Preference[]>;
 }
 
 function loader<V>(load: (keys: readonly string[]) => Promise<Map<string, V>>, missing: V): DataLoader<string, V> {
@@ -50,5 +52,6 @@ export function createLoaders(services: Services, ctx: RequestContext): Loaders 
     // a run's history and messages are only reached through a run of this workspace
     runHistory: loader((ids) => services.runs.historyOf(ids), [] as MessageHistory[]),
     runMessages: loader((ids) => services.messages.ofRuns(ids), [] as Message[]),
+    preferences: loader((ids) => services.preferences.byUsers(ctx, ids), [] as Preference[]),
   };
 }

@@ -20,8 +20,8 @@ import { RoutingMethod } from '../domain/routing/routing.enums';
 import { attempt, skipAttempt, SKIPPED_ERROR, telemetryIds, type AttemptDeps } from './attempt';
 import type { PipelineTelemetry } from './pipeline-telemetry';
 import type { RetryPolicy } from './retry-policy';
-import { decide, type Plan, type PlannedChannel } from './routing/decide';
-import { loadInputs, type RoutingSources } from './routing/load-inputs';
+import { decide, type Plan, type PlannedChannel, type RoutingInputs } from './routing/decide';
+import { loadInputs, loadPreferencesIn, type RoutingSources } from './routing/load-inputs';
 
 /**
  * What one pipeline run ended with: finished, to be run again at `retryAt`, or `failed` unexpectedly
@@ -139,27 +139,34 @@ export class SendPipeline {
     const inputs = await loadInputs(this.deps, ctx, messages);
     const configs = new Map(inputs.configs.map((c) => [c.id, c]));
     const now = new Date();
-    const decided = messages.map((message) => ({ message, decision: decide(message, inputs) }));
     // a first provider whose configuration cannot be used is skipped by run(), with the reason in the history
     const usable = (planned: PlannedChannel) => !configs.get(planned.providers[0].configId)?.problem;
-    const skipping = new Set(
-      decided.flatMap(({ message, decision }) =>
-        decision.plan && !firstChannels(decision.plan).every(usable) ? [message.id] : [],
-      ),
-    );
-    const attempts = decided.flatMap(({ message, decision }) => {
-      const plan = decision.plan;
-      if (!plan) return [];
-      return firstChannels(plan)
-        .filter(usable)
-        .map((planned) => ({
-          message,
-          plan,
-          planned,
-          delivery: firstDelivery(message, planned, now),
-        }));
-    });
-    await db.transaction(async (tx) => {
+    const decideAll = (all: RoutingInputs) => {
+      const decided = messages.map((message) => ({ message, decision: decide(message, all) }));
+      const skipping = new Set(
+        decided.flatMap(({ message, decision }) =>
+          decision.plan && !firstChannels(decision.plan).every(usable) ? [message.id] : [],
+        ),
+      );
+      const attempts = decided.flatMap(({ message, decision }) => {
+        const plan = decision.plan;
+        if (!plan) return [];
+        return firstChannels(plan)
+          .filter(usable)
+          .map((planned) => ({
+            message,
+            plan,
+            planned,
+            delivery: firstDelivery(message, planned, now),
+          }));
+      });
+      return { decided, skipping, attempts };
+    };
+    // preferences and topics are read in the transaction that records the decision (README, "Preferences
+    // and topics"): the decision is taken there, from what is committed at that moment, with no cache
+    const { decided, skipping, attempts } = await db.transaction(async (tx) => {
+      const made = decideAll({ ...inputs, ...(await loadPreferencesIn(this.deps, tx, ctx, messages, inputs)) });
+      const { decided, attempts } = made;
       await store.saveRoutingIn(
         tx,
         decided.map(({ message, decision }) =>
@@ -183,6 +190,7 @@ export class SendPipeline {
           ofMessage(message.id, withEnd(decision.status, decision.reason, decision.history)),
         ),
       );
+      return made;
     });
     for (const { message, decision } of decided) {
       telemetry?.status({ ...telemetryIds(message), status: decision.status, reason: decision.reason });
@@ -232,16 +240,30 @@ export class SendPipeline {
     return [...unfinished];
   }
 
-  /** Routes one message and records the decision; the plan when it was ROUTED, else null (finished). */
+  /**
+   * Routes one message and records the decision; the plan when it was ROUTED, else null (finished).
+   * Preferences and topics are read, and the decision taken, in the transaction that records it.
+   */
   private async route(ctx: RequestContext, message: Message): Promise<Plan | null> {
-    const decision = decide(message, await loadInputs(this.deps, ctx, [message]));
-    const changes = { templateVersion: decision.templateVersion ?? undefined, plan: decision.plan };
-    if (decision.plan) {
-      await this.update(message, decision.status, null, decision.history, changes);
-      return decision.plan;
-    }
-    await this.finish(message, decision.status, decision.reason, decision.history, changes);
-    return null;
+    const inputs = await loadInputs(this.deps, ctx, [message]);
+    const decision = await this.deps.db.transaction(async (tx) => {
+      const decision = decide(message, {
+        ...inputs,
+        ...(await loadPreferencesIn(this.deps, tx, ctx, [message], inputs)),
+      });
+      const changes = { templateVersion: decision.templateVersion ?? undefined, plan: decision.plan };
+      const reason = decision.plan ? null : decision.reason;
+      const history = decision.plan ? decision.history : withEnd(decision.status, reason, decision.history);
+      await this.deps.store.updateIn(tx, message, decision.status, reason, history, changes);
+      return decision;
+    });
+    message.status = decision.status;
+    this.deps.telemetry?.status({
+      ...telemetryIds(message),
+      status: decision.status,
+      reason: decision.plan ? null : decision.reason,
+    });
+    return decision.plan ?? null;
   }
 
   /** Sends a ROUTED message by its plan: SINGLE tries channel after channel, ALL every channel at once. */

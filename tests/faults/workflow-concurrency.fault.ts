@@ -458,18 +458,21 @@ describe('fault: workflow steps under three worker processes', () => {
       await expectOk(await ingest(api.base, ws.ingestKey, '/v1/batch', { batch }, 60_000), 'batch');
       await sleep(60);
     }
-    // the cancel as the first delays come due and the workers claim them
+    // the cancel as the first delays come due, at a moment the workers hold some of the runs' jobs
+    let held = 0;
     await waitFor(
       'the first runs to send',
       async () => {
-        const [{ n }] = await scene.db.query<{ n: number | string }>(
-          'SELECT COUNT(*) AS n FROM messages WHERE workspace_id = ?',
-          [workspaceId],
+        const [{ n, h }] = await scene.db.query<{ n: number | string; h: number | string }>(
+          `SELECT (SELECT COUNT(*) FROM messages WHERE workspace_id = ?) AS n,
+             (SELECT COUNT(*) FROM jobs WHERE workspace_id = ? AND kind = 'run' AND status = 'running') AS h`,
+          [workspaceId, workspaceId],
         );
-        return Number(n) >= runsCount / 20;
+        held = Number(h);
+        return (Number(n) >= runsCount / 20 && held > 0) || Number(n) >= runsCount / 2;
       },
       30_000,
-      20,
+      10,
     );
     const sentAt = Date.now();
     const answered = await cancel(ws, workflowId);
@@ -527,6 +530,7 @@ describe('fault: workflow steps under three worker processes', () => {
     return {
       ws,
       runs,
+      held,
       answered,
       sentAt,
       ackAt,
@@ -737,7 +741,7 @@ describe('fault: workflow steps under three worker processes', () => {
     report(
       'workflow-cancel',
       `${RUNS} runs of delay PT2S → send with one cancel key, due over ~1.2 s, ${WORKERS} workers; cancelRuns sent once ` +
-        `${r.completed.size ? '' : 'no '}runs had sent, answered ${r.answered} in ${r.ackAt - r.sentAt} ms: ` +
+        `${r.completed.size ? '' : 'no '}runs had sent (${r.held} run jobs held by workers), answered ${r.answered} in ${r.ackAt - r.sentAt} ms: ` +
         `${r.cancelled.size} CANCELLED, ${r.completed.size} COMPLETED (sent before the cancel); ${r.messages.length} messages, ` +
         `${r.messageOfCancelled} of cancelled runs, ${r.committedAfterAck.length} committed after the answer ` +
         `(${r.createdAfterAck} stamped after it; latest stamp ${r.latestMessage - r.ackAt} ms from it); ` +
@@ -799,7 +803,8 @@ describe('fault: workflow steps under three worker processes', () => {
     report(
       'workflow-cancel-event',
       `${USERS} runs of delay PT2S → send (pairs of users sharing a cart id), a batch of ${USERS / 2} cancelling events ` +
-        `(one user of each pair) stored in ${r.ackAt - r.sentAt} ms as the delays came due, ${WORKERS} workers: ` +
+        `(one user of each pair) stored in ${r.ackAt - r.sentAt} ms as the delays came due (${r.held} run jobs held by workers), ` +
+        `${WORKERS} workers: ` +
         `${evenCancelled} of ${USERS / 2} cancelled (the rest had sent), ${cancelledOdd} of the other users' runs cancelled; ` +
         `${r.messages.length} messages, ${r.messageOfCancelled} of cancelled runs, ${evenLate.length} of the cancelling ` +
         `users committed after the events were stored`,

@@ -24,12 +24,6 @@ describe('workflow runs', () => {
     { ref: 'send', type: 'send', template },
   ];
 
-  async function user(): Promise<string> {
-    const userId = uid('u');
-    await k.identify(userId);
-    return userId;
-  }
-
   it('a mapped track starts a run: delay, then send; the message names its run', async () => {
     const template = await k.smsTemplate();
     const wf = await k.workflow([
@@ -42,7 +36,7 @@ describe('workflow runs', () => {
       { n: `Segment-TrackEvent:${event}`, w: wf.id },
     );
     expect(mapEvent).toEqual({ eventName: `Segment-TrackEvent:${event}`, workflow: wf, template: null });
-    const userId = await user();
+    const userId = await k.user();
     await k.track(userId, event, { name: 'Ada' });
 
     await k.drain(300);
@@ -81,7 +75,7 @@ describe('workflow runs', () => {
   describe('trigger', () => {
     it('starts a run with its data; the same idempotencyKey returns the same run, also when called at once', async () => {
       const wf = await k.workflow(delayThenSend(await k.smsTemplate()));
-      const userId = await user();
+      const userId = await k.user();
       const run = await k.trigger({ workflowKey: wf.key, userId, data: { name: 'Ada', n: 1 }, idempotencyKey: 'once' });
       expect(run).toMatchObject({
         status: 'RUNNING',
@@ -125,7 +119,7 @@ describe('workflow runs', () => {
 
     it("takes the cancel key from trigger's cancelKey, else from the workflow's cancelKeyPath", async () => {
       const wf = await k.workflow(delayThenSend(await k.smsTemplate()), { cancelKeyPath: 'data.cartId' });
-      const userId = await user();
+      const userId = await k.user();
       const fromPath = await k.trigger({ workflowKey: wf.key, userId, data: { cartId: 'c1' } });
       expect(fromPath.cancelKey).toBe('c1');
       expect(detail(fromPath, 'STARTED').cancelKey).toBe('c1');
@@ -164,7 +158,7 @@ describe('workflow runs', () => {
   describe('versions', () => {
     it('a workflow that is not published: triggered or mapped, the run ends FAILED, UNPUBLISHED', async () => {
       const wf = await k.workflow(delayThenSend(await k.smsTemplate()), {}, false);
-      const userId = await user();
+      const userId = await k.user();
       const triggered = await k.trigger({ workflowKey: wf.key, userId });
       expect(triggered).toMatchObject({ status: 'RUNNING', version: null });
       const event = uid('Early');
@@ -185,7 +179,7 @@ describe('workflow runs', () => {
       const first = await k.smsTemplate('v1 {{data.name}}');
       const second = await k.smsTemplate('v2 {{data.name}}');
       const wf = await k.workflow(delayThenSend(first));
-      const userId = await user();
+      const userId = await k.user();
       const old = await k.trigger({ workflowKey: wf.key, userId, data: { name: 'Ada' } });
       await k.drain();
       expect(await k.run(old.id)).toMatchObject({ status: 'WAITING', version: 1 });
@@ -246,8 +240,8 @@ describe('workflow runs', () => {
         keyPath: 'data.cartId',
         workflow: { key: wf.key },
       });
-      const ada = await user();
-      const bob = await user();
+      const ada = await k.user();
+      const bob = await k.user();
       await k.track(ada, abandoned, { cartId: 'c1' });
       await k.track(ada, abandoned, { cartId: 'c2' });
       await k.track(bob, abandoned, { cartId: 'c1' });
@@ -304,7 +298,7 @@ describe('workflow runs', () => {
 
     it("cancelRuns cancels every user's open runs with the key and counts them; later runs go on", async () => {
       const wf = await k.workflow(delayThenSend(await k.smsTemplate()), { cancelKeyPath: 'data.cartId' });
-      const [ada, bob, cy] = [await user(), await user(), await user()];
+      const [ada, bob, cy] = [await k.user(), await k.user(), await k.user()];
       const a9 = await k.trigger({ workflowKey: wf.key, userId: ada, data: { cartId: 'c9' } });
       const b9 = await k.trigger({ workflowKey: wf.key, userId: bob, data: { cartId: 'c9' } });
       const a8 = await k.trigger({ workflowKey: wf.key, userId: ada, data: { cartId: 'c8' } });
@@ -335,6 +329,27 @@ describe('workflow runs', () => {
         expect(await k.run(r.id)).toMatchObject({ status: 'COMPLETED', messages: [expect.anything()] });
       // an ended run is not cancelled again
       expect((await cancel(wf.key, 'c9')).data).toEqual({ cancelRuns: 0 });
+    });
+
+    it('an event mapped both to start and to cancel runs cancels the older run first, then starts its own', async () => {
+      const wf = await k.workflow(delayThenSend(await k.smsTemplate()), { cancelKeyPath: 'data.cartId' });
+      const event = uid('Cart Updated');
+      await k.mapWorkflow(event, wf.id);
+      await k.q(
+        'mutation($n: String!, $w: ID!) { mapCancel(eventName: $n, workflowId: $w, keyPath: "data.cartId") { eventName } }',
+        {
+          n: `Segment-TrackEvent:${event}`,
+          w: wf.id,
+        },
+      );
+      const userId = await k.user();
+      await k.track(userId, event, { cartId: 'c1', v: 1 });
+      await k.track(userId, event, { cartId: 'c1', v: 2 });
+      await k.drain();
+      const [newer, older] = await k.runs({ workflowKey: wf.key });
+      expect(older).toMatchObject({ status: 'CANCELLED', data: { v: 1 } });
+      expect(detail(older, 'CANCELLED')).toMatchObject({ by: 'event', cancelKey: 'c1', eventId: newer.event.id });
+      expect(newer).toMatchObject({ status: 'WAITING', data: { v: 2 }, cancelKey: 'c1' });
     });
   });
 
@@ -389,7 +404,7 @@ describe('workflow runs', () => {
           t: templateId,
         },
       );
-      const userId = await user();
+      const userId = await k.user();
       await k.track(userId, event, { name: 'Ada' });
       await k.drain();
       const { messages } = await k.q(

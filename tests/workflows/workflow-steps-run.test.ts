@@ -1,13 +1,13 @@
 import { DateTime } from 'luxon';
-import { fromDbTime } from '../../src/db/dialect';
 import { uid } from '../helpers/test-app';
-import { detail, details, sleep, startRunKit, types, type RunKit } from './run-helpers';
+import { detail, details, startRunKit, types, type RunKit } from './run-helpers';
 
 /**
  * The steps of README "Workflows" run end to end (CONTRACT §4): delays of every form, send windows in the
- * recipient's zone, `when` skips and exits, throttles and digests — each asserted by the run's status,
- * due time, history entries and their details, and the messages it created. Long waits are not slept:
- * the run's due time is moved (what a clock moving on would do) and the worker drained.
+ * recipient's zone, `when` skips and exits (throttles and digests: workflow-throttle-digest-run.test.ts),
+ * each asserted by the run's status, due time, history entries and their details, and the messages it
+ * created. Long waits are not slept: the run's due time is moved (what a clock moving on would do) and the
+ * worker drained.
  */
 
 const DAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];

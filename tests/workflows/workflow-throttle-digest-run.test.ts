@@ -1,4 +1,5 @@
 import { fromDbTime } from '../../src/db/dialect';
+import { uid } from '../helpers/test-app';
 import { detail, details, sleep, startRunKit, types, type RunKit } from './run-helpers';
 
 /**
@@ -287,5 +288,104 @@ describe('workflow throttle and digest steps, run end to end', () => {
       expect(details(done, 'WAITING').map((w: any) => ms(w.until))).toEqual([openedAt + 2000, joinedAt + 2000]);
       expect(detail(done, 'DIGEST_CLOSED')).toMatchObject({ count: 2, closedBy: 'WINDOW' });
     });
+  });
+
+  it('a cancelled collector leaves no open bucket: a later run opens its own and sends', async () => {
+    const template = await k.smsTemplate('{{digest.count}}');
+    const wf = await k.workflow(
+      [
+        { ref: 'collect', type: 'digest', window: 'PT2S' },
+        { ref: 'send', type: 'send', template },
+      ],
+      { cancelKeyPath: 'data.cartId' },
+    );
+    const ada = await k.user();
+    const first = await k.startAndDrain(wf.key, ada, { cartId: 'a' });
+    expect(first.status).toBe('WAITING');
+    expect(
+      (await k.q('mutation($w: String!) { cancelRuns(workflowKey: $w, cancelKey: "a") }', { w: wf.key })).cancelRuns,
+    ).toBe(1);
+    const later = await k.startAndDrain(wf.key, ada, { cartId: 'b' });
+    expect(later).toMatchObject({ status: 'WAITING', step: 'collect' });
+    expect(detail(later, 'DIGEST_OPENED').digestId).not.toBe(detail(first, 'DIGEST_OPENED').digestId);
+    await k.drain(2500);
+    const done = await k.run(later.id);
+    expect(done.status).toBe('COMPLETED');
+    expect(detail(done, 'DIGEST_CLOSED').count).toBe(1);
+    expect(done.messages).toHaveLength(1);
+    expect((await k.run(first.id)).status).toBe('CANCELLED');
+  });
+
+  describe('with several workers at once', () => {
+    /** Triggers `n` runs of one user, then drains three workers together (batches of up to 8 each). */
+    async function crowd(workflowKey: string, n: number): Promise<any[]> {
+      const userId = await k.user();
+      const started = [];
+      for (let i = 1; i <= n; i++) started.push(await k.trigger({ workflowKey, userId, data: { i } }));
+      const workers = [k.t.worker({ id: uid('wa') }), k.t.worker({ id: uid('wb') }), k.t.worker({ id: uid('wc') })];
+      await Promise.all(workers.map((w) => w.drain(300)));
+      return Promise.all(started.map((r) => k.run(r.id)));
+    }
+
+    it('a throttle admits exactly its limit', async () => {
+      const wf = await k.workflow([
+        { ref: 'limit', type: 'throttle', limit: 3, window: 'PT1H' },
+        { ref: 'send', type: 'send', template: await k.smsTemplate() },
+      ]);
+      const runs = await crowd(wf.key, 20);
+      const statuses = runs.map((r) => r.status);
+      expect(statuses.filter((s) => s === 'COMPLETED')).toHaveLength(3);
+      expect(statuses.filter((s) => s === 'THROTTLED')).toHaveLength(17);
+      const passed = runs.filter((r) => r.status === 'COMPLETED').map((r) => detail(r, 'THROTTLE_PASSED').count);
+      expect(passed.sort()).toEqual([1, 2, 3]);
+      for (const r of runs.filter((r) => r.status === 'THROTTLED'))
+        expect(detail(r, 'THROTTLED')).toMatchObject({ count: 3, limit: 3 });
+    });
+
+    it('a digest has one open bucket: one collector, every other run digested into it', async () => {
+      const wf = await k.workflow([
+        { ref: 'collect', type: 'digest', window: 'PT2S' },
+        { ref: 'send', type: 'send', template: await k.smsTemplate('{{digest.count}}') },
+      ]);
+      const runs = await crowd(wf.key, 20);
+      const collectors = runs.filter((r) => r.status === 'WAITING');
+      expect(collectors).toHaveLength(1);
+      const [collector] = collectors;
+      const digested = runs.filter((r) => r.status === 'DIGESTED');
+      expect(digested).toHaveLength(19);
+      for (const r of digested) expect(detail(r, 'DIGESTED').into).toBe(collector.id);
+      expect(digested.map((r) => detail(r, 'DIGESTED').count).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 19 }, (_, i) => i + 2),
+      );
+      await k.drain(2500);
+      const done = await k.run(collector.id);
+      expect(done.status).toBe('COMPLETED');
+      expect(detail(done, 'DIGEST_CLOSED').count).toBe(20);
+      const { plan, sendOptions } = await k.messageRow(done.messages[0].id);
+      expect(plan.rendered.sms.body).toBe('20');
+      expect(sendOptions.digest.items.map((d: any) => d.i).sort((a: number, b: number) => a - b)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+    });
+  });
+
+  it('a Segment retry of the same messageId is not counted twice in a digest', async () => {
+    const wf = await k.workflow([
+      { ref: 'collect', type: 'digest', window: 'PT2S' },
+      { ref: 'send', type: 'send', template: await k.smsTemplate('{{digest.count}}') },
+    ]);
+    const event = uid('Comment');
+    await k.mapWorkflow(event, wf.id);
+    const userId = await k.user();
+    const messageId = uid('seg');
+    await k.track(userId, event, { n: 1 }, { messageId });
+    await k.track(userId, event, { n: 1 }, { messageId });
+    await k.track(userId, event, { n: 2 }, { messageId: uid('seg') });
+    await k.drain(2500);
+    const runs = await k.runs({ workflowKey: wf.key });
+    const collector = runs.find((r: any) => r.status === 'COMPLETED');
+    expect(detail(collector, 'DIGEST_CLOSED').count).toBe(2);
+    expect((await k.messageRow(collector.messages[0].id)).plan.rendered.sms.body).toBe('2');
+    expect(runs.filter((r: any) => r.status === 'DIGESTED')).toHaveLength(1);
   });
 });

@@ -121,13 +121,23 @@ export class EventMapper implements TrackMapper {
     const userOf = (e: StoredTrack): string => e.userId ?? aliases.get(e.anonymousId!) ?? e.anonymousId!;
     const dataOf = (e: StoredTrack) => (isJsonObject(e.properties) ? e.properties : {});
 
-    // cancels first: a run this very event starts is not the event's to cancel
-    if (cancel) {
-      await this.runs.cancelForEventsIn(
-        tx,
-        workspaceId,
-        mapped.flatMap((e) =>
-          (cancels.get(e.name) ?? []).map((c) => ({
+    const created: (NewMessage & { id: string })[] = [];
+    let starts: EventRunStart[] = [];
+    let started = 0;
+    const flushStarts = async () => {
+      started += (await this.runs.startForEventsIn(tx, workspaceId, starts, at)).length;
+      starts = [];
+    };
+    // in the order received (ids grow with it): a cancelling event cancels the runs of earlier events, in
+    // this batch too, and never one that a later event starts — nor the one it starts itself
+    for (const e of [...mapped].sort((x, y) => Number(x.id) - Number(y.id))) {
+      const cancelling = cancel ? cancels.get(e.name) : undefined;
+      if (cancelling) {
+        await flushStarts();
+        await this.runs.cancelForEventsIn(
+          tx,
+          workspaceId,
+          cancelling.map((c) => ({
             ...c,
             userId: userOf(e),
             data: dataOf(e),
@@ -135,14 +145,9 @@ export class EventMapper implements TrackMapper {
             eventId: e.id,
             eventName: e.name,
           })),
-        ),
-        at,
-      );
-    }
-
-    const created: (NewMessage & { id: string })[] = [];
-    const starts: EventRunStart[] = [];
-    for (const e of mapped) {
+          at,
+        );
+      }
       const target = targets.get(e.name);
       const ref = target ? timeOrderedId() : null;
       if (!(await claimEvent(tx, workspaceId, e.id, ref))) continue;
@@ -171,8 +176,8 @@ export class EventMapper implements TrackMapper {
         });
       }
     }
+    await flushStarts();
     await this.messages.createIn(tx, workspaceId, created, at);
-    await this.runs.startForEventsIn(tx, workspaceId, starts, at);
-    return created.length + starts.length;
+    return created.length + started;
   }
 }

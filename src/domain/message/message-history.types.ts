@@ -1,4 +1,6 @@
 import type { Channel } from '../channel/channel.enum';
+import type { PreferenceVerdict } from '../preference/preference-rules';
+import type { TopicState } from '../preference/preference.enums';
 import type { ConditionTrace } from '../routing/condition';
 import type { RoutingAction, RoutingMethod } from '../routing/routing.enums';
 import type { DeliveryStatus } from './message-status.enum';
@@ -44,6 +46,22 @@ export interface HistoryDetails {
     /** Present when no rule matched. */
     fallback?: string;
   };
+  /**
+   * The topic the message is judged by (only when it has one): the workflow's or the template's, whether a
+   * topic with that key exists (an unknown key is judged as ON), its default and whether it is commercial.
+   */
+  TOPIC: {
+    key: string;
+    found: boolean;
+    defaultState: TopicState | null;
+    commercial: boolean;
+    from: 'workflow' | 'template';
+  };
+  /**
+   * A channel the recipient's preferences leave out (README, "Preferences and topics"): what decided —
+   * a preference row (`preference`), the `unsubscribed` trait, or the topic's default (`defaultState`).
+   */
+  SKIPPED_PREFERENCE: { channel: Channel; topic: string | null } & PreferenceVerdict;
   /** The channels considered, those available (address and providers found) and why the others are not. */
   CHANNELS: {
     method: RoutingMethod;
@@ -67,7 +85,7 @@ export interface HistoryDetails {
   UNDELIVERABLE: { failedChannels: Channel[] } | EndDetail;
   /** Final: no channel was available. */
   UNROUTABLE: EndDetail;
-  /** Final: a rule suppressed the message. */
+  /** Final: a rule suppressed the message (`SUPPRESSED`), or the recipient opted out of every channel (`OPTED_OUT`). */
   FILTERED: EndDetail;
 }
 

@@ -362,23 +362,33 @@ export class MessageStore {
     entries: readonly HistoryEntry[],
     changes: MessageChanges = {},
   ): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.run(
-        `UPDATE messages SET status = ?, reason = ?, channel = COALESCE(?, channel), template_version = COALESCE(?, template_version),
-         plan = COALESCE(?, plan), updated_at = ? WHERE id = ?`,
-        [
-          status,
-          reason,
-          changes.channel ?? null,
-          changes.templateVersion ?? null,
-          changes.plan ? JSON.stringify(changes.plan) : null,
-          toDbTime(new Date()),
-          message.id,
-        ],
-      );
-      await this.appendHistoryIn(tx, ofMessage(message.id, entries));
-    });
+    await this.db.transaction((tx) => this.updateIn(tx, message, status, reason, entries, changes));
     message.status = status;
+  }
+
+  /** {@link update} inside the caller's transaction (`message.status` is left to the caller, after commit). */
+  async updateIn(
+    tx: Sql,
+    message: Message,
+    status: MessageStatus,
+    reason: string | null,
+    entries: readonly HistoryEntry[],
+    changes: MessageChanges = {},
+  ): Promise<void> {
+    await tx.run(
+      `UPDATE messages SET status = ?, reason = ?, channel = COALESCE(?, channel), template_version = COALESCE(?, template_version),
+       plan = COALESCE(?, plan), updated_at = ? WHERE id = ?`,
+      [
+        status,
+        reason,
+        changes.channel ?? null,
+        changes.templateVersion ?? null,
+        changes.plan ? JSON.stringify(changes.plan) : null,
+        toDbTime(new Date()),
+        message.id,
+      ],
+    );
+    await this.appendHistoryIn(tx, ofMessage(message.id, entries));
   }
 
   /** {@link update} to a final status, its history ended by the status's own entry (see {@link withEnd}). */

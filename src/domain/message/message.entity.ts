@@ -16,6 +16,11 @@ export interface SendOptions {
   channels?: Channel[];
   method?: RoutingMethod;
   digest?: Record<string, unknown>;
+  /**
+   * The workflow's topic (README, "Preferences and topics"): the send is judged by it, before the
+   * template's own topic. Absent: the template's published topic.
+   */
+  topic?: string;
 }
 
 /** A notification to one user, created by a mapped track or by `send`, routed by the pipeline. */

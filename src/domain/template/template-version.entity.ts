@@ -20,6 +20,9 @@ export class TemplateVersion {
   @Column(jsonColumn('channels'))
   channels!: Channel[];
 
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  topic!: string | null;
+
   @Column(jsonColumn('content'))
   content!: ChannelContent;
 

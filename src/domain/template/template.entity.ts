@@ -36,6 +36,13 @@ export class Template {
   @Field(() => GraphQLJSONObject, { description: 'The draft content, one entry per channel' })
   draft!: ChannelContent;
 
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The draft\'s topic key (README, "Preferences and topics"); its messages are judged by it',
+  })
+  topic!: string | null;
+
   @Column({ type: 'int', name: 'published_version', nullable: true })
   @Field(() => Int, { nullable: true, description: 'The latest published version: 1, 2, 3…' })
   publishedVersion!: number | null;

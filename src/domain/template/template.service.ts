@@ -11,6 +11,7 @@ import { renderContent, validateContent, type RenderResult } from './render';
 import { Template } from './template.entity';
 import { TemplateStatus } from './template-status.enum';
 import { parseJsonColumn, placeholders } from '../../db/rows';
+import type { TopicReferences, TopicService } from '../preference/topic.service';
 
 /** What `createTemplate` needs: every field. */
 export interface TemplateInput {
@@ -18,6 +19,8 @@ export interface TemplateInput {
   name: string;
   channels: Channel[];
   content: Record<string, unknown>;
+  /** The topic key; null or absent: none. */
+  topic?: string | null;
 }
 
 /**
@@ -29,6 +32,8 @@ export interface TemplatePatch {
   name?: string | null;
   channels?: Channel[] | null;
   content?: Record<string, unknown> | null;
+  /** A topic key; `""` removes the topic (null or absent: unchanged, as for the other fields). */
+  topic?: string | null;
 }
 
 /** A published version, as the pipeline renders it. */
@@ -37,6 +42,8 @@ export interface PublishedTemplate {
   version: number;
   channels: Channel[];
   content: ChannelContent;
+  /** The topic the version was published with (null: none). */
+  topic: string | null;
 }
 
 export interface PreviewInput {
@@ -53,6 +60,7 @@ interface TemplateRow {
   name: string;
   channels: unknown;
   draft: unknown;
+  topic: string | null;
   published_version: number | null;
   created_at: unknown;
   updated_at: unknown;
@@ -66,6 +74,7 @@ function toTemplate(row: TemplateRow): Template {
     name: row.name,
     channels: parseJsonColumn(row.channels),
     draft: parseJsonColumn(row.draft),
+    topic: row.topic ?? null,
     publishedVersion: row.published_version === null ? null : Number(row.published_version),
     createdAt: fromDbTime(row.created_at),
     updatedAt: fromDbTime(row.updated_at),
@@ -104,6 +113,7 @@ function applyPatch(template: Template, patch: TemplatePatch): TemplateInput {
     name: patch.name ?? template.name,
     channels: patch.channels ?? template.channels,
     content,
+    topic: patch.topic === undefined || patch.topic === null ? template.topic : patch.topic || null,
   };
 }
 
@@ -120,10 +130,14 @@ function sameJson(a: unknown, b: unknown): boolean {
   return false;
 }
 
-/** True when publishing would change something: never published, or the draft's channels or content differ. */
+/** True when publishing would change something: never published, or the draft's channels, content or topic differ. */
 export function draftDiffers(template: Template, published: PublishedTemplate | null): boolean {
   if (!published) return true;
-  return !sameJson(template.channels, published.channels) || !sameJson(template.draft, published.content);
+  return (
+    !sameJson(template.channels, published.channels) ||
+    !sameJson(template.draft, published.content) ||
+    (template.topic ?? null) !== published.topic
+  );
 }
 
 function checkInput(input: TemplateInput): void {
@@ -147,11 +161,33 @@ function checkInput(input: TemplateInput): void {
  * Templates: drafts are edited freely; `publish` freezes the draft as the next numbered version.
  * The pipeline only ever uses published versions.
  */
-export class TemplateService {
+export class TemplateService implements TopicReferences {
   constructor(
     private readonly db: Database,
     private readonly profiles: ProfileService,
+    /** Checks that a template's topic exists when it is saved (without it: any well-formed key is kept). */
+    private readonly topics?: TopicService,
   ) {}
+
+  /** A template's topic must exist: checked (and the topic row locked) in the saving transaction. */
+  private async checkTopic(tx: Sql, ctx: RequestContext, topic: string | null | undefined): Promise<void> {
+    if (topic === null || topic === undefined) return;
+    if (this.topics) await this.topics.requireIn(tx, ctx, topic, 'topic');
+    else if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/.test(topic)) {
+      throw new InvalidInputError('topic: must be a topic key', { field: 'topic' });
+    }
+  }
+
+  /** Templates whose draft or latest published version names the topic `key` (see TopicService.delete). */
+  async namingTopicIn(tx: Sql, ctx: RequestContext, key: string): Promise<string[]> {
+    const rows = await tx.rows<{ template_key: string }>(
+      `SELECT t.template_key FROM templates t LEFT JOIN template_versions v
+         ON v.template_id = t.id AND v.version = t.published_version
+       WHERE t.workspace_id = ? AND (t.topic = ? OR v.topic = ?) ORDER BY t.template_key`,
+      [ctx.workspaceId, key, key],
+    );
+    return rows.map((r) => `template "${r.template_key}"`);
+  }
 
   async create(ctx: RequestContext, input: TemplatePatch): Promise<Template> {
     requireAll(input);
@@ -167,9 +203,11 @@ export class TemplateService {
             input.key,
           ]);
           if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
+          const topic = input.topic || null;
+          await this.checkTopic(tx, ctx, topic);
           await tx.run(
-            `INSERT INTO templates (id, workspace_id, template_key, name, channels, draft, published_version, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+            `INSERT INTO templates (id, workspace_id, template_key, name, channels, draft, topic, published_version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
             [
               id,
               ctx.workspaceId,
@@ -177,6 +215,7 @@ export class TemplateService {
               input.name,
               JSON.stringify(input.channels),
               JSON.stringify(input.content),
+              topic,
               now,
               now,
             ],
@@ -211,13 +250,15 @@ export class TemplateService {
             [ctx.workspaceId, input.key, id],
           );
           if (taken.length) throw new InvalidInputError(`A template with key "${input.key}" already exists`);
+          if (patch.topic) await this.checkTopic(tx, ctx, input.topic);
           await tx.run(
-            'UPDATE templates SET template_key = ?, name = ?, channels = ?, draft = ?, updated_at = ? WHERE id = ? AND workspace_id = ?',
+            'UPDATE templates SET template_key = ?, name = ?, channels = ?, draft = ?, topic = ?, updated_at = ? WHERE id = ? AND workspace_id = ?',
             [
               input.key,
               input.name,
               JSON.stringify(input.channels),
               JSON.stringify(input.content),
+              input.topic ?? null,
               toDbTime(new Date()),
               id,
               ctx.workspaceId,
@@ -241,9 +282,11 @@ export class TemplateService {
       validateContent(template.channels, template.draft);
       const version = (template.publishedVersion ?? 0) + 1;
       const now = toDbTime(new Date());
+      // the topic is checked again: it may have been deleted while no published version named it
+      await this.checkTopic(tx, ctx, template.topic);
       await tx.run(
-        'INSERT INTO template_versions (template_id, version, channels, content, published_at) VALUES (?, ?, ?, ?, ?)',
-        [id, version, JSON.stringify(template.channels), JSON.stringify(template.draft), now],
+        'INSERT INTO template_versions (template_id, version, channels, content, topic, published_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [id, version, JSON.stringify(template.channels), JSON.stringify(template.draft), template.topic, now],
       );
       await tx.run('UPDATE templates SET published_version = ?, updated_at = ? WHERE id = ?', [version, now, id]);
       // read back inside the transaction: a concurrent publish must not show through
@@ -290,8 +333,8 @@ export class TemplateService {
 
   /** The latest published version, or null when the template was never published (or is unknown). */
   async published(ctx: RequestContext, templateId: string, version?: number | null): Promise<PublishedTemplate | null> {
-    const rows = await this.db.rows<{ version: number; channels: unknown; content: unknown }>(
-      `SELECT v.version, v.channels, v.content FROM template_versions v JOIN templates t ON t.id = v.template_id
+    const rows = await this.db.rows<{ version: number; channels: unknown; content: unknown; topic: string | null }>(
+      `SELECT v.version, v.channels, v.content, v.topic FROM template_versions v JOIN templates t ON t.id = v.template_id
        WHERE t.workspace_id = ? AND t.id = ? AND v.version = ${version ? '?' : 't.published_version'}`,
       version ? [ctx.workspaceId, templateId, version] : [ctx.workspaceId, templateId],
     );
@@ -301,6 +344,7 @@ export class TemplateService {
       version: Number(rows[0].version),
       channels: parseJsonColumn(rows[0].channels),
       content: parseJsonColumn(rows[0].content),
+      topic: rows[0].topic ?? null,
     };
   }
 
@@ -311,8 +355,14 @@ export class TemplateService {
   ): Promise<Map<string, PublishedTemplate | null>> {
     const map = new Map<string, PublishedTemplate | null>(templateIds.map((id) => [id, null]));
     if (!templateIds.length) return map;
-    const rows = await this.db.rows<{ template_id: string; version: number; channels: unknown; content: unknown }>(
-      `SELECT v.template_id, v.version, v.channels, v.content FROM template_versions v JOIN templates t ON t.id = v.template_id
+    const rows = await this.db.rows<{
+      template_id: string;
+      version: number;
+      channels: unknown;
+      content: unknown;
+      topic: string | null;
+    }>(
+      `SELECT v.template_id, v.version, v.channels, v.content, v.topic FROM template_versions v JOIN templates t ON t.id = v.template_id
        WHERE t.workspace_id = ? AND t.id IN (${placeholders(templateIds.length)}) AND v.version = t.published_version`,
       [ctx.workspaceId, ...templateIds],
     );
@@ -322,6 +372,7 @@ export class TemplateService {
         version: Number(r.version),
         channels: parseJsonColumn(r.channels),
         content: parseJsonColumn(r.content),
+        topic: r.topic ?? null,
       });
     }
     return map;

@@ -2,6 +2,7 @@ import type { Sql } from '../../db/database';
 import { toDbTime } from '../../db/dialect';
 import { insertRows, placeholders } from '../../db/rows';
 import type { RunHistoryEntry } from './run-history.types';
+import { dropBucketsOfIn } from './step-stores';
 import { OPEN_RUN_STATUSES, toRun, WorkflowRunStatus, type RunRow, type WorkflowRun } from './workflow-run';
 
 /**
@@ -182,8 +183,9 @@ export class RunStore {
 
   /**
    * Ends the RUNNING and WAITING runs a cancel names, CANCELLED, with the entry in their history, and
-   * drops their waiting jobs — all in `tx`, so once it commits no step of those runs does anything (each
-   * step locks its run and checks its status in the transaction that does its work). Returns their ids.
+   * drops their waiting jobs and the digest buckets they were collecting — all in `tx`, so once it commits
+   * no step of those runs does anything (each step locks its run and checks its status in the transaction
+   * that does its work). Returns their ids.
    */
   async cancelIn(tx: Sql, workspaceId: number, request: CancelRequest, at: Date): Promise<string[]> {
     const where = ['workspace_id = ?', 'workflow_id = ?', 'cancel_key = ?'];
@@ -218,6 +220,8 @@ export class RunStore {
       })),
     );
     await this.scheduler.dropRunJobsIn(tx, ids);
+    // a cancelled run that was collecting a digest: its bucket closes with it
+    await dropBucketsOfIn(tx, ids, at);
     return ids;
   }
 

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/database';
 import { isUniqueViolation } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
-import { parseJsonColumn } from '../../db/rows';
+import { parseJsonColumn, placeholders } from '../../db/rows';
 import { MAX_DURATION_DAYS } from './duration';
 import type { DigestValue } from './workflow-run';
 
@@ -245,4 +245,24 @@ export async function closeIn(
       lastAt: fromDbTime(bucket.last_at).toISOString(),
     },
   };
+}
+
+/**
+ * Closes the open buckets of collecting runs that were cancelled, in the cancel's transaction: nobody
+ * would ever close them, so runs reaching the digest step later open a bucket of their own instead of
+ * joining one that is never sent. The items the bucket held go with their collector.
+ */
+export async function dropBucketsOfIn(tx: Sql, collectorRunIds: readonly string[], at: Date): Promise<void> {
+  if (!collectorRunIds.length) return;
+  const ids = await tx.rows<{ id: string }>(
+    `SELECT id FROM workflow_digests WHERE collector_run_id IN (${placeholders(collectorRunIds.length)}) AND status = 'open'${tx.dialect.forUpdate}`,
+    [...collectorRunIds],
+  );
+  if (!ids.length) return;
+  const digestIds = ids.map((r) => r.id);
+  await tx.run(
+    `UPDATE workflow_digests SET status = 'closed', closed_by = 'CANCELLED', updated_at = ? WHERE id IN (${placeholders(digestIds.length)})`,
+    [toDbTime(at), ...digestIds],
+  );
+  await tx.run(`DELETE FROM workflow_digest_items WHERE digest_id IN (${placeholders(digestIds.length)})`, digestIds);
 }

@@ -5,6 +5,7 @@ import { fromDbTime, toDbTime } from '../../db/dialect';
 import { parseJsonColumn, placeholders } from '../../db/rows';
 import { describe } from '../../lib/json';
 import { InvalidInputError, NotFoundError } from '../domain-error';
+import type { TopicReferences, TopicService } from '../preference/topic.service';
 import type { RequestContext } from '../request-context';
 import { checkPath } from '../routing/condition-validation';
 import { validateSendWindow, validateSteps } from './workflow-steps';
@@ -78,10 +79,24 @@ export function checkWorkflowInput(input: WorkflowInput): { key: string; definit
  * Workflows: drafts are edited freely; `publish` freezes the draft as the next numbered version, which
  * never changes afterwards. Only this service writes `workflows` and `workflow_versions`.
  */
-export class WorkflowService {
+export class WorkflowService implements TopicReferences {
   private readonly versionCache = new Map<string, WorkflowDefinition>();
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** Checks that a workflow's topic exists when it is saved (without it: any well-formed key is kept). */
+    private readonly topics?: TopicService,
+  ) {}
+
+  /** Workflows whose draft or latest published version names the topic `key` (see TopicService.delete). */
+  async namingTopicIn(tx: Sql, ctx: RequestContext, key: string): Promise<string[]> {
+    const rows = await tx.rows<WorkflowRow>('SELECT * FROM workflows WHERE workspace_id = ? ORDER BY workflow_key', [
+      ctx.workspaceId,
+    ]);
+    return (await this.withPublished(tx, rows))
+      .filter((w) => w.draft.topic === key || w.published?.topic === key)
+      .map((w) => `workflow "${w.key}"`);
+  }
 
   async create(ctx: RequestContext, input: WorkflowInput): Promise<Workflow> {
     const { key, definition } = checkWorkflowInput(input);
@@ -90,6 +105,7 @@ export class WorkflowService {
     await this.keyUnique(key, () =>
       this.db.transaction(async (tx) => {
         await this.keyFree(tx, ctx, key);
+        if (definition.topic) await this.topics?.requireIn(tx, ctx, definition.topic, 'topic');
         await tx.run(
           `INSERT INTO workflows (id, workspace_id, workflow_key, draft, published_version, created_at, updated_at)
            VALUES (?, ?, ?, ?, NULL, ?, ?)`,
@@ -107,6 +123,7 @@ export class WorkflowService {
       this.db.transaction(async (tx) => {
         await this.require(tx, ctx, id);
         await this.keyFree(tx, ctx, key, id);
+        if (definition.topic) await this.topics?.requireIn(tx, ctx, definition.topic, 'topic');
         await tx.run(
           'UPDATE workflows SET workflow_key = ?, draft = ?, updated_at = ? WHERE id = ? AND workspace_id = ?',
           [key, JSON.stringify(definition), toDbTime(new Date()), id, ctx.workspaceId],

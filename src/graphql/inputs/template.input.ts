@@ -29,4 +29,11 @@ export class TemplateInput {
     description: `One entry per channel: ${describeChannelContent()}; Handlebars over { data, profile, event }. Required to create; on update, the channels given replace theirs (null removes one)`,
   })
   content?: Record<string, unknown> | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The topic key its messages are judged by (README, "Preferences and topics"); the topic must exist. On update, "" removes it',
+  })
+  topic?: string | null;
 }

@@ -5,6 +5,9 @@ import type { InboundEvent } from '../../domain/event-log/inbound-event.entity';
 import type { HistoryEntry, PlannedProvider, RuleEvaluation } from '../../domain/message/message-history.types';
 import type { Message } from '../../domain/message/message.entity';
 import { MessageStatus } from '../../domain/message/message-status.enum';
+import type { Preference } from '../../domain/preference/preference.entity';
+import { judgeChannel, type MessageTopic } from '../../domain/preference/preference-rules';
+import type { Topic } from '../../domain/preference/topic.entity';
 import type { Profile } from '../../domain/profile/profile.entity';
 import type { OpenProviderConfig } from '../../domain/provider/provider-config.service';
 import { conditionHolds } from '../../domain/routing/condition';
@@ -30,8 +33,16 @@ export interface PlannedChannel {
   providers: PlannedProvider[];
 }
 
+/** Topics and preferences, read in the transaction that records the decision (`loadPreferencesIn`). */
+export interface PreferenceInputs {
+  /** The topics messages name, by key (a key no topic has is absent). */
+  topics: Map<string, Topic>;
+  /** Stored preference rows by user id (the profile's user id when the message names a merged anonymous id). */
+  preferences: Map<string, Preference[]>;
+}
+
 /** Everything routing reads, loaded once for a set of messages of one workspace (see `load-inputs.ts`). */
-export interface RoutingInputs {
+export interface RoutingInputs extends PreferenceInputs {
   /** Published template version by template id (null: none published). */
   published: Map<string, PublishedTemplate | null>;
   rules: RoutingRule[];
@@ -55,7 +66,9 @@ export interface Decision {
 /**
  * Routes one message, as a pure function of the loaded inputs (no database, no clock): the published
  * template → the profile → the first routing rule whose condition holds (else the template's channels,
- * SINGLE) → the channels available (content, an enabled provider, an address) → the rendered content.
+ * SINGLE) → the recipient's preferences for the message's topic, per channel (an opted-out channel is not
+ * available: `SKIPPED_PREFERENCE`) → the channels available (content, an enabled provider, an address) →
+ * the rendered content.
  * Every step adds a history entry with the facts that decided it. The message ends FILTERED,
  * UNROUTABLE or UNDELIVERABLE here, or is ROUTED with the {@link Plan} dispatch follows.
  */
@@ -125,9 +138,37 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
   const method = matched?.method ?? options?.method ?? RoutingMethod.SINGLE;
   const wanted = matched?.channels ?? options?.channels ?? published.channels;
 
+  // preferences (README, "Preferences and topics"): the workflow's topic, else the published template's
+  const topicKey = options?.topic ?? published.topic ?? null;
+  const topic = topicKey ? inputs.topics.get(topicKey) : undefined;
+  const messageTopic: MessageTopic | null = topicKey
+    ? { key: topicKey, defaultState: topic?.defaultState ?? null }
+    : null;
+  if (topicKey) {
+    history.push({
+      type: 'TOPIC',
+      detail: {
+        key: topicKey,
+        found: Boolean(topic),
+        defaultState: topic?.defaultState ?? null,
+        commercial: topic?.commercial ?? false,
+        from: options?.topic ? 'workflow' : 'template',
+      },
+    });
+  }
+  const rows = inputs.preferences.get(profile?.userId ?? message.userId) ?? [];
+
   const available: PlannedChannel[] = [];
   const unavailable: { channel: Channel; reasons: string[] }[] = [];
+  let optedOut = 0;
   for (const channel of wanted) {
+    const verdict = judgeChannel(channel, messageTopic, rows, traits);
+    if (!verdict.allowed) {
+      optedOut++;
+      history.push({ type: 'SKIPPED_PREFERENCE', detail: { channel, topic: topicKey, ...verdict } });
+      unavailable.push({ channel, reasons: [`the recipient opted out (${verdict.decidedBy})`] });
+      continue;
+    }
     const reasons: string[] = [];
     if (!(published.content as Record<string, unknown>)[contentKey(channel)]) {
       reasons.push(`the template has no ${contentKey(channel)} content`);
@@ -150,6 +191,9 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
       unavailable,
     },
   });
+  if (!available.length && optedOut) {
+    return { history, status: MessageStatus.FILTERED, reason: 'OPTED_OUT', templateVersion };
+  }
   if (!available.length) {
     return { history, status: MessageStatus.UNROUTABLE, reason: 'NO_AVAILABLE_CHANNEL', templateVersion };
   }

@@ -1,12 +1,14 @@
-import type { Database } from '../../db/database';
+import type { Database, Sql } from '../../db/database';
 import type { EventLogService } from '../../domain/event-log/event-log.service';
 import type { Message } from '../../domain/message/message.entity';
+import type { PreferenceService } from '../../domain/preference/preference.service';
+import type { TopicService } from '../../domain/preference/topic.service';
 import type { ProfileService } from '../../domain/profile/profile.service';
 import type { ProviderConfigService } from '../../domain/provider/provider-config.service';
 import type { RequestContext } from '../../domain/request-context';
 import type { RoutingRuleService } from '../../domain/routing/routing-rule.service';
 import type { TemplateService } from '../../domain/template/template.service';
-import type { RoutingInputs } from './decide';
+import type { PreferenceInputs, RoutingInputs } from './decide';
 
 /** The services routing reads from. */
 export interface RoutingSources {
@@ -16,6 +18,8 @@ export interface RoutingSources {
   rules: RoutingRuleService;
   providerConfigs: ProviderConfigService;
   events: EventLogService;
+  topics: TopicService;
+  preferences: PreferenceService;
 }
 
 /**
@@ -48,5 +52,39 @@ export async function loadInputs(
       if (profile) byUser.set(anonymousId, profile);
     }
   }
-  return { published, rules: allRules, configs, profiles: byUser, events: eventsById };
+  return {
+    published,
+    rules: allRules,
+    configs,
+    profiles: byUser,
+    events: eventsById,
+    topics: new Map(),
+    preferences: new Map(),
+  };
+}
+
+/** The topic key a message is judged by: its workflow's (send options), else its published template's. */
+export function topicOf(message: Message, inputs: Pick<RoutingInputs, 'published'>): string | null {
+  const published = message.templateId ? inputs.published.get(message.templateId) : null;
+  return message.sendOptions?.topic ?? published?.topic ?? null;
+}
+
+/**
+ * The topics and preference rows routing needs for these messages, read through `tx` — the transaction
+ * that records the routing decision, so a preference is read at the moment of sending and nothing caches
+ * it (README, "Preferences and topics"). One query for the topics, one per 1,000 recipients for the rows.
+ */
+export async function loadPreferencesIn(
+  sources: Pick<RoutingSources, 'topics' | 'preferences'>,
+  tx: Sql,
+  ctx: RequestContext,
+  messages: readonly Message[],
+  inputs: Pick<RoutingInputs, 'published' | 'profiles'>,
+): Promise<PreferenceInputs> {
+  const keys = [...new Set(messages.flatMap((m) => topicOf(m, inputs) ?? []))];
+  // a message for an anonymous id merged into a user is judged by that user's preferences
+  const users = [...new Set(messages.map((m) => inputs.profiles.get(m.userId)?.userId ?? m.userId))];
+  const topics = await sources.topics.byKeysIn(tx, ctx, keys);
+  const preferences = await sources.preferences.byUsersIn(tx, ctx, users);
+  return { topics, preferences };
 }
