@@ -3,7 +3,7 @@
  * this machine, printed as one table (see bench/README.md).
  *
  *   npm run bench                         everything (MariaDB set, then the SQLite set)
- *   npm run bench -- --sqlite             only the SQLite set (raw better-sqlite3 ceiling, scenario 3)
+ *   npm run bench -- --sqlite             only the SQLite set (raw better-sqlite3 ceiling, scenarios 3 and 7)
  *   npm run bench -- --mariadb            only the MariaDB set
  *   npm run bench -- --only s1            one scenario (with the ceiling its ratio needs); a comma list works
  *   npm run bench -- --duration 10        seconds per load run (default 10)

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import pino from 'pino';
 import type { Config, Role } from './config';
 import { registerConsole } from './console/console.route';
+import { registerPreferencePages } from './console/preference-pages.route';
 import { DomainError, StoreUnavailableError } from './domain/domain-error';
 import { registerGraphQL } from './graphql/register-graphql';
 import { HttpError } from './ingest/http-error';
@@ -140,6 +141,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     lifecycle: deps.lifecycle,
   });
   registerConsole(app);
+  registerPreferencePages(app, services);
   await registerIngestRateLimit(app, config.rateLimitPerMinute ?? 0);
   registerSegmentRoutes(app, services, ingestTelemetry(services.metrics));
   await registerGraphQL(app, { services, production: config.production });

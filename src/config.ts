@@ -45,6 +45,11 @@ export interface Config {
   shutdownDelayMs: number;
   /** The IANA zone of a workflow recipient with no known zone (PIGEON_DEFAULT_TIMEZONE, default UTC). */
   defaultTimezone: string;
+  /**
+   * The URL people and providers reach Pigeon at (PIGEON_PUBLIC_URL), without a trailing slash: unsubscribe
+   * and preference links need it; without it they are not offered.
+   */
+  publicUrl?: string;
 }
 
 /** PIGEON_SHUTDOWN_DELAY_MS when unset. */
@@ -134,7 +139,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heapGrowingPercent: integer(env, 'PIGEON_HEAP_GROWING_PERCENT', 50, 0),
     shutdownDelayMs: shutdownDelay(env),
     defaultTimezone: defaultTimezone(env),
+    publicUrl: publicUrl(env),
   };
+}
+
+/** PIGEON_PUBLIC_URL: an absolute http(s) URL, kept without its trailing slashes. */
+function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const value = nonEmpty(env.PIGEON_PUBLIC_URL);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(
+      `PIGEON_PUBLIC_URL must be an absolute URL such as https://pigeon.example.com, got "${value}"`,
+    );
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash) {
+    throw new ConfigError(`PIGEON_PUBLIC_URL must be an http(s) URL without query or fragment, got "${value}"`);
+  }
+  return value.replace(/\/+$/, '');
 }
 
 /** PIGEON_SECRET and PIGEON_SECRET_PREVIOUS alone, for `pigeon secrets rotate`. */

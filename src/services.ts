@@ -14,6 +14,7 @@ import { RoutingRuleService } from './domain/routing/routing-rule.service';
 import { TemplateService } from './domain/template/template.service';
 import { PreferenceService } from './domain/preference/preference.service';
 import { TopicService, type TopicReferences } from './domain/preference/topic.service';
+import { PreferenceLinks } from './domain/preference/preference-links';
 import { WorkspaceService } from './domain/workspace/workspace.service';
 import { WorkflowService } from './domain/workflow/workflow.service';
 import { JobQueue } from './pipeline/job-queue';
@@ -40,6 +41,8 @@ export interface Services {
   topics: TopicService;
   /** Users' preferences (the only writer of `preferences`). */
   preferences: PreferenceService;
+  /** Signed unsubscribe and preferences links (PIGEON_PUBLIC_URL, PIGEON_SECRET). */
+  links: PreferenceLinks;
   mappings: MappingService;
   rules: RoutingRuleService;
   providerConfigs: ProviderConfigService;
@@ -64,7 +67,7 @@ export interface Services {
 }
 
 export type ServiceConfig = Pick<Config, 'secret' | 'secretPrevious' | 'retryAttempts' | 'retryBaseMs'> &
-  Partial<Pick<Config, 'defaultTimezone'>>;
+  Partial<Pick<Config, 'defaultTimezone' | 'publicUrl'>>;
 
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = { secret: undefined, retryAttempts: 3, retryBaseMs: 1000 };
 
@@ -80,6 +83,7 @@ export function createServices(
   const profiles = new ProfileService(db, groups);
   const topics: TopicService = new TopicService(db, (): TopicReferences[] => [templates, workflows]);
   const preferences = new PreferenceService(db, topics);
+  const links = new PreferenceLinks(config.publicUrl, config.secret);
   const templates: TemplateService = new TemplateService(db, profiles, topics);
   const workflows: WorkflowService = new WorkflowService(db, topics);
   const mappings = new MappingService(db);
@@ -119,6 +123,7 @@ export function createServices(
       events,
       topics,
       preferences,
+      links,
       registry,
       telemetry,
     },
@@ -134,6 +139,7 @@ export function createServices(
     workflows,
     topics,
     preferences,
+    links,
     mappings,
     rules,
     providerConfigs,

@@ -126,8 +126,8 @@ interface Setup {
   api: Pigeon;
   worker: Pigeon;
   db: Db;
-  /** The plain pipeline's deliveries/s to compare with, when measured elsewhere (scenario 5). */
-  plain?: { figure: number; what: string };
+  /** Scenario 5's deliveries/s with one worker (from its spawn, ingest not included), when it ran. */
+  scenario5?: number;
 }
 
 async function run(setup: Setup): Promise<void> {
@@ -136,8 +136,7 @@ async function run(setup: Setup): Promise<void> {
   const port = await freePort();
   const fake = spawnTs(`webhook-fake-${key}`, 'pigeon/webhook-fake.ts', [String(port)]);
   const alive = (procs: Child[]) => {
-    for (const c of procs)
-      if (c.proc.exitCode !== null) throw new Error(`${c.name} exited:\n${tail(c)}`);
+    for (const c of procs) if (c.proc.exitCode !== null) throw new Error(`${c.name} exited:\n${tail(c)}`);
   };
   try {
     await message(fake, 'ready', 30_000);
@@ -146,8 +145,17 @@ async function run(setup: Setup): Promise<void> {
       send(fake, { type: 'stats' });
       return reply;
     };
+    // point the webhook provider at this fake: the one scenario 5 configured (its fake is gone) is updated, not
+    // left first in line
+    const { providers } = await gql(url, `{ providers { id channel } }`);
+    const existing = (providers as { id: string; channel: string }[]).find((x) => x.channel === 'WEBHOOK');
     await gql(url, `mutation($input: ProviderConfigInput!) { configureProvider(input: $input) { id } }`, {
-      input: { channel: 'WEBHOOK', provider: 'webhook', config: { url: `http://127.0.0.1:${port}/hook` } },
+      input: {
+        ...(existing ? { id: existing.id } : {}),
+        channel: 'WEBHOOK',
+        provider: 'webhook',
+        config: { url: `http://127.0.0.1:${port}/hook` },
+      },
     });
     const templateKey = `bench-wf-${key}-${RUN}`;
     const { createTemplate } = await gql(
@@ -224,27 +232,31 @@ async function run(setup: Setup): Promise<void> {
       const complete = Boolean(s?.completeAt);
       const endAt = complete ? s.completeAt : Date.now();
       const seconds = (endAt - firstAcceptedAt) / 1000;
-      return { complete, seconds, perSecond: (s?.distinct ?? 0) / seconds, ingestS, cpu, firstAcceptedAt, endAt, perRun };
+      return {
+        complete,
+        seconds,
+        perSecond: (s?.distinct ?? 0) / seconds,
+        ingestS,
+        cpu,
+        firstAcceptedAt,
+        endAt,
+        perRun,
+      };
     };
 
-    // ---- the plain pipeline, measured the same way, where scenario 5 gives no figure ----
-    let plain = setup.plain;
-    let plainDetail: unknown;
-    if (!plain) {
-      await gql(url, `mutation($n: String!, $t: ID) { mapEvent(eventName: $n, templateId: $t) { eventName } }`, {
-        n: `Segment-TrackEvent:${PLAIN_EVENT}`,
-        t: createTemplate.id,
-      });
-      const p = await timed(SET_PLAIN, PLAIN_EVENT, `${key}-plain`);
-      log(
-        `  plain pipeline: ${RUNS} mapped tracks delivered in ${p.seconds.toFixed(2)} s from the first accepted ` +
-          `(${Math.round(p.perSecond)}/s${p.complete ? '' : ', INCOMPLETE'}; ingest ${p.ingestS.toFixed(2)} s)` +
-          (p.perRun ? `; MariaDB statements per message ${JSON.stringify(p.perRun)}` : ''),
-      );
-      plain = { figure: Math.round(p.perSecond), what: 'plain pipeline, same method' };
-      plainDetail = p;
-      await sleep(2000);
-    }
+    // ---- the plain pipeline, measured the same way: the same tracks mapped straight to the template ----
+    await gql(url, `mutation($n: String!, $t: ID) { mapEvent(eventName: $n, templateId: $t) { eventName } }`, {
+      n: `Segment-TrackEvent:${PLAIN_EVENT}`,
+      t: createTemplate.id,
+    });
+    const p = await timed(SET_PLAIN, PLAIN_EVENT, `${key}-plain`);
+    log(
+      `  plain pipeline: ${RUNS} mapped tracks delivered in ${p.seconds.toFixed(2)} s from the first accepted ` +
+        `(${Math.round(p.perSecond)}/s${p.complete ? '' : ', INCOMPLETE'}; ingest ${p.ingestS.toFixed(2)} s)` +
+        (p.perRun ? `; MariaDB statements per message ${JSON.stringify(p.perRun)}` : ''),
+    );
+    const plain = Math.round(p.perSecond);
+    await sleep(2000);
 
     // ---- 20,000 runs: delay PT1S → send ----
     const rssAtStart = await rssOf();
@@ -253,9 +265,10 @@ async function run(setup: Setup): Promise<void> {
     const stats = (await fakeStats()).sets[SET_RUNS] ?? { distinct: 0, requests: 0, doubledByN: 0, doubledByKey: 0 };
     const runStatuses = Object.fromEntries(
       (
-        await db.rows(`SELECT status, COUNT(*) AS n FROM ${db.t('workflow_runs')} WHERE workflow_id = ? GROUP BY status`, [
-          wfRuns,
-        ])
+        await db.rows(
+          `SELECT status, COUNT(*) AS n FROM ${db.t('workflow_runs')} WHERE workflow_id = ? GROUP BY status`,
+          [wfRuns],
+        )
       ).map((x) => [x.status, Number(x.n)]),
     );
     const messageStatuses = Object.fromEntries(
@@ -278,10 +291,13 @@ async function run(setup: Setup): Promise<void> {
     const sent = messageStatuses.SENT ?? 0;
     const lost = Math.max(RUNS - stats.distinct, RUNS - completed, RUNS - sent);
     const doubled = Math.max(stats.doubledByN, stats.doubledByKey, stats.requests - stats.distinct);
-    const ratio = plain.figure ? r.perSecond / plain.figure : NaN;
+    const ratio = plain ? r.perSecond / plain : NaN;
+    const ratioToScenario5 = setup.scenario5 ? r.perSecond / setup.scenario5 : undefined;
     log(
       `  ${key}: ${stats.distinct}/${RUNS} runs delivered ${r.complete ? '' : '(INCOMPLETE) '}in ${r.seconds.toFixed(2)} s ` +
-        `from the first track accepted (${Math.round(r.perSecond)} runs/s, ${ratio.toFixed(2)}× ${plain.what} ${plain.figure}/s; ` +
+        `from the first track accepted (${Math.round(r.perSecond)} runs/s, ${ratio.toFixed(2)}× the plain pipeline's ${plain}/s` +
+        (ratioToScenario5 ? `, ${ratioToScenario5.toFixed(2)}× scenario 5's ${setup.scenario5}/s from spawn` : '') +
+        `; ` +
         `ingest ${r.ingestS.toFixed(2)} s); lateness p50 ${late.p50} p99 ${late.p99} max ${late.max} ms over ${late.n} resumes; ` +
         `runs ${JSON.stringify(runStatuses)} messages ${JSON.stringify(messageStatuses)} requests ${stats.requests}; ` +
         `lost ${lost}, doubled ${doubled}; CPU fake ${r.cpu.gen}% pigeon ${r.cpu.server}% db ${r.cpu.db}%` +
@@ -314,12 +330,22 @@ async function run(setup: Setup): Promise<void> {
         await sleep(1000);
       }
       waitingS = (Date.now() - t0) / 1000;
-      log(`  ${key}: ${waiting}/${WAITING} runs WAITING after ${waitingS.toFixed(1)} s (ingest ${ingestS.toFixed(1)} s)`);
+      log(
+        `  ${key}: ${waiting}/${WAITING} runs WAITING after ${waitingS.toFixed(1)} s (ingest ${ingestS.toFixed(1)} s)`,
+      );
     } finally {
       clearInterval(peakTimer);
     }
+    // the runs only wait now: what the idle processes use meanwhile (CPU) and keep (RSS)
+    const idleMeter = new CpuMeter({
+      worker: [worker.child.pid],
+      api: [api.child.pid],
+      db: shared.maria && key === 's7' ? [shared.maria] : [],
+    });
+    idleMeter.begin();
     await sleep(5000);
     const withWaiting = await rssOf();
+    const idleCpu = idleMeter.end();
     const growth = {
       worker: Math.round((withWaiting.worker - idle.worker) * 10) / 10,
       api: Math.round((withWaiting.api - idle.api) * 10) / 10,
@@ -328,7 +354,7 @@ async function run(setup: Setup): Promise<void> {
     log(
       `  ${key}: RSS idle worker ${idle.worker} / api ${idle.api} MB; with ${waiting} runs waiting worker ${withWaiting.worker} / ` +
         `api ${withWaiting.api} MB (growth ${growth.worker} / ${growth.api}); peak while creating ${Math.round(peak.worker)} / ` +
-        `${Math.round(peak.api)} MB; sent before their time: ${held}`,
+        `${Math.round(peak.api)} MB; sent before their time: ${held}; CPU meanwhile worker ${idleCpu.worker}% api ${idleCpu.api}% db ${idleCpu.db}%`,
     );
 
     measured[key] = {
@@ -343,9 +369,10 @@ async function run(setup: Setup): Promise<void> {
         secondsFromFirstAccepted: r.seconds,
         ingestSeconds: r.ingestS,
         statementsPerRun: r.perRun,
-        plain,
-        plainDetail,
+        plain: p,
         ratio,
+        scenario5: setup.scenario5,
+        ratioToScenario5,
         lateness: late,
         lost,
         doubled,
@@ -359,6 +386,7 @@ async function run(setup: Setup): Promise<void> {
         waiting,
         waitingSeconds: waitingS,
         waitingSentEarly: held,
+        cpuWhileWaiting: idleCpu,
       },
     };
     if (!r.complete) failures[key] = `only ${stats.distinct} of ${RUNS} runs delivered within ${WORKFLOW_TIMEOUT_S} s`;
@@ -372,7 +400,6 @@ async function run(setup: Setup): Promise<void> {
 /** Scenario 7 on MariaDB: the shared API process and one worker process. */
 export async function scenario7(): Promise<void> {
   const worker = await startPigeon('pigeon-wf-worker', mariaUrl(), 'worker');
-  const one = measured['s5-1'];
   try {
     await run({
       key: 's7',
@@ -380,7 +407,7 @@ export async function scenario7(): Promise<void> {
       api: onMaria.api!,
       worker,
       db: mariaDb(),
-      plain: one ? { figure: one.figure, what: 'scenario 5, 1 worker' } : undefined,
+      scenario5: measured['s5-1']?.figure,
     });
   } finally {
     await stopPigeon(worker);

@@ -1,4 +1,4 @@
-import { contentKey } from '../domain/channel/channel.enum';
+import { Channel, contentKey } from '../domain/channel/channel.enum';
 import type { Delivery } from '../domain/message/delivery.entity';
 import type { HistoryEntry, PlannedProvider } from '../domain/message/message-history.types';
 import type { Message } from '../domain/message/message.entity';
@@ -72,6 +72,7 @@ export async function attempt(deps: AttemptDeps, input: AttemptInput): Promise<A
       settings: config.settings,
       address: planned.address,
       content: (plan.rendered as Record<string, unknown>)[contentKey(delivery.channel)] as RenderedContent,
+      ...(plan.emailHeaders && delivery.channel === Channel.EMAIL ? { headers: plan.emailHeaders } : {}),
       profile: { userId: message.userId, traits },
       message: { id: message.id, eventName: message.eventName, data: message.data },
       idempotencyKey: delivery.id,

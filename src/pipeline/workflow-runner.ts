@@ -135,19 +135,25 @@ export class WorkflowRunner {
       }
       // saved once every run of the batch has advanced: a later run may change an earlier one (a digest
       // bucket filled by `maxItems` makes its collector due now)
-      for (const run of open) await store.saveIn(tx, run);
-      // a send step whose message exists already (its run was advanced before, and rolled back after) adds nothing
+      await store.saveManyIn(tx, open);
+      // a send step whose message exists already adds nothing, and its history names that message (it
+      // cannot happen while a run's state and its messages commit together: a guard, not a path)
       const taken = await messages.takenKeysIn(
         tx,
         workspaceId,
         effects.messages.map((m) => m.idempotencyKey),
       );
-      await messages.createIn(
-        tx,
-        workspaceId,
-        effects.messages.filter((m) => !taken.has(m.idempotencyKey)),
-        now,
-      );
+      if (taken.size) {
+        const existing = new Map(
+          effects.messages.filter((m) => taken.has(m.idempotencyKey)).map((m) => [m.id, taken.get(m.idempotencyKey)!]),
+        );
+        for (const entry of effects.history) {
+          if (entry.type === 'SENT' && existing.has(entry.detail.messageId))
+            entry.detail.messageId = existing.get(entry.detail.messageId)!;
+        }
+        effects.messages = effects.messages.filter((m) => !taken.has(m.idempotencyKey));
+      }
+      await messages.createIn(tx, workspaceId, effects.messages, now);
       await store.appendHistoryIn(tx, effects.history);
       await store.scheduleIn(
         tx,

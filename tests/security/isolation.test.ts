@@ -31,6 +31,8 @@ interface WorkspaceA extends TestWorkspace {
   draftTemplateId: string;
   workflowId: string;
   workflowKey: string;
+  /** A's topic; A's user has preferences for it and for all topics. */
+  topicKey: string;
   /** A's runs: one completed, one waiting with the cancel key {@link SECRET}. */
   runIds: string[];
   runIdempotencyKey: string;
@@ -110,7 +112,9 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       out[table] = rows.map((r) => JSON.stringify(r)).sort();
     }
     out.api = await okA(`{
-      profiles(first: 500) { edges { node { userId anonymousIds traits groups { groupId traits } } } }
+      profiles(first: 500) { edges { node { userId anonymousIds traits groups { groupId traits }
+        preferences { topic channel state updatedAt } } } }
+      topics { key name defaultState commercial }
       events(first: 500) { edges { node { id messageId type name userId anonymousId status payload message { id } } } }
       eventNames { name count mapping { template { id } } }
       templates { id key name channels draft published publishedVersion status }
@@ -269,6 +273,22 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
     await send(t, { userId, templateId: draftTemplateId, data: {} }, ws.adminKey);
     await t.worker().drain(300);
 
+    const topicKey = `a-topic-${randomUUID()}`;
+    const topic = await t.gql(
+      'mutation($i: TopicInput!) { createTopic(input: $i) { key } }',
+      { i: { key: topicKey, name: `Topic ${SECRET}`, defaultState: 'OFF', commercial: true } },
+      ws.adminKey,
+    );
+    expect(topic.errors).toBeUndefined();
+    for (const vars of [{ t: topicKey, c: 'EMAIL', s: 'OPTED_OUT' }, { s: 'OPTED_IN' }]) {
+      const set = await t.gql(
+        'mutation($u: String!, $t: String, $c: Channel, $s: PreferenceState!) { setPreference(userId: $u, topic: $t, channel: $c, state: $s) { state } }',
+        { u: userId, ...vars },
+        ws.adminKey,
+      );
+      expect(set.errors).toBeUndefined();
+    }
+
     const extra = await t.gql(
       `mutation { createApiKey(scope: INGEST, name: "${SECRET}") { apiKey { id } } }`,
       {},
@@ -313,6 +333,7 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       draftTemplateId,
       workflowId,
       workflowKey,
+      topicKey,
       runIds,
       runIdempotencyKey,
       cancelName,
@@ -490,12 +511,61 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
           expect((await okB(q, { f })).workflowRuns.edges).toEqual([]);
         }
       },
+      topics: async () => {
+        expect((await okB('{ topics { key name defaultState commercial } }')).topics).toEqual([]);
+      },
       cancelMappings: async () => {
         expect((await okB('{ cancelMappings { eventName keyPath } }')).cancelMappings).toEqual([]);
       },
     },
 
     Mutation: {
+      createTopic: async () => {
+        // a key is unique per workspace: B's topic of the same key is B's own
+        const created = (
+          await okB('mutation($i: TopicInput!) { createTopic(input: $i) { key name defaultState } }', {
+            i: { key: a.topicKey, name: 'B topic' },
+          })
+        ).createTopic;
+        expect(created).toEqual({ key: a.topicKey, name: 'B topic', defaultState: 'ON' });
+        expect((await okB('mutation($k: String!) { deleteTopic(key: $k) }', { k: a.topicKey })).deleteTopic).toBe(true);
+      },
+      updateTopic: async () => {
+        await failsB(
+          'NOT_FOUND',
+          'mutation($k: String!) { updateTopic(key: $k, input: { name: "B", defaultState: ON }) { key name } }',
+          {
+            k: a.topicKey,
+          },
+        );
+      },
+      deleteTopic: async () => {
+        expect((await okB('mutation($k: String!) { deleteTopic(key: $k) }', { k: a.topicKey })).deleteTopic).toBe(
+          false,
+        );
+      },
+      setPreference: async () => {
+        const set =
+          'mutation($u: String!, $t: String, $c: Channel, $s: PreferenceState!) { setPreference(userId: $u, topic: $t, channel: $c, state: $s) { topic channel state } }';
+        // A's topic does not exist in B
+        await failsB('BAD_USER_INPUT', set, { u: a.userId, t: a.topicKey, s: 'OPTED_IN' });
+        // B's own row for the same user id is B's: A's rows and A's view are unchanged
+        expect((await okB(set, { u: a.userId, s: 'OPTED_OUT' })).setPreference).toEqual({
+          topic: null,
+          channel: null,
+          state: 'OPTED_OUT',
+        });
+        expect(await okB('mutation($u: String!) { clearPreference(userId: $u) }', { u: a.userId })).toEqual({
+          clearPreference: true,
+        });
+      },
+      clearPreference: async () => {
+        const clear =
+          'mutation($u: String!, $t: String, $c: Channel) { clearPreference(userId: $u, topic: $t, channel: $c) }';
+        for (const vars of [{ u: a.userId }, { u: a.userId, t: a.topicKey, c: 'EMAIL' }, { u: a.anonymousId }]) {
+          expect((await okB(clear, vars)).clearPreference).toBe(false);
+        }
+      },
       configureProvider: async () => {
         for (const id of [...a.providerIds, ...guessedUuids()]) {
           await failsB(
@@ -755,6 +825,7 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       a.draftTemplateId,
       a.workflowId,
       a.workflowKey,
+      a.topicKey,
       a.idempotencyKey,
       a.runIdempotencyKey,
       ...a.runIds,

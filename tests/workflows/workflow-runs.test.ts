@@ -213,6 +213,15 @@ describe('workflow runs', () => {
       expect(next).toMatchObject({ status: 'COMPLETED', version: 2, step: 'again' });
       expect(next.messages.map((m: any) => m.template.key)).toEqual([second, second]);
       expect(detail(next, 'COMPLETED')).toEqual({ steps: 3 });
+      expect(details(next, 'SENT')[1]).toEqual({
+        ref: 'again',
+        messageId: next.messages[1].id,
+        template: second,
+        templateId: expect.any(String),
+        channels: ['SMS'],
+      });
+      expect((await k.messageRow(next.messages[0].id)).plan.rendered.sms.body).toBe('v2 Bob');
+      expect((await k.messageRow(kept.messages[0].id)).plan.rendered.sms.body).toBe('v1 Ada');
     });
   });
 
@@ -353,6 +362,31 @@ describe('workflow runs', () => {
     });
   });
 
+  describe('durability', () => {
+    it('a run whose worker died is taken over once its lease runs out; the late worker changes nothing', async () => {
+      const own = await runKit(t);
+      const template = await own.smsTemplate();
+      const wf = await own.workflow([{ ref: 'send', type: 'send', template }]);
+      const run = await own.trigger({ workflowKey: wf.key, userId: await own.user(), data: { name: 'Ada' } });
+      const claimed = await t.services.queue.claim('dead-worker', 10, 400, [own.ws.workspaceId]);
+      expect(claimed.map((j) => [j.kind, j.messageId])).toEqual([['run', run.id]]);
+      await own.drain(100);
+      expect((await own.run(run.id)).status).toBe('RUNNING');
+
+      await sleep(450);
+      await own.drain();
+      const done = await own.run(run.id);
+      expect(done).toMatchObject({ status: 'COMPLETED', messages: [{ status: 'SENT', data: { name: 'Ada' } }] });
+      expect((await own.messageRow(done.messages[0].id)).plan.rendered.sms.body).toBe('Hi Ada');
+
+      // the first worker comes back and finishes its batch: its job is no longer its own
+      expect(await t.services.runner.runMany(claimed, 'dead-worker')).toEqual([{ done: true }]);
+      const after = await own.run(run.id);
+      expect(after.history).toEqual(done.history);
+      expect(after.messages).toEqual(done.messages);
+    });
+  });
+
   describe('mappings', () => {
     it('mapEvent takes exactly one of templateId and workflowId', async () => {
       const templateId = await createTemplate(
@@ -386,6 +420,25 @@ describe('workflow runs', () => {
         template: { id: templateId },
         workflow: null,
       });
+    });
+
+    it('replayEvents starts runs for tracks stored before the name was mapped to a workflow', async () => {
+      const wf = await k.workflow(delayThenSend(await k.smsTemplate()));
+      const event = uid('Before');
+      const userId = await k.user();
+      await k.track(userId, event, { n: 1 }, { context: { timezone: 'Europe/Paris' } });
+      await k.mapWorkflow(event, wf.id);
+      const name = `Segment-TrackEvent:${event}`;
+      const { replayEvents } = await k.q('mutation($n: String!) { replayEvents(filter: {name: $n}) }', { n: name });
+      expect(replayEvents).toBe(1);
+      await k.drain();
+      const runs = await k.runs({ workflowKey: wf.key });
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ status: 'WAITING', userId, data: { n: 1 }, timezone: 'Europe/Paris' });
+      expect(runs[0].event.name).toBe(name);
+      expect((await k.q('mutation($n: String!) { replayEvents(filter: {name: $n}) }', { n: name })).replayEvents).toBe(
+        0,
+      );
     });
 
     it('a track mapped straight to a template still sends a message, with no run', async () => {

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { fromDbTime, toDbTime } from '../../src/db/dialect';
 import { uid } from '../helpers/test-app';
 import { detail, details, startRunKit, types, type RunKit } from './run-helpers';
 
@@ -74,9 +75,20 @@ describe('workflow steps, run end to end', () => {
       expect(ms(w.localUntil)).toBe(ms(waiting.resumeAt));
       expect(waiting.messages).toEqual([]);
 
-      // nothing happens before the due time
+      // nothing happens before the due time, even when its job is claimed early (clocks apart)
+      await k.t.db.run(`UPDATE jobs SET run_at = ? WHERE message_id = ? AND kind = 'run'`, [
+        toDbTime(new Date(Date.now() - 1000)),
+        waiting.id,
+      ]);
       await k.drain();
-      expect((await k.run(waiting.id)).status).toBe('WAITING');
+      const early = await k.run(waiting.id);
+      expect(early).toMatchObject({ status: 'WAITING', resumeAt: waiting.resumeAt, messages: [] });
+      expect(early.history).toEqual(waiting.history);
+      const jobs = await k.t.db.rows<{ run_at: unknown }>(
+        `SELECT run_at FROM jobs WHERE message_id = ? AND kind = 'run'`,
+        [waiting.id],
+      );
+      expect(jobs.map((j) => fromDbTime(j.run_at).toISOString())).toEqual([waiting.resumeAt]);
 
       const dueAt = new Date(Date.now() - 5000);
       await k.makeDue(waiting.id, dueAt);
@@ -247,6 +259,14 @@ describe('workflow steps, run end to end', () => {
       expect(detail(run, 'TIMEZONE')).toEqual({ zone: 'UTC', source: 'default' });
       expect(ms(run.resumeAt)).toBe(nextLocal(new Date(run.updatedAt), 'UTC', '06:00', [day]).getTime());
     });
+  });
+
+  it('a send step whose template does not exist ends the run FAILED, TEMPLATE_NOT_FOUND', async () => {
+    const wf = await k.workflow([{ ref: 'send', type: 'send', template: uid('missing') }]);
+    const run = await k.startAndDrain(wf.key, await k.user());
+    expect(run).toMatchObject({ status: 'FAILED', reason: 'TEMPLATE_NOT_FOUND', step: 'send', messages: [] });
+    expect(types(run)).toEqual(['STARTED', 'TIMEZONE', 'FAILED']);
+    expect(detail(run, 'FAILED')).toEqual({ reason: 'TEMPLATE_NOT_FOUND', ref: 'send', message: expect.any(String) });
   });
 
   describe('send windows', () => {

@@ -222,7 +222,7 @@ describe('workflow throttle and digest steps, run end to end', () => {
     it('SLIDING moves the close to the last item + window, never past maxWindow after opening', async () => {
       const template = await k.smsTemplate('{{digest.count}}');
       const wf = await k.workflow([
-        { ref: 'collect', type: 'digest', window: 'PT2S', mode: 'SLIDING', maxWindow: 'PT3S' },
+        { ref: 'collect', type: 'digest', window: 'PT3S', mode: 'SLIDING', maxWindow: 'PT4S' },
         { ref: 'send', type: 'send', template },
       ]);
       const ada = await k.user();
@@ -232,22 +232,22 @@ describe('workflow throttle and digest steps, run end to end', () => {
       const opened = detail(collector, 'DIGEST_OPENED');
       expect(opened.mode).toBe('SLIDING');
       const openedAt = ms(collector.history.find((h: any) => h.type === 'DIGEST_OPENED').at);
-      expect(ms(collector.resumeAt)).toBe(openedAt + 2000);
+      expect(ms(collector.resumeAt)).toBe(openedAt + 3000);
 
-      await sleep(Math.max(0, openedAt + 1500 - Date.now()));
+      await sleep(Math.max(0, openedAt + 1800 - Date.now()));
       const second = await k.trigger({ workflowKey: wf.key, userId: ada, data: { n: 2 } });
       await k.drain(50);
       const joined = await k.run(second.id);
       expect(detail(joined, 'DIGESTED')).toMatchObject({ into: first.id, count: 2 });
-      // the second item's time + 2 s is past opening + 3 s: the close is capped there
+      // the second item's time + 3 s is past opening + 4 s: the close is capped there
       const joinedAt = ms(joined.history.find((h: any) => h.type === 'DIGESTED').at);
-      expect(joinedAt + 2000).toBeGreaterThan(openedAt + 3000);
+      expect(joinedAt + 3000).toBeGreaterThan(openedAt + 4000);
       const [bucket] = await k.t.db.rows<{ close_at: unknown }>('SELECT close_at FROM workflow_digests WHERE id = ?', [
         opened.digestId,
       ]);
-      expect(fromDbTime(bucket.close_at)).toEqual(new Date(openedAt + 3000));
+      expect(fromDbTime(bucket.close_at)).toEqual(new Date(openedAt + 4000));
 
-      await k.drain(2000);
+      await k.drain(2500);
       const done = await k.run(first.id);
       expect(done.status).toBe('COMPLETED');
       expect(types(done)).toEqual([
@@ -263,7 +263,7 @@ describe('workflow throttle and digest steps, run end to end', () => {
         'COMPLETED',
       ]);
       const waits = details(done, 'WAITING');
-      expect(waits.map((w: any) => ms(w.until))).toEqual([openedAt + 2000, openedAt + 3000]);
+      expect(waits.map((w: any) => ms(w.until))).toEqual([openedAt + 3000, openedAt + 4000]);
       expect(waits[1].reason).toBe('DIGEST');
       expect(detail(done, 'DIGEST_CLOSED')).toMatchObject({ count: 2, closedBy: 'WINDOW' });
       expect((await k.messageRow(done.messages[0].id)).plan.rendered.sms.body).toBe('2');

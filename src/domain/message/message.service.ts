@@ -72,14 +72,14 @@ export class MessageService {
     return ids;
   }
 
-  /** Which of these idempotency keys name a message already, read in the caller's transaction. */
-  async takenKeysIn(tx: Sql, workspaceId: number, keys: readonly string[]): Promise<Set<string>> {
-    if (!keys.length) return new Set();
-    const rows = await tx.rows<{ idempotency_key: string }>(
-      `SELECT idempotency_key FROM messages WHERE workspace_id = ? AND idempotency_key IN (${placeholders(keys.length)})`,
+  /** The messages these idempotency keys name already (key → message id), read in the caller's transaction. */
+  async takenKeysIn(tx: Sql, workspaceId: number, keys: readonly string[]): Promise<Map<string, string>> {
+    if (!keys.length) return new Map();
+    const rows = await tx.rows<{ id: string; idempotency_key: string }>(
+      `SELECT id, idempotency_key FROM messages WHERE workspace_id = ? AND idempotency_key IN (${placeholders(keys.length)})`,
       [workspaceId, ...keys],
     );
-    return new Set(rows.map((r) => r.idempotency_key));
+    return new Map(rows.map((r) => [r.idempotency_key, r.id]));
   }
 
   /** The messages workflow runs created, oldest first (for DataLoader). */

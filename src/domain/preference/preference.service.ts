@@ -68,6 +68,8 @@ export class PreferenceService {
     topic: string | null | undefined,
     channel: Channel | null | undefined,
     state: PreferenceState,
+    /** checkTopic false: the topic need not exist (an unsubscribe link of a topic deleted since keeps working). */
+    options: { checkTopic?: boolean } = {},
   ): Promise<Preference> {
     const user = checkUser(userId);
     const channelKey = checkChannel(channel);
@@ -75,7 +77,7 @@ export class PreferenceService {
     const topicKey = topic ?? ALL;
     const d = this.db.dialect;
     await this.db.transaction(async (tx) => {
-      if (topicKey !== ALL) await this.topics.requireIn(tx, ctx, topicKey, 'topic');
+      if (topicKey !== ALL && options.checkTopic !== false) await this.topics.requireIn(tx, ctx, topicKey, 'topic');
       await tx.run(
         `INSERT INTO preferences (workspace_id, user_id, topic_key, channel, state, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ${d.onConflictUpdate(

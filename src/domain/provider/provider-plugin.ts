@@ -153,6 +153,11 @@ export interface SendContext<S = Record<string, unknown>> {
   address: unknown;
   /** The rendered content for `channel`. */
   content: RenderedContent;
+  /**
+   * Headers an email must carry, when there are any: `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058
+   * one-click unsubscribe) on an email of a commercial topic. Email providers add them to the message as they are.
+   */
+  headers?: Record<string, string>;
   profile: { userId: string; traits: Record<string, unknown> };
   message: {
     /** Pigeon's message id. */

@@ -30,6 +30,10 @@ export interface TemplateScope {
   profile?: unknown;
   event?: unknown;
   digest?: unknown;
+  /** This recipient's signed unsubscribe link for the message's topic (with PIGEON_PUBLIC_URL; README, "Preferences and topics"). */
+  unsubscribeUrl?: string;
+  /** This recipient's signed preferences page link (with PIGEON_PUBLIC_URL). */
+  preferencesUrl?: string;
 }
 
 export interface RenderResult {
@@ -102,6 +106,8 @@ function templateContext(scope: TemplateScope): Record<string, unknown> {
     profile: scope.profile,
     event: scope.event,
     ...(scope.digest === undefined ? {} : { digest: scope.digest }),
+    ...(scope.unsubscribeUrl === undefined ? {} : { unsubscribeUrl: scope.unsubscribeUrl }),
+    ...(scope.preferencesUrl === undefined ? {} : { preferencesUrl: scope.preferencesUrl }),
   };
 }
 

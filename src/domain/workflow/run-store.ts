@@ -153,22 +153,42 @@ export class RunStore {
     return rows.map(toRun);
   }
 
-  /** Writes a run's state as it is in memory. */
-  async saveIn(tx: Sql, run: WorkflowRun): Promise<void> {
-    await tx.run(
-      `UPDATE workflow_runs SET status = ?, reason = ?, step_index = ?, step_ref = ?, resume_at = ?, timezone = ?,
-         digest = ?, updated_at = ? WHERE id = ?`,
-      [
-        run.status,
-        run.reason,
-        run.stepIndex,
-        run.step,
-        run.resumeAt ? toDbTime(run.resumeAt) : null,
-        run.timezone,
-        run.digest ? JSON.stringify(run.digest) : null,
-        toDbTime(run.updatedAt),
-        run.id,
+  /**
+   * Writes runs' state as it is in memory, in multi-row upserts that only ever update (the runs exist: they
+   * were locked by {@link lockIn} in the same transaction).
+   */
+  async saveManyIn(tx: Sql, runs: readonly WorkflowRun[]): Promise<void> {
+    if (!runs.length) return;
+    const d = tx.dialect;
+    const changed = ['status', 'reason', 'step_index', 'step_ref', 'resume_at', 'timezone', 'digest', 'updated_at'];
+    await insertRows(
+      tx,
+      'workflow_runs',
+      RUN_COLUMNS,
+      runs,
+      (r) => [
+        r.id,
+        r.workspaceId,
+        r.workflowId,
+        r.version,
+        r.userId,
+        r.eventId,
+        r.sourceKey,
+        JSON.stringify(r.data),
+        r.status,
+        r.reason,
+        r.stepIndex,
+        r.step,
+        r.resumeAt ? toDbTime(r.resumeAt) : null,
+        r.cancelKey,
+        r.idempotencyKey,
+        r.timezone,
+        r.eventTimezone,
+        r.digest ? JSON.stringify(r.digest) : null,
+        toDbTime(r.createdAt),
+        toDbTime(r.updatedAt),
       ],
+      d.onConflictUpdate(['id'], changed.map((c) => `${c} = ${d.inserted(c)}`).join(', ')),
     );
   }
 

@@ -1,10 +1,11 @@
 import type { ChannelContent } from '../../domain/channel/channel-content';
 import { describeMissingAddress, findAddress } from '../../domain/channel/channel-address';
-import { contentKey, type Channel } from '../../domain/channel/channel.enum';
+import { Channel, contentKey } from '../../domain/channel/channel.enum';
 import type { InboundEvent } from '../../domain/event-log/inbound-event.entity';
 import type { HistoryEntry, PlannedProvider, RuleEvaluation } from '../../domain/message/message-history.types';
 import type { Message } from '../../domain/message/message.entity';
 import { MessageStatus } from '../../domain/message/message-status.enum';
+import type { RecipientLinks } from '../../domain/preference/preference-links';
 import type { Preference } from '../../domain/preference/preference.entity';
 import { judgeChannel, type MessageTopic } from '../../domain/preference/preference-rules';
 import type { Topic } from '../../domain/preference/topic.entity';
@@ -22,6 +23,8 @@ export interface Plan {
   method: RoutingMethod;
   channels: PlannedChannel[];
   rendered: ChannelContent;
+  /** Extra email headers (RFC 8058 `List-Unsubscribe` on an email of a commercial topic). */
+  emailHeaders?: Record<string, string>;
 }
 
 export interface PlannedChannel {
@@ -52,6 +55,13 @@ export interface RoutingInputs extends PreferenceInputs {
   profiles: Map<string, Profile>;
   /** The stored events messages came from, by id. */
   events: Map<string, InboundEvent>;
+  /** A recipient's signed unsubscribe/preferences links (absent or null: PIGEON_PUBLIC_URL or PIGEON_SECRET unset). */
+  links?: (userId: string, topic: string | null) => RecipientLinks | null;
+}
+
+/** The headers RFC 8058 one-click unsubscribe asks of an email of a commercial topic. */
+export function oneClickHeaders(unsubscribeUrl: string): Record<string, string> {
+  return { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
 }
 
 /** What routing decided for a message: ROUTED with a plan, or a final status with its reason. */
@@ -97,7 +107,17 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
     ? { ...stored.payload, name: stored.name, id: stored.id, receivedAt: stored.receivedAt.toISOString() }
     : {};
   const options = message.sendOptions;
-  const scope = { data: message.data, profile: traits, event, ...(options?.digest ? { digest: options.digest } : {}) };
+  // preferences (README, "Preferences and topics"): the workflow's topic, else the published template's
+  const topicKey = options?.topic ?? published.topic ?? null;
+  const recipient = profile?.userId ?? message.userId;
+  const links = inputs.links?.(recipient, topicKey) ?? null;
+  const scope = {
+    data: message.data,
+    profile: traits,
+    event,
+    ...(options?.digest ? { digest: options.digest } : {}),
+    ...(links ?? {}),
+  };
 
   const evaluated: RuleEvaluation[] = [];
   const ordered = orderRules(
@@ -138,8 +158,6 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
   const method = matched?.method ?? options?.method ?? RoutingMethod.SINGLE;
   const wanted = matched?.channels ?? options?.channels ?? published.channels;
 
-  // preferences (README, "Preferences and topics"): the workflow's topic, else the published template's
-  const topicKey = options?.topic ?? published.topic ?? null;
   const topic = topicKey ? inputs.topics.get(topicKey) : undefined;
   const messageTopic: MessageTopic | null = topicKey
     ? { key: topicKey, defaultState: topic?.defaultState ?? null }
@@ -156,7 +174,7 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
       },
     });
   }
-  const rows = inputs.preferences.get(profile?.userId ?? message.userId) ?? [];
+  const rows = inputs.preferences.get(recipient) ?? [];
 
   const available: PlannedChannel[] = [];
   const unavailable: { channel: Channel; reasons: string[] }[] = [];
@@ -215,11 +233,18 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
     return { history, status: MessageStatus.UNDELIVERABLE, reason: 'RENDER_FAILED', templateVersion };
   }
   history.push({ type: 'ROUTED', detail: { method, channels: available.map((c) => c.channel) } });
+  // RFC 8058: an email of a commercial topic carries one-click unsubscribe headers (when links can be made)
+  const oneClick = topic?.commercial && links && available.some((c) => c.channel === Channel.EMAIL);
   return {
     history,
     status: MessageStatus.ROUTED,
     reason: null,
     templateVersion,
-    plan: { method, channels: available, rendered },
+    plan: {
+      method,
+      channels: available,
+      rendered,
+      ...(oneClick ? { emailHeaders: oneClickHeaders(links.unsubscribeUrl) } : {}),
+    },
   };
 }

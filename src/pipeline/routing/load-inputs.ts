@@ -1,6 +1,7 @@
 import type { Database, Sql } from '../../db/database';
 import type { EventLogService } from '../../domain/event-log/event-log.service';
 import type { Message } from '../../domain/message/message.entity';
+import type { PreferenceLinks } from '../../domain/preference/preference-links';
 import type { PreferenceService } from '../../domain/preference/preference.service';
 import type { TopicService } from '../../domain/preference/topic.service';
 import type { ProfileService } from '../../domain/profile/profile.service';
@@ -20,6 +21,8 @@ export interface RoutingSources {
   events: EventLogService;
   topics: TopicService;
   preferences: PreferenceService;
+  /** Signed unsubscribe/preferences links (enabled with PIGEON_PUBLIC_URL and PIGEON_SECRET). */
+  links?: PreferenceLinks;
 }
 
 /**
@@ -60,6 +63,9 @@ export async function loadInputs(
     events: eventsById,
     topics: new Map(),
     preferences: new Map(),
+    links: sources.links?.enabled
+      ? (userId, topic) => sources.links!.forRecipient({ workspaceId: ctx.workspaceId, userId, topic })
+      : undefined,
   };
 }
 

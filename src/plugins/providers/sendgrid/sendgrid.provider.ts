@@ -58,6 +58,8 @@ interface MailSendBody {
   reply_to?: { email: string };
   subject: string;
   content: { type: 'text/plain' | 'text/html'; value: string }[];
+  /** Extra headers (RFC 8058 `List-Unsubscribe`, `List-Unsubscribe-Post`), when the message has any. */
+  headers?: Record<string, string>;
   /** Echoed back in SendGrid's event webhook, so events can be matched to Pigeon messages. */
   custom_args: Record<string, string>;
 }
@@ -84,6 +86,7 @@ export function buildMailSendBody(ctx: SendContext<SettingsOf<typeof settingsSch
     ...(replyTo ? { reply_to: { email: replyTo } } : {}),
     subject: email.subject,
     content,
+    ...(ctx.headers && Object.keys(ctx.headers).length ? { headers: ctx.headers } : {}),
     custom_args: { pigeon_message_id: ctx.message.id, pigeon_idempotency_key: ctx.idempotencyKey },
   };
 }

@@ -171,7 +171,7 @@ async function send(ctx: SendContext<SettingsOf<typeof settingsSchema>>): Promis
       subject: content.subject,
       text: content.text,
       html: content.html,
-      headers: { [SMTP_IDEMPOTENCY_HEADER]: ctx.idempotencyKey },
+      headers: { ...ctx.headers, [SMTP_IDEMPOTENCY_HEADER]: ctx.idempotencyKey },
     });
     // nodemailer cannot abort a send; stop waiting (the socket times out on its own)
     const aborted = new Promise<never>((_resolve, reject) => {
