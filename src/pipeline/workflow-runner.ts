@@ -300,7 +300,7 @@ export class WorkflowRunner {
             wait(step, opening, 'SEND_WINDOW', `send window ${window.from}–${window.until}${days} (${zone})`);
             return;
           }
-          if (!this.send(run, step, inputs, stored, effects, log)) {
+          if (!this.send(run, step, definition.topic, inputs, stored, effects, log)) {
             fail('TEMPLATE_NOT_FOUND', `no template has the key "${step.template}"`, step.ref);
             return;
           }
@@ -330,6 +330,7 @@ export class WorkflowRunner {
   private send(
     run: WorkflowRun,
     step: SendStep,
+    topic: string | null,
     inputs: BatchInputs,
     event: InboundEvent | undefined,
     effects: BatchEffects,
@@ -349,6 +350,8 @@ export class WorkflowRunner {
       runId: run.id,
       sendOptions: {
         step: step.ref,
+        // the workflow's topic judges the send (preferences), before the template's own
+        ...(topic ? { topic } : {}),
         ...(step.channels ? { channels: step.channels } : {}),
         ...(step.method ? { method: step.method } : {}),
         ...(run.digest ? { digest: run.digest as unknown as Record<string, unknown> } : {}),
