@@ -221,10 +221,18 @@ function buildRows(): Row[] {
     const grew = rss ? Math.max(rss.growth.worker, rss.growth.api) : undefined;
     rows.push({
       ...na,
-      scenario: `7 RSS growth with ${fmt(d?.waiting)} runs waiting, worker / api${db}`,
-      figure: rss ? `${fmt(rss.growth.worker, 1)} / ${fmt(rss.growth.api, 1)}` : '—',
+      scenario: `7 RSS growth with ${fmt(d?.waiting)} runs waiting, ${rss?.oneProcess ? 'PIGEON_ROLE=all' : 'worker / api'}${db}`,
+      figure: rss
+        ? rss.oneProcess
+          ? fmt(rss.growth.worker, 1)
+          : `${fmt(rss.growth.worker, 1)} / ${fmt(rss.growth.api, 1)}`
+        : '—',
       unit: 'MB over idle',
-      ceiling: rss ? `idle ${fmt(rss.idle.worker)} / ${fmt(rss.idle.api)} MB` : '—',
+      ceiling: rss
+        ? rss.oneProcess
+          ? `idle ${fmt(rss.idle.worker)} MB`
+          : `idle ${fmt(rss.idle.worker)} / ${fmt(rss.idle.api)} MB`
+        : '—',
       target: '≤ 50 MB',
       met: grew === undefined ? '—' : grew <= 50 && d.waiting >= 100_000 ? 'yes' : 'NO',
       p50: '—',

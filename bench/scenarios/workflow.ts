@@ -1,7 +1,7 @@
 /**
  * Scenario 7: workflows — 20,000 mapped tracks through a published workflow `delay PT1S → send` (webhook fake)
  * with one worker process, then the memory of 100,000 runs waiting on a long delay. On MariaDB (the shared API
- * process, step `s7`) and on SQLite (a fresh file with an API and a worker process, step `s7-sqlite`).
+ * process, step `s7`) and on SQLite (a fresh file, one `PIGEON_ROLE=all` process as in scenario 3, step `s7-sqlite`).
  *
  * Figures (see bench/README.md): runs/s from the first batch of tracks accepted (200) to the last run's message
  * delivered at the fake; its ratio to the plain mapped-track pipeline (scenario 5 with one worker on MariaDB; on
@@ -18,8 +18,8 @@ import { INGEST_AUTH, PIGEON_DB, RUN, TMP, failures, log, measured, shared } fro
 import { freePort, waitQuiet } from './harness';
 import { gql, identifyKnownUsers, mariaUrl, onMaria, startPigeon, stopPigeon, type Pigeon } from './pigeon';
 
-const RUNS = Number(process.env.BENCH_S7_RUNS) || 20_000;
-const WAITING = Number(process.env.BENCH_S7_WAITING) || 100_000;
+const RUNS = 20_000;
+const WAITING = 100_000;
 /** The 20,000 runs must complete within this. */
 export const WORKFLOW_TIMEOUT_S = 90;
 /** The 100,000 runs must all be WAITING within this. */
@@ -204,7 +204,7 @@ async function run(setup: Setup): Promise<void> {
       await waitQuiet(name);
       const meter = new CpuMeter({
         gen: [fake.pid],
-        server: [worker.child.pid, api.child.pid],
+        server: [...new Set([worker.child.pid, api.child.pid])],
         db: shared.maria && key === 's7' ? [shared.maria] : [],
       });
       const counters0 = key === 's7' ? await statementCounters() : undefined;
@@ -339,7 +339,7 @@ async function run(setup: Setup): Promise<void> {
     // the runs only wait now: what the idle processes use meanwhile (CPU) and keep (RSS)
     const idleMeter = new CpuMeter({
       worker: [worker.child.pid],
-      api: [api.child.pid],
+      api: api === worker ? [] : [api.child.pid],
       db: shared.maria && key === 's7' ? [shared.maria] : [],
     });
     idleMeter.begin();
@@ -382,7 +382,7 @@ async function run(setup: Setup): Promise<void> {
         doubledByKey: stats.doubledByKey,
         runStatuses,
         messageStatuses,
-        rss: { atStart: rssAtStart, idle, withWaiting, growth, peakWhileCreating: peak },
+        rss: { atStart: rssAtStart, idle, withWaiting, growth, peakWhileCreating: peak, oneProcess: api === worker },
         waiting,
         waitingSeconds: waitingS,
         waitingSentEarly: held,
@@ -414,18 +414,19 @@ export async function scenario7(): Promise<void> {
   }
 }
 
-/** Scenario 7 on SQLite: a fresh file, an API process and one worker process. */
+/**
+ * Scenario 7 on SQLite: a fresh file and the embedded default, one `PIGEON_ROLE=all` process (API and worker in one:
+ * SQLite has one writer, and its worker claims in-process), as scenario 3.
+ */
 export async function scenario7Sqlite(): Promise<void> {
   const file = path.join(TMP, 'pigeon-workflow.sqlite');
-  const api = await startPigeon('pigeon-wf-sqlite-api', `sqlite:${file}`, 'api');
-  const worker = await startPigeon('pigeon-wf-sqlite-worker', `sqlite:${file}`, 'worker');
+  const pigeon = await startPigeon('pigeon-wf-sqlite', `sqlite:${file}`, 'all');
   const db = sqliteDb(file);
   try {
-    await identifyKnownUsers(api.url, `known-wf-sqlite-${RUN}`);
-    await run({ key: 's7-sqlite', label: 'SQLite', api, worker, db });
+    await identifyKnownUsers(pigeon.url, `known-wf-sqlite-${RUN}`);
+    await run({ key: 's7-sqlite', label: 'SQLite', api: pigeon, worker: pigeon, db });
   } finally {
     db.close();
-    await stopPigeon(worker);
-    await stopPigeon(api);
+    await stopPigeon(pigeon);
   }
 }

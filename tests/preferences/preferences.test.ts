@@ -383,6 +383,54 @@ describe('topics and preferences', () => {
       expect(historyOf(m, 'TOPIC')[0]).toMatchObject({ key: 'news', defaultState: 'ON' });
     });
 
+    it("a workflow's send is judged by the workflow's topic, before its template's", async () => {
+      const ws = await workspace();
+      await createTopic(ws, { key: 'digest', name: 'Digests', defaultState: 'OFF' });
+      await createTopic(ws, { key: 'news', name: 'News' });
+      const templateKey = uid('tpl');
+      await createTemplate(
+        t,
+        {
+          key: templateKey,
+          name: 'T',
+          topic: 'news',
+          channels: ['EMAIL'],
+          content: { email: { subject: 's', text: 't' } },
+        },
+        true,
+        ws.adminKey,
+      );
+      const wf = ok(
+        await gql(ws, 'mutation($i: WorkflowInput!) { createWorkflow(input: $i) { id key } }', {
+          i: {
+            key: uid('wf'),
+            name: 'W',
+            topic: 'digest',
+            steps: [{ ref: 'send', type: 'send', template: templateKey }],
+          },
+        }),
+      ).createWorkflow;
+      ok(await gql(ws, 'mutation($id: ID!) { publishWorkflow(id: $id) { id } }', { id: wf.id }));
+      const userId = await user(ws);
+      const trigger = async () => {
+        const run = ok(
+          await gql(ws, 'mutation($i: TriggerInput!) { trigger(input: $i) { id } }', {
+            i: { workflowKey: wf.key, userId },
+          }),
+        ).trigger;
+        await t.worker().drain(300);
+        const { workflowRun } = ok(
+          await gql(ws, 'query($id: ID!) { workflowRun(id: $id) { messages { id } } }', { id: run.id }),
+        );
+        return message(t, workflowRun.messages[0].id, ws.adminKey);
+      };
+      const filtered = await trigger();
+      expect(filtered).toMatchObject({ status: 'FILTERED', reason: 'OPTED_OUT' });
+      expect(historyOf(filtered, 'TOPIC')[0]).toMatchObject({ key: 'digest', from: 'workflow', defaultState: 'OFF' });
+      await setPreference(ws, { u: userId, t: 'digest', s: 'OPTED_IN' });
+      expect(await trigger()).toMatchObject({ status: 'SENT', channel: 'EMAIL' });
+    });
+
     it("a message for an anonymous id merged into a user is judged by that user's preferences", async () => {
       const ws = await workspace();
       const templateId = await template(ws, null);
