@@ -116,9 +116,7 @@ export class CreateWorkflowRuns1764700001000 implements MigrationInterface {
       new Table({
         name: 'workflow_throttle_admissions',
         columns: [c.id(), c.string('throttle_id', 64), c.string('run_id', 36), c.time('at')],
-        indices: [
-          new TableIndex({ name: 'IDX_workflow_throttle_admissions', columnNames: ['throttle_id', 'at'] }),
-        ],
+        indices: [new TableIndex({ name: 'IDX_workflow_throttle_admissions', columnNames: ['throttle_id', 'at'] })],
       }),
     );
     await queryRunner.createTable(
