@@ -1,5 +1,5 @@
 import { Table, TableColumn, TableIndex, TableUnique, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { noPadColumns } from './support';
+import { noPadBinaryCollation, noPadColumns } from './support';
 
 /**
  * Workflow runs (README, "Workflows"; docs/architecture.md, "Workflow runs"): the runs and their history,
@@ -143,7 +143,8 @@ export class CreateWorkflowRuns1764700001000 implements MigrationInterface {
     );
     if (c.mysql) {
       await queryRunner.query(
-        "ALTER TABLE workflow_digests ADD COLUMN open_key VARCHAR(64) AS (CASE WHEN status = 'open' THEN bucket_key END) STORED, ADD UNIQUE KEY UQ_workflow_digests_open (open_key)",
+        `ALTER TABLE workflow_digests ADD COLUMN open_key VARCHAR(64) CHARACTER SET utf8mb4 COLLATE ${await noPadBinaryCollation(queryRunner)}
+          AS (CASE WHEN status = 'open' THEN bucket_key END) STORED, ADD UNIQUE KEY UQ_workflow_digests_open (open_key)`,
       );
     } else {
       await queryRunner.query(
