@@ -161,8 +161,9 @@ export class Worker {
     );
     try {
       const outcomes = await this.runJobs(jobs);
+      // a run job is taken out of the queue by the runner's own transaction: only send jobs are left to delete
       await this.queue.complete(
-        jobs.filter((_, i) => outcomes[i].done),
+        jobs.filter((j, i) => outcomes[i].done && j.kind !== 'run'),
         this.id,
       );
       // jobs that failed unexpectedly (only theirs: one workspace's failure never holds up another's),

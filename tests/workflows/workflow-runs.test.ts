@@ -43,9 +43,19 @@ describe('workflow runs', () => {
     const runs = await k.runs({ workflowKey: wf.key });
     expect(runs).toHaveLength(1);
     const waiting = runs[0];
-    expect(waiting).toMatchObject({ status: 'WAITING', step: 'wait', timezone: 'UTC', version: 1, userId });
+    // a leading delay of exact elapsed time starts with the run, in the ingest transaction: no zone is needed yet
+    expect(waiting).toMatchObject({ status: 'WAITING', step: 'wait', timezone: null, version: 1, userId });
     expect(waiting.event.name).toBe(`Segment-TrackEvent:${event}`);
-    expect(types(waiting)).toEqual(['STARTED', 'TIMEZONE', 'WAITING']);
+    expect(types(waiting)).toEqual(['STARTED', 'WAITING']);
+    expect(detail(waiting, 'WAITING')).toEqual({
+      ref: 'wait',
+      until: waiting.resumeAt,
+      zone: null,
+      reason: 'DELAY',
+      because: 'duration PT1S',
+      localUntil: waiting.resumeAt,
+    });
+    expect(new Date(waiting.resumeAt).getTime()).toBe(new Date(waiting.createdAt).getTime() + 1000);
     expect(detail(waiting, 'STARTED')).toEqual({
       workflowId: wf.id,
       version: 1,
@@ -58,7 +68,8 @@ describe('workflow runs', () => {
     await k.drain(1500);
     const done = await k.run(waiting.id);
     expect(done.status).toBe('COMPLETED');
-    expect(types(done)).toEqual(['STARTED', 'TIMEZONE', 'WAITING', 'RESUMED', 'SENT', 'COMPLETED']);
+    expect(types(done)).toEqual(['STARTED', 'WAITING', 'TIMEZONE', 'RESUMED', 'SENT', 'COMPLETED']);
+    expect(done.timezone).toBe('UTC');
     expect(done.messages).toEqual([
       { id: expect.any(String), status: 'SENT', channel: 'SMS', data: { name: 'Ada' }, template: { key: template } },
     ]);
@@ -78,7 +89,7 @@ describe('workflow runs', () => {
       const userId = await k.user();
       const run = await k.trigger({ workflowKey: wf.key, userId, data: { name: 'Ada', n: 1 }, idempotencyKey: 'once' });
       expect(run).toMatchObject({
-        status: 'RUNNING',
+        status: 'WAITING', // its leading delay started with it
         reason: null,
         version: 1,
         userId,
@@ -87,10 +98,10 @@ describe('workflow runs', () => {
         event: null,
         cancelKey: null,
         timezone: null,
-        resumeAt: null,
         messages: [],
       });
-      expect(types(run)).toEqual(['STARTED']);
+      expect(new Date(run.resumeAt).getTime()).toBe(new Date(run.createdAt).getTime() + 3_600_000);
+      expect(types(run)).toEqual(['STARTED', 'WAITING']);
       expect(detail(run, 'STARTED')).toEqual({
         workflowId: wf.id,
         version: 1,
@@ -268,7 +279,7 @@ describe('workflow runs', () => {
       await k.track(ada, completed, { cartId: 'c1' });
       const cancelled = await byKey(ada, 'c1');
       expect(cancelled).toMatchObject({ status: 'CANCELLED', resumeAt: null, messages: [] });
-      expect(types(cancelled)).toEqual(['STARTED', 'TIMEZONE', 'WAITING', 'CANCELLED']);
+      expect(types(cancelled)).toEqual(['STARTED', 'WAITING', 'CANCELLED']);
       const { events } = await k.q(
         'query($u: String!, $n: String!) { events(filter: {userId: $u, name: $n}) { edges { node { id } } } }',
         { u: ada, n: `Segment-TrackEvent:${completed}` },
@@ -434,7 +445,11 @@ describe('workflow runs', () => {
       await k.drain();
       const runs = await k.runs({ workflowKey: wf.key });
       expect(runs).toHaveLength(1);
-      expect(runs[0]).toMatchObject({ status: 'WAITING', userId, data: { n: 1 }, timezone: 'Europe/Paris' });
+      // waiting on its leading delay; the event's zone is looked up when it resumes
+      expect(runs[0]).toMatchObject({ status: 'WAITING', userId, data: { n: 1 }, timezone: null });
+      await k.makeDue(runs[0].id, new Date());
+      await k.drain();
+      expect(await k.run(runs[0].id)).toMatchObject({ status: 'COMPLETED', timezone: 'Europe/Paris' });
       expect(runs[0].event.name).toBe(name);
       expect((await k.q('mutation($n: String!) { replayEvents(filter: {name: $n}) }', { n: name })).replayEvents).toBe(
         0,
@@ -490,9 +505,9 @@ describe('workflow runs', () => {
     const ids = async (filter: Record<string, unknown>) => (await k.runs(filter)).map((r: any) => r.id);
     expect(await ids({ workflowKey: wf.key })).toEqual([r3.id, r2.id, r1.id]);
     expect(await ids({ workflowKey: wf.key, status: 'CANCELLED' })).toEqual([r1.id]);
-    expect(await ids({ workflowKey: wf.key, status: 'RUNNING' })).toEqual([r3.id, r2.id]);
+    expect(await ids({ workflowKey: wf.key, status: 'WAITING' })).toEqual([r3.id, r2.id]);
     expect(await ids({ userId: ada })).toEqual([r2.id, r1.id]);
-    expect(await ids({ workflowKey: wf.key, userId: ada, status: 'RUNNING' })).toEqual([r2.id]);
+    expect(await ids({ workflowKey: wf.key, userId: ada, status: 'WAITING' })).toEqual([r2.id]);
     expect(await ids({ workflowKey: wf.key, since: r2.createdAt })).toEqual([r3.id, r2.id]);
     expect(await ids({ workflowKey: wf.key, until: r2.createdAt })).toEqual([r1.id]);
     expect(await ids({ workflowKey: wf.key, since: r2.createdAt, until: r3.createdAt })).toEqual([r2.id]);
@@ -570,7 +585,7 @@ describe('workflow runs', () => {
     expect((await other.q('{ cancelMappings { eventName } }')).cancelMappings).toEqual([]);
 
     const mine = await k.run(run.id);
-    expect(mine).toMatchObject({ status: 'RUNNING', cancelKey: 'c1' });
+    expect(mine).toMatchObject({ status: 'WAITING', cancelKey: 'c1' });
     const { cancelMappings } = await k.q('{ cancelMappings { eventName } }');
     expect(cancelMappings.map((m: any) => m.eventName)).toContain(event);
   });

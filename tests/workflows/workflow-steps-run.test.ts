@@ -44,15 +44,17 @@ describe('workflow steps, run end to end', () => {
   describe('delay', () => {
     it('duration: WAITING until now + duration; when due, it resumes and sends', async () => {
       const template = await k.smsTemplate();
+      // P1D is counted in the recipient's zone, so the runner takes this step (a leading PT… delay starts
+      // with the run: tests/workflows/workflow-runs.test.ts)
       const wf = await k.workflow([
-        { ref: 'wait', type: 'delay', duration: 'PT1H' },
+        { ref: 'wait', type: 'delay', duration: 'P1D' },
         { ref: 'send', type: 'send', template },
       ]);
       const userId = await k.user();
       const waiting = await k.startAndDrain(wf.key, userId, { name: 'Ada' });
       expect(waiting).toMatchObject({ status: 'WAITING', step: 'wait', reason: null, timezone: 'UTC', version: 1 });
       // the runner's "now" is the run's updatedAt
-      expect(ms(waiting.resumeAt)).toBe(ms(waiting.updatedAt) + 3_600_000);
+      expect(ms(waiting.resumeAt)).toBe(ms(waiting.updatedAt) + 86_400_000);
       expect(types(waiting)).toEqual(['STARTED', 'TIMEZONE', 'WAITING']);
       expect(detail(waiting, 'STARTED')).toEqual({
         workflowId: wf.id,
@@ -69,7 +71,7 @@ describe('workflow steps, run end to end', () => {
         until: waiting.resumeAt,
         zone: 'UTC',
         reason: 'DELAY',
-        because: 'duration PT1H',
+        because: 'duration P1D',
         localUntil: expect.any(String),
       });
       expect(ms(w.localUntil)).toBe(ms(waiting.resumeAt));

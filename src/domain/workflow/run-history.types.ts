@@ -23,7 +23,8 @@ export interface RunHistoryDetails {
   WAITING: {
     ref: string;
     until: string;
-    zone: string;
+    /** null: an exact elapsed-time wait started with the run, before the recipient's zone was looked up. */
+    zone: string | null;
     reason: 'DELAY' | 'SEND_WINDOW' | 'DIGEST';
     /** The rule that set the time, in words (e.g. `duration PT15M`, `next 09:00 on MO,TU`). */
     because: string;

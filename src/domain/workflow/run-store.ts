@@ -2,6 +2,7 @@ import type { Sql } from '../../db/database';
 import { toDbTime } from '../../db/dialect';
 import { insertRows, placeholders } from '../../db/rows';
 import type { RunHistoryEntry } from './run-history.types';
+import type { LeadingWait } from './workflow-steps';
 import { dropBucketsOfIn } from './step-stores';
 import { OPEN_RUN_STATUSES, toRun, WorkflowRunStatus, type RunRow, type WorkflowRun } from './workflow-run';
 
@@ -45,6 +46,8 @@ export interface NewRun {
   idempotencyKey: string | null;
   eventTimezone: string | null;
   source: 'event' | 'trigger';
+  /** The run's first step is a wait it can start at once (see `leadingWait`): it is created WAITING. */
+  firstWait?: LeadingWait | null;
 }
 
 /** Who cancels: `cancelRuns` (every recipient) or an event (its own user only). */
@@ -102,11 +105,11 @@ export class RunStore {
       r.eventId,
       r.sourceKey ?? r.id,
       JSON.stringify(r.data),
-      WorkflowRunStatus.RUNNING,
+      r.firstWait ? WorkflowRunStatus.WAITING : WorkflowRunStatus.RUNNING,
       null,
       0,
-      null,
-      null,
+      r.firstWait?.ref ?? null,
+      r.firstWait ? toDbTime(r.firstWait.until) : null,
       r.cancelKey,
       r.idempotencyKey,
       null,
@@ -117,24 +120,43 @@ export class RunStore {
     ]);
     await this.appendHistoryIn(
       tx,
-      runs.map((r) => ({
-        runId: r.id,
-        at,
-        type: 'STARTED',
-        detail: {
-          workflowId: r.workflowId,
-          version: r.version,
-          source: r.source,
-          eventId: r.eventId,
-          idempotencyKey: r.idempotencyKey,
-          cancelKey: r.cancelKey,
+      runs.flatMap((r): (RunHistoryEntry & { runId: string; at: Date })[] => [
+        {
+          runId: r.id,
+          at,
+          type: 'STARTED',
+          detail: {
+            workflowId: r.workflowId,
+            version: r.version,
+            source: r.source,
+            eventId: r.eventId,
+            idempotencyKey: r.idempotencyKey,
+            cancelKey: r.cancelKey,
+          },
         },
-      })),
+        ...(r.firstWait
+          ? [
+              {
+                runId: r.id,
+                at,
+                type: 'WAITING' as const,
+                detail: {
+                  ref: r.firstWait.ref,
+                  until: r.firstWait.until.toISOString(),
+                  zone: null,
+                  reason: 'DELAY' as const,
+                  because: r.firstWait.because,
+                  localUntil: r.firstWait.until.toISOString(),
+                },
+              },
+            ]
+          : []),
+      ]),
     );
     await this.scheduler.enqueueRunsIn(
       tx,
       workspaceId,
-      runs.map((r) => ({ runId: r.id, at })),
+      runs.map((r) => ({ runId: r.id, at: r.firstWait?.until ?? at })),
     );
   }
 

@@ -13,6 +13,7 @@ import type { RequestContext } from '../request-context';
 import type { RunStore } from './run-store';
 import { toRun, type RunRow, type WorkflowRun, type WorkflowRunStatus } from './workflow-run';
 import type { WorkflowDefinition } from './workflow.entity';
+import { leadingWait } from './workflow-steps';
 import type { WorkflowService } from './workflow.service';
 
 /** What `trigger` takes. */
@@ -105,6 +106,7 @@ export class WorkflowRunService {
     }
     const data = input.data ?? {};
     const id = timeOrderedId();
+    const now = new Date();
     try {
       await this.db.transaction(async (tx) => {
         const published = (await this.workflows.publishedIn(tx, ctx.workspaceId, [workflow.id])).get(workflow.id);
@@ -124,9 +126,10 @@ export class WorkflowRunService {
               idempotencyKey,
               eventTimezone: null,
               source: 'trigger',
+              firstWait: published?.definition ? leadingWait(published.definition.steps, now) : null,
             },
           ],
-          new Date(),
+          now,
         );
       });
     } catch (err) {
@@ -162,6 +165,7 @@ export class WorkflowRunService {
         idempotencyKey: null,
         eventTimezone: s.eventTimezone,
         source: 'event' as const,
+        firstWait: definition ? leadingWait(definition.steps, at) : null,
       };
     });
     await this.store.createRunsIn(tx, workspaceId, runs, at);

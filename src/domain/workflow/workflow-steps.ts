@@ -321,3 +321,32 @@ function validateStep(step: unknown, index: number, roots: readonly string[]): W
   }
   return out as unknown as WorkflowStep;
 }
+
+/** A wait a run can start the moment it is created (see {@link leadingWait}). */
+export interface LeadingWait {
+  ref: string;
+  until: Date;
+  because: string;
+}
+
+/**
+ * When a workflow starts with an unconditional `delay` of exact elapsed time (`PT…`: hours, minutes,
+ * seconds), the wait needs nothing but the clock — no profile, no time zone, no lock — so a run starts it
+ * when it is created, in the transaction that creates it, and its first pass is saved. Null otherwise
+ * (days, weeks, months and years are counted in the recipient's zone; `until`, `untilPath` and `at` read
+ * data or local time): those runs start RUNNING and the runner takes the first step.
+ */
+export function leadingWait(steps: readonly WorkflowStep[], at: Date): LeadingWait | null {
+  const first = steps[0];
+  if (!first || first.type !== 'delay' || first.when !== undefined || !first.duration) return null;
+  const parsed = parseDuration(first.duration);
+  if (!parsed.ok) return null;
+  const exact = new Set(['hours', 'minutes', 'seconds', 'milliseconds']);
+  const units = Object.entries(parsed.duration.toObject()).filter(([, n]) => n);
+  if (!units.every(([unit]) => exact.has(unit))) return null;
+  return {
+    ref: first.ref,
+    until: new Date(at.getTime() + parsed.duration.as('milliseconds')),
+    because: `duration ${first.duration}`,
+  };
+}
