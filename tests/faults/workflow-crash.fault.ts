@@ -67,7 +67,8 @@ describe('fault: workers SIGKILLed mid-run', () => {
       EVENT,
     );
     await queueMessages(api.base, ws.ingestKey, EVENT, RUNS);
-    expect(await runStatuses(db, WORKSPACE)).toEqual({ RUNNING: RUNS });
+    // the leading PT1S delay starts with each run, in the ingest transaction
+    expect(await runStatuses(db, WORKSPACE)).toEqual({ WAITING: RUNS });
 
     const workerEnv = { PIGEON_JOB_LEASE_MS: String(LEASE_MS), PIGEON_WORKER_CONCURRENCY: '16' };
     const startWorker = async () => {
@@ -82,10 +83,10 @@ describe('fault: workers SIGKILLed mid-run', () => {
       const s = await runStatuses(db, WORKSPACE);
       return (s.RUNNING ?? 0) + (s.WAITING ?? 0);
     };
-    // kill a worker every 1–2 s while runs are open (mid-run: between and inside their steps), and replace it
+    // kill a worker every 0.4–0.9 s while runs are open (mid-run: between and inside their steps), and replace it
     const kills: { openRuns: number; inFlight: number; signal: string | null }[] = [];
     while (kills.length < MAX_KILLS) {
-      await sleep(1000 + Math.floor(Math.random() * 1000));
+      await sleep(400 + Math.floor(Math.random() * 500));
       const open = await openRuns();
       if (open < RUNS / 20) break;
       const victim = workers[kills.length % workers.length];
