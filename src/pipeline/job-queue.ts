@@ -34,25 +34,37 @@ export class JobQueue implements MessageScheduler, RunScheduler {
   }
 
   async enqueue(tx: Sql, workspaceId: number, messageIds: string[], runAt = new Date()): Promise<void> {
-    const now = toDbTime(new Date());
-    const at = toDbTime(runAt);
-    await insertRows(
+    await this.insertJobs(
       tx,
-      'jobs',
-      ['workspace_id', 'kind', 'message_id', 'status', 'run_at', 'runs', 'created_at', 'updated_at'],
-      messageIds,
-      (id) => [workspaceId, 'send', id, 'ready', at, 0, now, now],
+      workspaceId,
+      'send',
+      messageIds.map((id) => ({ id, at: runAt })),
     );
   }
 
   async enqueueRunsIn(tx: Sql, workspaceId: number, due: readonly { runId: string; at: Date }[]): Promise<void> {
+    await this.insertJobs(
+      tx,
+      workspaceId,
+      'run',
+      due.map((d) => ({ id: d.runId, at: d.at })),
+    );
+  }
+
+  /** New `ready` jobs of one kind, each due at its time. */
+  private async insertJobs(
+    tx: Sql,
+    workspaceId: number,
+    kind: JobKind,
+    jobs: readonly { id: string; at: Date }[],
+  ): Promise<void> {
     const now = toDbTime(new Date());
     await insertRows(
       tx,
       'jobs',
       ['workspace_id', 'kind', 'message_id', 'status', 'run_at', 'runs', 'created_at', 'updated_at'],
-      due,
-      (d) => [workspaceId, 'run', d.runId, 'ready', toDbTime(d.at), 0, now, now],
+      jobs,
+      (j) => [workspaceId, kind, j.id, 'ready', toDbTime(j.at), 0, now, now],
     );
   }
 
