@@ -62,6 +62,8 @@ export interface HistoryDetails {
    * a preference row (`preference`), the `unsubscribed` trait, or the topic's default (`defaultState`).
    */
   SKIPPED_PREFERENCE: { channel: Channel; topic: string | null } & PreferenceVerdict;
+  /** A channel left out because its address is suppressed (README, "Delivery tracking"), also for REQUIRED topics. */
+  SUPPRESSED: { channel: Channel; address: string; reason: string; expiresAt: string | null };
   /** The channels considered, those available (address and providers found) and why the others are not. */
   CHANNELS: {
     method: RoutingMethod;
@@ -77,6 +79,22 @@ export interface HistoryDetails {
   ATTEMPT: AttemptDetail;
   /** A SINGLE-method channel failed for good; `next` takes over (null: none left). */
   CHANNEL_FAILED: { channel: Channel; next: Channel | null };
+  /**
+   * A provider callback applied to one of the message's deliveries (`outcome` as the provider reported it,
+   * `applied: false` when statuses only moving forward left it without effect).
+   */
+  CALLBACK: {
+    deliveryId: string;
+    channel: Channel;
+    provider: string;
+    outcome: string;
+    at: string;
+    reason: string | null;
+    errorCode: string | null;
+    applied: boolean;
+  };
+  /** The channel SINGLE routing chose bounced hard or failed after it was sent; `next` is tried (null: none left). */
+  FAILOVER_AFTER_BOUNCE: { channel: Channel; next: Channel | null; reason: string | null };
   /** Final: handed to a provider. SINGLE names its channel; ALL the channels sent and those that failed. */
   SENT: SentDetail;
   /** Final: handed over and confirmed delivered by every provider that took it. */

@@ -29,6 +29,8 @@ export enum DeliveryStatus {
   PENDING = 'PENDING',
   SENT = 'SENT',
   DELIVERED = 'DELIVERED',
+  /** The provider reported a hard bounce (or a failure after accepting it): an end, like FAILED. */
+  BOUNCED = 'BOUNCED',
   FAILED = 'FAILED',
 }
 

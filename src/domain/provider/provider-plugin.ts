@@ -1,3 +1,4 @@
+import type { CallbackSupport } from './provider-callback';
 import type { Channel } from '../channel/channel.enum';
 import type { ContentByChannel } from '../channel/channel-content';
 
@@ -228,4 +229,9 @@ export interface ProviderDefinition<S extends SettingsSchema = SettingsSchema> {
   /** JSON Schema of the settings (`ProviderConfigInput.config`). */
   settings: S;
   send(ctx: SendContext<SettingsOf<S>>): Promise<SendResult>;
+  /**
+   * Delivery callbacks (optional): a configuration of a plugin that has them shows a `callbackUrl`
+   * (`PIGEON_PUBLIC_URL` + `/hooks/<id>`) to paste into the provider's console.
+   */
+  callbacks?: CallbackSupport<SettingsOf<S>>;
 }
