@@ -13,6 +13,7 @@ import { CreateWorkflows1764700000000 } from './1764700000000-create-workflows';
 import { CreateWorkflowRuns1764700001000 } from './1764700001000-create-workflow-runs';
 import { CreateTopicsAndPreferences1764800000000 } from './1764800000000-create-topics-and-preferences';
 import { AddTemplateTopic1764800001000 } from './1764800001000-add-template-topic';
+import { CreateDeliveryOutcomes1764900000000 } from './1764900000000-create-delivery-outcomes';
 
 /**
  * Every migration, in order. A new one (`npm run migration:generate -- migrations/<name>`)
@@ -34,4 +35,5 @@ export const MIGRATIONS = [
   CreateWorkflowRuns1764700001000,
   CreateTopicsAndPreferences1764800000000,
   AddTemplateTopic1764800001000,
+  CreateDeliveryOutcomes1764900000000,
 ];

@@ -18,6 +18,9 @@ import { Job } from './pipeline/job.entity';
 import { Workflow } from './domain/workflow/workflow.entity';
 import { Topic } from './domain/preference/topic.entity';
 import { Preference } from './domain/preference/preference.entity';
+import { ProviderCallback } from './domain/callback/provider-callback.entity';
+import { Suppression } from './domain/suppression/suppression.entity';
+import { SoftBounce } from './domain/suppression/soft-bounce.entity';
 
 /** Every entity, listed explicitly (no globs: the same list works under ts-jest and from dist/). */
 export const ENTITIES = [
@@ -41,4 +44,7 @@ export const ENTITIES = [
   Workflow,
   Topic,
   Preference,
+  ProviderCallback,
+  Suppression,
+  SoftBounce,
 ];

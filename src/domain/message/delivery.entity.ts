@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn, Unique } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
 import { Field, Int, ObjectType } from 'type-graphql';
 import { timeColumn } from '../../db/columns';
 import { Channel } from '../channel/channel.enum';
@@ -7,6 +7,7 @@ import { DeliveryStatus } from './message-status.enum';
 /** One (channel, provider configuration) a message was tried on; `attempts` counts its tries. */
 @Entity('deliveries')
 @Unique('UQ_deliveries_message_channel_config', ['messageId', 'channel', 'providerConfigId'])
+@Index('IDX_deliveries_config_external', ['providerConfigId', 'externalId'])
 @ObjectType({ description: 'A message on one channel through one provider configuration' })
 export class Delivery {
   /** Also the idempotency key passed to providers: the same for every attempt. */
@@ -46,6 +47,21 @@ export class Delivery {
   @Column(timeColumn('sent_at', { nullable: true }))
   @Field(() => Date, { nullable: true })
   sentAt!: Date | null;
+
+  /** When the provider confirmed delivery (a callback, or the answer to the send). */
+  @Column(timeColumn('delivered_at', { nullable: true }))
+  @Field(() => Date, { nullable: true })
+  deliveredAt!: Date | null;
+
+  /** The first open the provider reported (a time, not a status). */
+  @Column(timeColumn('opened_at', { nullable: true }))
+  @Field(() => Date, { nullable: true })
+  openedAt!: Date | null;
+
+  /** The first click the provider reported (a time, not a status). */
+  @Column(timeColumn('clicked_at', { nullable: true }))
+  @Field(() => Date, { nullable: true })
+  clickedAt!: Date | null;
 
   @Column(timeColumn('next_attempt_at', { nullable: true }))
   nextAttemptAt!: Date | null;

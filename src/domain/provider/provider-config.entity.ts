@@ -10,6 +10,7 @@ import { Channel } from '../channel/channel.enum';
  */
 @Entity('provider_configs')
 @Index('IDX_provider_configs_workspace_channel', ['workspaceId', 'channel'])
+@Index('UQ_provider_configs_callback_id', ['callbackId'], { unique: true })
 @ObjectType({ description: 'A configured channel provider; secret settings read as "********"' })
 export class ProviderConfig {
   @PrimaryColumn({ type: 'varchar', length: 36 })
@@ -34,6 +35,10 @@ export class ProviderConfig {
   @Column({ type: 'int', default: 0 })
   @Field(() => Int)
   priority!: number;
+
+  /** The opaque id of this configuration's callback URL (`/hooks/<callbackId>`); unguessable, never reused. */
+  @Column({ type: 'varchar', length: 48, name: 'callback_id', nullable: true })
+  callbackId!: string | null;
 
   @Column({ type: 'boolean', default: true })
   @Field(() => Boolean)
