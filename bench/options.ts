@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export const CEILINGS = ['echo', 'naive', 'raw', 'batch-route', 'sqlite-raw'] as const;
-export const SCENARIOS = ['s1', 's2', 's3', 's4', 's5', 's7', 's7-sqlite'] as const;
+export const SCENARIOS = ['s1', 's2', 's3', 's4', 's5', 's7', 's7-sqlite', 's8'] as const;
 export type StepName = (typeof CEILINGS)[number] | (typeof SCENARIOS)[number];
-export const MARIADB_SET: StepName[] = ['echo', 'naive', 'raw', 'batch-route', 's1', 's2', 's4', 's5', 's7'];
+export const MARIADB_SET: StepName[] = ['echo', 'naive', 'raw', 'batch-route', 's1', 's2', 's4', 's5', 's7', 's8'];
 export const SQLITE_SET: StepName[] = ['sqlite-raw', 's3', 's7-sqlite'];
 /** The ceilings a scenario's ratio needs: `--only s1` runs the naive insert too (unless `--no-ceilings`). */
 const NEEDS: Partial<Record<StepName, StepName[]>> = { s1: ['naive'], s2: ['raw', 'batch-route'], s3: ['sqlite-raw'] };

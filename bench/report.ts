@@ -141,6 +141,16 @@ function buildRows(): Row[] {
       met: r === undefined ? undefined : r >= 0.5,
     });
   }
+  if (has('s8') || has('s8-segment')) {
+    add('s8-segment', '8 single-event POST /segment, same server as 8 (c=50)');
+    const r = ratio(measured.s8, measured['s8-segment']);
+    add('s8', '8 signed webhook callbacks POST /hooks/:id, 1 event (c=50)', {
+      ceil: ['/segment, same run', measured['s8-segment']?.figure],
+      ratio: r,
+      target: '≥ 0.8×',
+      met: r === undefined ? undefined : r >= 0.8,
+    });
+  }
   const gqlTarget = (k: string, label: string, limit: number) => {
     if (!has(k) && !has('s4')) return;
     const m = measured[k];

@@ -5,6 +5,7 @@
  *   npm run bench                         everything (MariaDB set, then the SQLite set)
  *   npm run bench -- --sqlite             only the SQLite set (raw better-sqlite3 ceiling, scenarios 3 and 7)
  *   npm run bench -- --mariadb            only the MariaDB set
+ *   npm run bench -- --only s8            callback intake beside /segment (about 40 s with --duration 10)
  *   npm run bench -- --only s1            one scenario (with the ceiling its ratio needs); a comma list works
  *   npm run bench -- --duration 10        seconds per load run (default 10)
  *   npm run bench -- --profile            run Pigeon under `node --cpu-prof` and print its hot functions
@@ -27,6 +28,7 @@ import { scenario4 } from './scenarios/graphql-reads';
 import { PIPELINE_TIMEOUT_S, scenario5 } from './scenarios/pipeline';
 import { onMaria, startPigeonMaria, stopPigeon } from './scenarios/pigeon';
 import { WORKFLOW_TIMEOUT_S, scenario7, scenario7Sqlite } from './scenarios/workflow';
+import { scenario8 } from './scenarios/callbacks';
 
 // The steps: scenarios/ (ceilings.ts C1–C5, ingest.ts 1–3, graphql-reads.ts 4, pipeline.ts 5, workflow.ts 7; harness.ts measures,
 // pigeon.ts runs Pigeon); the command line: options.ts; what a run shares: run-state.ts; the table: report.ts.
@@ -145,6 +147,10 @@ async function main(): Promise<void> {
       if (want('s7')) await step('s7', 2 * WORKFLOW_TIMEOUT_S + 300, scenario7);
     }
     await stopPigeon(onMaria.api);
+  }
+  if (want('s8')) {
+    rss.start(250);
+    await step('s8', 2 * d + 120, scenario8);
   }
   if (want('sqlite-raw')) await step('sqlite-raw', d + 60, sqliteCeiling);
   if (want('s3')) {

@@ -36,7 +36,7 @@ export class CreateDeliveryOutcomes1764900000000 implements MigrationInterface {
           c.string('external_id', 255, { isNullable: true }),
           c.string('outcome', 32),
           c.time('happened_at'),
-          { name: 'reason', type: 'varchar', length: '1000', isNullable: true },
+          c.string('reason', 1000, { isNullable: true }),
           c.string('error_code', 32, { isNullable: true }),
           c.json('raw'),
           c.time('received_at'),

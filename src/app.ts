@@ -8,6 +8,7 @@ import { registerPreferencePages } from './console/preference-pages.route';
 import { DomainError, StoreUnavailableError } from './domain/domain-error';
 import { registerGraphQL } from './graphql/register-graphql';
 import { HttpError } from './ingest/http-error';
+import { registerHookRoutes } from './ingest/hooks/hooks.route';
 import { registerIngestRateLimit } from './ingest/rate-limit';
 import { MAX_REQUEST_BYTES } from './ingest/segment/normalize';
 import { buildOpenApiDocument } from './ingest/segment/openapi';
@@ -144,6 +145,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   registerPreferencePages(app, services);
   await registerIngestRateLimit(app, config.rateLimitPerMinute ?? 0);
   registerSegmentRoutes(app, services, ingestTelemetry(services.metrics));
+  registerHookRoutes(app, services.callbackIntake, {
+    record: (provider, outcome, n) => services.metrics.callback(provider, outcome, n),
+  });
   await registerGraphQL(app, { services, production: config.production });
 
   return app;

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
           { concurrency: config.workerConcurrency, leaseMs: config.jobLeaseMs, pollMs: config.workerPollMs },
           logger,
           services.runner,
+          services.callbacks,
         );
   // from the first SIGTERM/SIGINT on, /readyz answers 503 "stopping" (see stop below)
   const lifecycle = new Lifecycle();

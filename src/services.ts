@@ -9,6 +9,7 @@ import { MessageService } from './domain/message/message.service';
 import { MessageStore } from './domain/message/message-store';
 import { ProfileService } from './domain/profile/profile.service';
 import { ProviderConfigService } from './domain/provider/provider-config.service';
+import { CallbackIntakeService } from './domain/callback/callback-intake.service';
 import { SecretBox } from './domain/provider/secret-box';
 import { RoutingRuleService } from './domain/routing/routing-rule.service';
 import { TemplateService } from './domain/template/template.service';
@@ -16,6 +17,7 @@ import { PreferenceService } from './domain/preference/preference.service';
 import { TopicService, type TopicReferences } from './domain/preference/topic.service';
 import { PreferenceLinks } from './domain/preference/preference-links';
 import { WorkspaceService } from './domain/workspace/workspace.service';
+import { SuppressionService } from './domain/suppression/suppression.service';
 import { WorkflowService } from './domain/workflow/workflow.service';
 import { JobQueue } from './pipeline/job-queue';
 import { SendPipeline } from './pipeline/send-pipeline';
@@ -27,6 +29,7 @@ import { pipelineTelemetry, workflowTelemetry } from './ops/pipeline-telemetry';
 import { RunStore } from './domain/workflow/run-store';
 import { WorkflowRunService } from './domain/workflow/workflow-run.service';
 import { WorkflowRunner } from './pipeline/workflow-runner';
+import { CallbackApplier } from './pipeline/callback-applier';
 
 /** The services, wired once per process: the composition root for HTTP, GraphQL and workers. */
 export interface Services {
@@ -43,9 +46,13 @@ export interface Services {
   preferences: PreferenceService;
   /** Signed unsubscribe and preferences links (PIGEON_PUBLIC_URL, PIGEON_SECRET). */
   links: PreferenceLinks;
+  /** Suppressed addresses (the only writer of `suppressions` and `soft_bounces`). */
+  suppressions: SuppressionService;
   mappings: MappingService;
   rules: RoutingRuleService;
   providerConfigs: ProviderConfigService;
+  /** Provider callbacks: verifies and stores them (the only writer of INSERTs into `provider_callbacks`). */
+  callbackIntake: CallbackIntakeService;
   registry: ProviderRegistry;
   messages: MessageService;
   /** The only writer of messages, deliveries and message history. */
@@ -60,6 +67,8 @@ export interface Services {
   runner: WorkflowRunner;
   queue: JobQueue;
   pipeline: SendPipeline;
+  /** Applies stored provider callbacks to deliveries and messages (handed to each worker). */
+  callbacks: CallbackApplier;
   /** Prometheus metrics of this process (a registry of its own), served at /metrics. */
   metrics: Metrics;
   /** Event retention (PIGEON_EVENT_RETENTION_DAYS); tests call it directly. */
@@ -84,12 +93,13 @@ export function createServices(
   const topics: TopicService = new TopicService(db, (): TopicReferences[] => [templates, workflows]);
   const preferences = new PreferenceService(db, topics);
   const links = new PreferenceLinks(config.publicUrl, config.secret);
+  const suppressions = new SuppressionService(db, metrics);
   const templates: TemplateService = new TemplateService(db, profiles, topics);
   const workflows: WorkflowService = new WorkflowService(db, topics);
   const mappings = new MappingService(db);
   const rules = new RoutingRuleService(db);
   const box = new SecretBox(config.secret, config.secretPrevious ? [config.secretPrevious] : []);
-  const providerConfigs = new ProviderConfigService(db, registry, box);
+  const providerConfigs = new ProviderConfigService(db, registry, box, config.publicUrl);
   const queue = new JobQueue(db);
   metrics.watchQueue(queue);
   const telemetry = pipelineTelemetry(metrics, logger);
@@ -123,12 +133,21 @@ export function createServices(
       events,
       topics,
       preferences,
+      suppressions,
       links,
       registry,
       telemetry,
     },
     { attempts: config.retryAttempts, baseMs: config.retryBaseMs },
   );
+  const callbacks = new CallbackApplier({
+    db,
+    store: messageStore,
+    scheduler: queue,
+    suppressions,
+    telemetry: { applied: (provider, result, n) => metrics.callbacksApplied.inc({ provider, result }, n) },
+    pipelineTelemetry: telemetry,
+  });
   return {
     db,
     workspaces,
@@ -140,9 +159,11 @@ export function createServices(
     topics,
     preferences,
     links,
+    suppressions,
     mappings,
     rules,
     providerConfigs,
+    callbackIntake: new CallbackIntakeService(db, providerConfigs, registry, config.publicUrl),
     registry,
     messages,
     messageStore,
@@ -152,6 +173,7 @@ export function createServices(
     runner,
     queue,
     pipeline,
+    callbacks,
     metrics,
     retention: new EventRetentionService(db, metrics),
   };

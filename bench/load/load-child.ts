@@ -9,11 +9,12 @@
  * per-response latencies of every 2xx (drained ones included)
  * collected from autocannon's `response` event, p50/p99 computed here; 2xx and events acknowledged.
  */
+import { createHmac, randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { mixedBatch, trackMessage } from '../lib/events';
 import { latency, PerSecond } from '../lib/stats';
 
-export type LoadKind = 'track' | 'batch' | 'gql-name' | 'gql-user' | 'gql-paging' | 'gql-event-names';
+export type LoadKind = 'track' | 'batch' | 'callback' | 'gql-name' | 'gql-user' | 'gql-paging' | 'gql-event-names';
 
 export interface LoadConfig {
   url: string;
@@ -31,6 +32,8 @@ export interface LoadConfig {
   /** GraphQL: users `${prefix}${k}` for k < count (too many to pass as a list on argv). */
   users?: { prefix: string; count: number };
   pages?: number;
+  /** `callback`: the webhook provider's secret the reports are signed with (X-Pigeon-Signature). */
+  secret?: string;
 }
 
 export interface LoadResult {
@@ -121,6 +124,28 @@ function requests(): autocannon.Request[] {
         {
           ...post,
           setupRequest: (req: any) => ({ ...req, body: splice(pool[seq % pool.length], `${config.prefix}-${seq++}`) }),
+        },
+      ];
+    }
+    case 'callback': {
+      // a webhook receiver's delivery report, signed per request (HMAC-SHA256 of the body with the secret),
+      // each with its own eventId and the current time, as a receiver would post them
+      const run = randomUUID().slice(0, 8);
+      return [
+        {
+          ...post,
+          setupRequest: (req: any) => {
+            const n = seq++;
+            const body = JSON.stringify({
+              eventId: `${config.prefix}-${run}-${n}`,
+              messageId: `${config.prefix}-delivery-${n % 1000}`,
+              status: n % 10 === 0 ? 'FAILED' : 'DELIVERED',
+              ...(n % 10 === 0 ? { reason: 'mailbox unavailable' } : {}),
+              timestamp: new Date().toISOString(),
+            });
+            const signature = `sha256=${createHmac('sha256', config.secret!).update(body).digest('hex')}`;
+            return { ...req, body, headers: { ...req.headers, 'x-pigeon-signature': signature } };
+          },
         },
       ];
     }

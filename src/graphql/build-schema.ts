@@ -9,6 +9,7 @@ import { EventNameResolver, MappingResolver } from './resolvers/mapping.resolver
 import { InboundEventMessageResolver, MessageResolver } from './resolvers/message.resolver';
 import { ProviderResolver } from './resolvers/provider.resolver';
 import { RoutingRuleResolver } from './resolvers/routing-rule.resolver';
+import { SuppressionResolver } from './resolvers/suppression.resolver';
 import { TemplateResolver } from './resolvers/template.resolver';
 import { WorkflowResolver } from './resolvers/workflow.resolver';
 import { MessageRunResolver, WorkflowRunResolver } from './resolvers/workflow-run.resolver';
@@ -39,6 +40,7 @@ export function buildGraphQLSchema(): GraphQLSchema {
       CancelMappingResolver,
       TopicResolver,
       PreferenceResolver,
+      SuppressionResolver,
     ],
     // graphql-scalars' DateTimeISO (type-graphql's default for Date) with a cheaper serializer
     scalarsMap: [{ type: Date, scalar: DateTimeISO }],

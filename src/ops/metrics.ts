@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RetentionObserver } from '../domain/event-log/retention.service';
+import type { Channel } from '../domain/channel/channel.enum';
+import { SuppressionReason, type SuppressionObserver } from '../domain/suppression/suppression.service';
 
 /** Where a queue's depth is read on each scrape (the job queue implements it). */
 export interface QueueDepthSource {
@@ -10,6 +12,10 @@ export interface QueueDepthSource {
 /** What became of one ingested event. */
 export type IngestMetricOutcome = 'stored' | 'duplicate' | 'rejected';
 
+/** What became of one provider callback event (`stored`, `duplicate`) or request (the others). */
+export type CallbackMetricOutcome =
+  'stored' | 'duplicate' | 'rejected_signature' | 'rejected_timestamp' | 'malformed' | 'unknown_hook';
+
 /** Event types used as a label: the six Segment types, anything else is `unknown` (bounded cardinality). */
 const EVENT_TYPES = new Set(['identify', 'track', 'group', 'page', 'screen', 'alias']);
 
@@ -19,6 +25,7 @@ const EVENT_TYPES = new Set(['identify', 'track', 'group', 'page', 'screen', 'al
  */
 export const METRIC_NAMES = {
   eventsIngested: 'pigeon_events_ingested_total',
+  callbacks: 'pigeon_callbacks_total',
   httpDuration: 'pigeon_http_request_duration_seconds',
   messages: 'pigeon_messages_total',
   deliveries: 'pigeon_deliveries_total',
@@ -32,7 +39,12 @@ export const METRIC_NAMES = {
   retentionRuns: 'pigeon_retention_runs_total',
   retentionLastRun: 'pigeon_retention_last_run_timestamp_seconds',
   retentionLastDuration: 'pigeon_retention_last_run_duration_seconds',
+  suppressions: 'pigeon_suppressions_total',
+  callbacksApplied: 'pigeon_callbacks_applied_total',
 } as const;
+
+/** Suppression reasons used as a label: Pigeon's own; any reason given by hand (GraphQL) is `MANUAL`. */
+const SUPPRESSION_REASONS = new Set<string>(Object.values(SuppressionReason));
 
 /**
  * Prometheus metrics of one process, on a registry of its own (never prom-client's global one, so
@@ -45,7 +57,7 @@ export const METRIC_NAMES = {
  * const text = await metrics.registry.metrics();
  * ```
  */
-export class Metrics implements RetentionObserver {
+export class Metrics implements RetentionObserver, SuppressionObserver {
   readonly registry = new Registry();
 
   /** `type` (identify…alias, or `unknown`) × `outcome` (stored, duplicate, rejected). */
@@ -53,6 +65,18 @@ export class Metrics implements RetentionObserver {
     name: METRIC_NAMES.eventsIngested,
     help: 'Segment events received, by type and outcome (stored, duplicate, rejected)',
     labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /**
+   * Provider callbacks (`POST /hooks/:id`): events `stored` or `duplicate`; requests refused as
+   * `rejected_signature`, `rejected_timestamp`, `malformed` or `unknown_hook`. `provider` is the plugin slug
+   * (`unknown` for an unknown hook).
+   */
+  readonly callbacks = new Counter({
+    name: METRIC_NAMES.callbacks,
+    help: 'Provider callbacks: events stored or duplicate, requests rejected (signature, timestamp), malformed or to an unknown hook; by provider plugin',
+    labelNames: ['provider', 'outcome'] as const,
     registers: [this.registry],
   });
 
@@ -151,6 +175,22 @@ export class Metrics implements RetentionObserver {
     registers: [this.registry],
   });
 
+  /** Addresses suppressed (or suppressed longer), by channel and reason (HARD_BOUNCE, …, MANUAL). */
+  readonly suppressions = new Counter({
+    name: METRIC_NAMES.suppressions,
+    help: 'Addresses suppressed, by channel and reason (HARD_BOUNCE, SPAM_COMPLAINT, STOP, SOFT_BOUNCES, MANUAL)',
+    labelNames: ['channel', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** Stored provider callbacks applied by workers, by provider plugin and result (APPLIED, NO_EFFECT, UNKNOWN_DELIVERY). */
+  readonly callbacksApplied = new Counter({
+    name: METRIC_NAMES.callbacksApplied,
+    help: 'Provider callbacks applied to deliveries, by provider plugin and result (APPLIED, NO_EFFECT, UNKNOWN_DELIVERY)',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+
   private queueSource?: QueueDepthSource;
   private defaultsOn = false;
 
@@ -192,6 +232,11 @@ export class Metrics implements RetentionObserver {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /** Counts provider callback events or requests (see {@link callbacks}). */
+  callback(provider: string, outcome: CallbackMetricOutcome, n = 1): void {
+    if (n > 0) this.callbacks.inc({ provider, outcome }, n);
+  }
+
   /** Counts one ingested event; `type` outside the Segment types becomes `unknown`. */
   ingested(type: unknown, outcome: IngestMetricOutcome, n = 1): void {
     const label = typeof type === 'string' && EVENT_TYPES.has(type.toLowerCase()) ? type.toLowerCase() : 'unknown';
@@ -213,6 +258,12 @@ export class Metrics implements RetentionObserver {
     this.retentionRuns.inc({ outcome: result.ok ? 'ok' : 'error' });
     this.retentionLastRun.set(result.at.getTime() / 1000);
     this.retentionLastDuration.set(result.ms / 1000);
+  }
+
+  // SuppressionObserver
+
+  suppressed(channel: Channel, reason: string): void {
+    this.suppressions.inc({ channel, reason: SUPPRESSION_REASONS.has(reason) ? reason : 'MANUAL' });
   }
 
   /** The exposition text and its content type, for `GET /metrics`. */

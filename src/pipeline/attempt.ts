@@ -7,6 +7,7 @@ import type { OpenProviderConfig } from '../domain/provider/provider-config.serv
 import type { RenderedContent } from '../domain/provider/provider-plugin';
 import type { ProviderRegistry } from '../domain/provider/provider-registry';
 import { PermanentProviderError, type ProviderError } from '../domain/provider/provider.errors';
+import { suppressionForErrorCode, type SuppressionInput } from '../domain/suppression/suppression.service';
 import type { DeliveryOutcome, PipelineTelemetry } from './pipeline-telemetry';
 import { retryDelayMs, type RetryPolicy } from './retry-policy';
 import type { Plan, PlannedChannel } from './routing/decide';
@@ -36,6 +37,8 @@ export interface AttemptOutcome {
   sent: boolean;
   retryAt: Date | null;
   entry: HistoryEntry;
+  /** The suppression a failed try calls for (Twilio 21610: the recipient replied STOP); the caller records it. */
+  suppress?: SuppressionInput;
 }
 
 /** The ids every telemetry event carries. */
@@ -77,6 +80,7 @@ export async function attempt(deps: AttemptDeps, input: AttemptInput): Promise<A
       message: { id: message.id, eventName: message.eventName, data: message.data },
       idempotencyKey: delivery.id,
       signal,
+      ...(config.callbackUrl ? { callbackUrl: config.callbackUrl } : {}),
     });
     const status = result.delivered ? DeliveryStatus.DELIVERED : DeliveryStatus.SENT;
     const now = new Date();
@@ -127,10 +131,15 @@ export async function attempt(deps: AttemptDeps, input: AttemptInput): Promise<A
     const next =
       planned.providers[planned.providers.findIndex((p) => p.configId === delivery.providerConfigId) + 1] ?? null;
     const why = error.retryable ? `out of tries (${deps.retry.attempts})` : 'permanent error';
+    const stop = suppressionForErrorCode(delivery.channel, error.code);
+    const address = planned.address;
     return {
       sent: false,
       retryAt: null,
       entry: { type: 'ATTEMPT', detail: { ...failure, outcome: 'FAILED', why, next } },
+      ...(stop && (typeof address === 'string' || typeof address === 'number')
+        ? { suppress: { channel: delivery.channel, address: String(address), reason: stop } }
+        : {}),
     };
   }
 }

@@ -8,6 +8,15 @@ import type { RunScheduler } from '../domain/workflow/run-store';
 /** What a job does: `send` runs the send pipeline for a message, `run` advances a workflow run. */
 export type JobKind = 'send' | 'run';
 
+/** A due `run` job taken inside the runner's transaction. */
+export interface DueRun {
+  id: string;
+  workspaceId: number;
+  runId: string;
+  /** Tries so far (failed advances). */
+  runs: number;
+}
+
 export interface ClaimedJob {
   id: string;
   workspaceId: number;
@@ -84,28 +93,55 @@ export class JobQueue implements MessageScheduler, RunScheduler {
   }
 
   /**
-   * Takes jobs this worker claimed out of the queue inside `tx` (their work commits with it); returns the
-   * ids it still held — a job whose lease ran out and that another worker claimed is not among them.
+   * Takes up to `limit` due `run` jobs out of the queue inside `tx` — the runner's transaction, so they are
+   * claimed, worked on and deleted in one commit: a worker that dies mid-batch leaves them due (its
+   * transaction rolls back), and no lease is needed. `FOR UPDATE SKIP LOCKED` on MySQL/MariaDB, so other
+   * workers take other runs. Oldest due first.
    */
-  async takeIn(tx: Sql, jobs: readonly ClaimedJob[], workerId: string): Promise<Set<string>> {
-    if (!jobs.length) return new Set();
-    const ids = jobs.map((j) => j.id);
-    const held = await tx.rows<{ id: string | number }>(
-      `SELECT id FROM jobs WHERE id IN (${placeholders(ids.length)}) AND locked_by = ? ORDER BY id${tx.dialect.forUpdate}`,
-      [...ids, workerId],
+  async takeDueRunsIn(
+    tx: Sql,
+    limit: number,
+    only: { workspaceIds?: readonly number[]; jobId?: string } = {},
+  ): Promise<DueRun[]> {
+    const { workspaceIds, jobId } = only;
+    if (limit <= 0 || workspaceIds?.length === 0) return [];
+    const where = [
+      ...(workspaceIds ? [`workspace_id IN (${placeholders(workspaceIds.length)})`] : []),
+      ...(jobId ? ['id = ?'] : []),
+    ].map((w) => ` AND ${w}`);
+    const rows = await tx.rows<{ id: string | number; workspace_id: number; message_id: string; runs: number }>(
+      `SELECT id, workspace_id, message_id, runs FROM jobs WHERE kind = 'run' AND run_at <= ?${where.join('')} ORDER BY run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
+      [toDbTime(new Date()), ...(workspaceIds ?? []), ...(jobId ? [jobId] : [])],
     );
-    const heldIds = held.map((r) => String(r.id));
-    if (heldIds.length) await tx.run(`DELETE FROM jobs WHERE id IN (${placeholders(heldIds.length)})`, heldIds);
-    return new Set(heldIds);
+    return rows.map((r) => ({
+      id: String(r.id),
+      workspaceId: Number(r.workspace_id),
+      runId: r.message_id,
+      runs: Number(r.runs),
+    }));
+  }
+
+  /** Deletes jobs taken by {@link takeDueRunsIn}, inside the same transaction. */
+  async deleteIn(tx: Sql, jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length) await tx.run(`DELETE FROM jobs WHERE id IN (${placeholders(jobIds.length)})`, [...jobIds]);
+  }
+
+  /** A run job whose advance failed unexpectedly runs again at `at` (its try counted). */
+  async deferRunJob(jobId: string, at: Date): Promise<void> {
+    await this.db.run(`UPDATE jobs SET run_at = ?, runs = runs + 1, updated_at = ? WHERE id = ? AND kind = 'run'`, [
+      toDbTime(at),
+      toDbTime(new Date()),
+      jobId,
+    ]);
   }
 
   /** When the next ready job is due (null: none), so an idle worker sleeps no longer than needed. */
-  async nextDueAt(workspaceIds?: readonly number[]): Promise<Date | null> {
+  async nextDueAt(kind: JobKind, workspaceIds?: readonly number[]): Promise<Date | null> {
     if (workspaceIds?.length === 0) return null;
     const only = workspaceIds ? ` AND workspace_id IN (${placeholders(workspaceIds.length)})` : '';
     const [row] = await this.db.rows<{ at: unknown }>(
-      `SELECT run_at AS at FROM jobs WHERE status = 'ready'${only} ORDER BY run_at LIMIT 1`,
-      [...(workspaceIds ?? [])],
+      `SELECT run_at AS at FROM jobs WHERE status = 'ready' AND kind = ?${only} ORDER BY run_at LIMIT 1`,
+      [kind, ...(workspaceIds ?? [])],
     );
     return row ? fromDbTime(row.at) : null;
   }
@@ -128,8 +164,9 @@ export class JobQueue implements MessageScheduler, RunScheduler {
   }
 
   /**
-   * Claims up to `limit` due jobs for `workerId`, leased for `leaseMs`; with `workspaceIds`, only
-   * jobs of those workspaces (a worker dedicated to some tenants).
+   * Claims up to `limit` due `send` jobs for `workerId`, leased for `leaseMs` (a send calls a provider,
+   * outside any transaction); with `workspaceIds`, only jobs of those workspaces (a worker dedicated to
+   * some tenants). `run` jobs are taken by the workflow runner's own transaction ({@link takeDueRunsIn}).
    */
   async claim(
     workerId: string,
@@ -148,7 +185,7 @@ export class JobQueue implements MessageScheduler, RunScheduler {
         message_id: string;
         runs: number;
       }>(
-        `SELECT id, workspace_id, kind, message_id, runs FROM jobs WHERE run_at <= ?${only} ORDER BY run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
+        `SELECT id, workspace_id, kind, message_id, runs FROM jobs WHERE kind = 'send' AND run_at <= ?${only} ORDER BY run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
         [toDbTime(now), ...(workspaceIds ?? [])],
       );
       if (!rows.length) return [];

@@ -21,7 +21,7 @@ import { attempt, skipAttempt, SKIPPED_ERROR, telemetryIds, type AttemptDeps } f
 import type { PipelineTelemetry } from './pipeline-telemetry';
 import type { RetryPolicy } from './retry-policy';
 import { decide, type Plan, type PlannedChannel, type RoutingInputs } from './routing/decide';
-import { loadInputs, loadPreferencesIn, type RoutingSources } from './routing/load-inputs';
+import { loadInputs, loadPreferencesIn, loadSuppressionsIn, type RoutingSources } from './routing/load-inputs';
 
 /**
  * What one pipeline run ended with: finished, to be run again at `retryAt`, or `failed` unexpectedly
@@ -29,7 +29,9 @@ import { loadInputs, loadPreferencesIn, type RoutingSources } from './routing/lo
  */
 export type RunOutcome = { done: true } | { done: false; retryAt: Date } | { done: false; failed: unknown };
 
-type ChannelOutcome = { kind: 'sent'; delivered: boolean } | { kind: 'retry'; at: Date } | { kind: 'failed' };
+/** `afterSend`: a delivery of the channel bounced or failed after it was sent (a callback; it failed over already). */
+type ChannelOutcome =
+  { kind: 'sent'; delivered: boolean } | { kind: 'retry'; at: Date } | { kind: 'failed'; afterSend?: boolean };
 
 export interface PipelineDeps extends RoutingSources {
   messages: MessageService;
@@ -165,7 +167,11 @@ export class SendPipeline {
     // preferences and topics are read in the transaction that records the decision (README, "Preferences
     // and topics"): the decision is taken there, from what is committed at that moment, with no cache
     const { decided, skipping, attempts } = await db.transaction(async (tx) => {
-      const made = decideAll({ ...inputs, ...(await loadPreferencesIn(this.deps, tx, ctx, messages, inputs)) });
+      const made = decideAll({
+        ...inputs,
+        ...(await loadPreferencesIn(this.deps, tx, ctx, messages, inputs)),
+        ...(await loadSuppressionsIn(this.deps, tx, ctx, messages, inputs)),
+      });
       const { decided, attempts } = made;
       await store.saveRoutingIn(
         tx,
@@ -223,6 +229,10 @@ export class SendPipeline {
         tx,
         results.map((r) => r.a.delivery),
       );
+      // a provider's answer that calls for a suppression (Twilio 21610: the recipient replied STOP)
+      for (const { outcome } of results) {
+        if (outcome.suppress) await this.deps.suppressions.suppressIn(tx, ctx, outcome.suppress);
+      }
       await store.saveRoutingIn(
         tx,
         finished.map(({ message, end }) =>
@@ -250,6 +260,7 @@ export class SendPipeline {
       const decision = decide(message, {
         ...inputs,
         ...(await loadPreferencesIn(this.deps, tx, ctx, [message], inputs)),
+        ...(await loadSuppressionsIn(this.deps, tx, ctx, [message], inputs)),
       });
       const changes = { templateVersion: decision.templateVersion ?? undefined, plan: decision.plan };
       const reason = decision.plan ? null : decision.reason;
@@ -306,6 +317,8 @@ export class SendPipeline {
         await this.finishSent(message, sentOutcome(plan.method, [planned.channel], [], outcome.delivered));
         return { done: true };
       }
+      // a channel that bounced after it was sent has its FAILOVER_AFTER_BOUNCE entry already
+      if (outcome.afterSend) continue;
       const next = plan.channels[i + 1]?.channel ?? null;
       await this.deps.store.appendHistory(message.id, [
         { type: 'CHANNEL_FAILED', detail: { channel: planned.channel, next } },
@@ -324,6 +337,10 @@ export class SendPipeline {
       const found = deliveries.get(`${planned.channel}|${provider.configId}`);
       if (found?.status === DeliveryStatus.SENT || found?.status === DeliveryStatus.DELIVERED) {
         return { kind: 'sent', delivered: found.status === DeliveryStatus.DELIVERED };
+      }
+      // a hard bounce or a failure reported after sending is about the address: the channel is done
+      if (found?.status === DeliveryStatus.BOUNCED || (found?.status === DeliveryStatus.FAILED && found.sentAt)) {
+        return { kind: 'failed', afterSend: true };
       }
       if (found?.status === DeliveryStatus.FAILED) continue;
       if (found?.nextAttemptAt && found.nextAttemptAt.getTime() > Date.now())
@@ -357,6 +374,9 @@ export class SendPipeline {
         signal,
       });
       await store.saveAttempt(delivery, outcome.entry);
+      if (outcome.suppress) {
+        await this.deps.suppressions.suppress({ workspaceId: message.workspaceId }, outcome.suppress);
+      }
       if (outcome.sent) return { kind: 'sent', delivered: delivery.status === DeliveryStatus.DELIVERED };
       if (outcome.retryAt) return { kind: 'retry', at: outcome.retryAt };
     }

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import type { Logger } from 'pino';
+import type { CallbackApplier } from './callback-applier';
 import type { ClaimedJob, JobQueue } from './job-queue';
-import type { RunOutcome, SendPipeline } from './send-pipeline';
+import type { SendPipeline } from './send-pipeline';
 import type { WorkflowRunner } from './workflow-runner';
 
 export interface WorkerOptions {
@@ -21,21 +22,29 @@ export interface WorkerOptions {
 /** Batches one worker keeps in flight. */
 const MAX_BATCHES = 2;
 
+/**
+ * Runs one transaction of the workflow runner advances at most (no provider call happens in it, so a batch
+ * is bounded by database time only; larger batches than `concurrency` keep due runs from queueing).
+ */
+const RUN_BATCH = 200;
+
 /** Backoff for a run that failed unexpectedly (database down, a bug): not a provider retry. */
 function crashDelayMs(runs: number): number {
   return Math.min(60_000, 1000 * 2 ** Math.min(runs, 6));
 }
 
 /**
- * A worker: claims due jobs from the queue and runs each — the send pipeline for a message (`send`), the
- * workflow runner for a run (`run`) — up to `concurrency` at a time, renewing leases while it works. An
- * idle worker sleeps until the next job is due or `pollMs`, whichever is sooner (a local `wake` ends it).
+ * A worker: two loops. One claims due `send` jobs (leased, since a send calls a provider) and runs them
+ * through the send pipeline, up to `concurrency` at a time, renewing leases while it works; the other
+ * advances due workflow runs through the runner, each batch in one transaction that takes its jobs. An
+ * idle loop sleeps until its next job is due or `pollMs`, whichever is sooner (a local `wake` ends it).
  * `stop()` stops claiming, lets running jobs finish (within a bound) and releases nothing it does not hold.
  */
 export class Worker {
   readonly id: string;
   private running = false;
   private loop?: Promise<void>;
+  private runLoop?: Promise<void>;
   private readonly inflight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
 
@@ -45,6 +54,8 @@ export class Worker {
     private readonly options: WorkerOptions,
     private readonly logger: Logger,
     private readonly runner?: WorkflowRunner,
+    /** Applies stored provider callbacks each loop (README, "Delivery tracking"); absent: not this worker's job. */
+    private readonly callbacks?: CallbackApplier,
   ) {
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     // every provider call in flight listens to this one signal: hundreds at once are expected, not a leak
@@ -59,13 +70,14 @@ export class Worker {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+    if (this.runner) this.runLoop = this.runRuns(this.runner);
   }
 
   /** Stops claiming; waits up to `timeoutMs` for running jobs, then aborts their provider calls. */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.running = false;
     this.queue.wake();
-    await this.loop;
+    await Promise.all([this.loop, this.runLoop]);
     const timer = setTimeout(() => this.abort.abort(), timeoutMs);
     await Promise.allSettled([...this.inflight]);
     clearTimeout(timer);
@@ -81,8 +93,10 @@ export class Worker {
         this.options.leaseMs,
         this.options.workspaceIds,
       );
-      if (jobs.length) {
-        await this.process(jobs);
+      const more = await this.applyCallbacks();
+      const ran = this.runner ? await this.advanceRuns(this.runner) : 0;
+      if (jobs.length || more || ran) {
+        if (jobs.length) await this.process(jobs);
         idleSince = Date.now();
       } else {
         await new Promise((r) => setTimeout(r, 10));
@@ -96,6 +110,8 @@ export class Worker {
    */
   private async run(): Promise<void> {
     while (this.running) {
+      // callbacks first, one batch a loop: the intake never wakes workers, and a full batch means more wait
+      const moreCallbacks = await this.applyCallbacks();
       let claimed: ClaimedJob[] = [];
       if (this.inflight.size < MAX_BATCHES) {
         try {
@@ -115,38 +131,69 @@ export class Worker {
       }
       if (!this.running) break;
       if (this.inflight.size >= MAX_BATCHES) await Promise.race(this.inflight);
-      else if (claimed.length < this.options.concurrency) await this.queue.waitForWork(await this.idleMs());
+      else if (claimed.length < this.options.concurrency && !moreCallbacks)
+        await this.queue.waitForWork(await this.idleMs());
     }
   }
 
-  /** How long an idle worker sleeps: until the next job is due (a waiting run), at most `pollMs`. */
-  private async idleMs(): Promise<number> {
+  /**
+   * Applies one batch of pending provider callbacks (an idle worker asks with one indexed query); true
+   * when a full batch was applied and more may be waiting. A failure is logged and retried next loop.
+   */
+  private async applyCallbacks(): Promise<boolean> {
+    if (!this.callbacks) return false;
     try {
-      const next = await this.queue.nextDueAt(this.options.workspaceIds);
+      return await this.callbacks.applyOnce(this.options.workspaceIds);
+    } catch (err) {
+      this.logger.error({ err, workerId: this.id }, 'could not apply provider callbacks');
+      return false;
+    }
+  }
+
+  /**
+   * The workflow runner's loop, beside the send loop: takes due runs in batches of {@link RUN_BATCH}, each
+   * in one transaction, so a run that is due never waits behind provider calls. Idle, it sleeps until the
+   * next run is due, at most `pollMs`.
+   */
+  private async runRuns(runner: WorkflowRunner): Promise<void> {
+    while (this.running) {
+      const taken = await this.advanceRuns(runner);
+      if (!this.running) break;
+      if (taken < RUN_BATCH) await this.queue.waitForWork(await this.idleMs('run'));
+    }
+  }
+
+  /** One batch of due runs; returns how many jobs it took (0 on an error, which is logged). */
+  private async advanceRuns(runner: WorkflowRunner): Promise<number> {
+    try {
+      const { taken, failed } = await runner.runDue(RUN_BATCH, this.options.workspaceIds);
+      if (failed.length) {
+        this.logger.error(
+          {
+            err: failed[0].error,
+            workerId: this.id,
+            workspaceIds: [...new Set(failed.map((f) => f.workspaceId))],
+            runIds: failed.map((f) => f.runId),
+          },
+          'workflow runs failed; they will run again',
+        );
+      }
+      return taken;
+    } catch (err) {
+      this.logger.error({ err, workerId: this.id }, 'could not advance workflow runs');
+      return 0;
+    }
+  }
+
+  /** How long an idle loop sleeps: until its next job is due (a retry, a waiting run), at most `pollMs`. */
+  private async idleMs(kind: 'send' | 'run' = 'send'): Promise<number> {
+    try {
+      const next = await this.queue.nextDueAt(kind, this.options.workspaceIds);
       if (!next) return this.options.pollMs;
       return Math.max(0, Math.min(this.options.pollMs, next.getTime() - Date.now()));
     } catch {
       return this.options.pollMs;
     }
-  }
-
-  /** Runs claimed jobs by kind: messages through the send pipeline, runs through the workflow runner. */
-  private async runJobs(jobs: ClaimedJob[]): Promise<RunOutcome[]> {
-    const sends = jobs.filter((j) => j.kind !== 'run');
-    const runs = jobs.filter((j) => j.kind === 'run');
-    const noRunner = new Error('this worker has no workflow runner');
-    const [sent, ran] = await Promise.all([
-      sends.length ? this.pipeline.runMany(sends, this.abort.signal) : [],
-      runs.length
-        ? this.runner
-          ? this.runner.runMany(runs, this.id)
-          : runs.map(() => ({ done: false as const, failed: noRunner }))
-        : [],
-    ]);
-    const byId = new Map<string, RunOutcome>();
-    sends.forEach((j, i) => byId.set(j.id, sent[i]));
-    runs.forEach((j, i) => byId.set(j.id, ran[i]));
-    return jobs.map((j) => byId.get(j.id)!);
   }
 
   private async process(jobs: ClaimedJob[]): Promise<void> {
@@ -160,10 +207,9 @@ export class Worker {
       Math.max(100, Math.floor(this.options.leaseMs / 3)),
     );
     try {
-      const outcomes = await this.runJobs(jobs);
-      // a run job is taken out of the queue by the runner's own transaction: only send jobs are left to delete
+      const outcomes = await this.pipeline.runMany(jobs, this.abort.signal);
       await this.queue.complete(
-        jobs.filter((j, i) => outcomes[i].done && j.kind !== 'run'),
+        jobs.filter((_, i) => outcomes[i].done),
         this.id,
       );
       // jobs that failed unexpectedly (only theirs: one workspace's failure never holds up another's),

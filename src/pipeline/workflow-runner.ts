@@ -20,8 +20,7 @@ import type { DelayStep, DigestStep, SendStep, ThrottleStep, WorkflowStep } from
 import type { WorkflowDefinition } from '../domain/workflow/workflow.entity';
 import type { WorkflowService } from '../domain/workflow/workflow.service';
 import { valueAt } from '../lib/json';
-import type { ClaimedJob, JobQueue } from './job-queue';
-import type { RunOutcome } from './send-pipeline';
+import type { DueRun, JobQueue } from './job-queue';
 
 /** Metrics of runs (implemented in ops/). */
 export interface WorkflowTelemetry {
@@ -66,12 +65,17 @@ interface BatchEffects {
   /** Status changes, for telemetry after commit. */
   statuses: WorkflowRunStatus[];
   lateness: number[];
+  workspaceId: number;
+}
+
+/** Backoff for a run whose advance failed unexpectedly (database down, a bug). */
+function crashDelayMs(tries: number): number {
+  return Math.min(60_000, 1000 * 2 ** Math.min(tries, 6));
 }
 
 /**
  * The workflow runner (README, "Workflows"; docs/architecture.md, "Workflow runs"): advances the runs
- * whose jobs a worker claimed. One transaction per batch takes the jobs (only those this worker still
- * holds), locks the runs, runs each as far as it goes — steps that need no wait run at once; a delay, a
+ * whose jobs are due. One transaction per batch takes the due jobs (`FOR UPDATE SKIP LOCKED`), locks the runs, runs each as far as it goes — steps that need no wait run at once; a delay, a
  * send window or a digest bucket makes it WAITING with the due time as a new job — and commits the runs'
  * state, history, messages (each send step's with the idempotency key `run:<run>:<step>`) and next jobs
  * together. A cancel committed before the batch locked a run is seen (the run is not open); one that comes
@@ -81,87 +85,133 @@ export class WorkflowRunner {
   constructor(private readonly deps: RunnerDeps) {}
 
   /**
-   * Advances the runs of claimed `run` jobs. A batch that fails is tried again one run at a time, so one
-   * broken run never holds up the others; a run that still fails is reported `failed` (the worker backs off).
+   * Takes up to `limit` due run jobs and advances their runs, all in one transaction; returns how many
+   * jobs it took. When that transaction fails, each job is tried again in a transaction of its own, so one
+   * broken run never holds up the others; a run that still fails is reported in `failed` and its job
+   * deferred with a backoff (its try counted).
    */
-  async runMany(jobs: readonly ClaimedJob[], workerId: string): Promise<RunOutcome[]> {
-    const outcomes = new Map<string, RunOutcome>();
-    const byWorkspace = new Map<number, ClaimedJob[]>();
-    for (const j of jobs) byWorkspace.set(j.workspaceId, [...(byWorkspace.get(j.workspaceId) ?? []), j]);
-    for (const [workspaceId, group] of byWorkspace) {
-      try {
-        await this.advanceBatch(workspaceId, group, workerId);
-        for (const j of group) outcomes.set(j.id, { done: true });
-      } catch (err) {
-        if (group.length === 1) {
-          outcomes.set(group[0].id, { done: false, failed: err });
-          continue;
+  async runDue(
+    limit: number,
+    workspaceIds?: readonly number[],
+  ): Promise<{ taken: number; failed: { runId: string; workspaceId: number; error: unknown }[] }> {
+    const { db, queue } = this.deps;
+    const failed: { runId: string; workspaceId: number; error: unknown }[] = [];
+    let taken: DueRun[] = [];
+    const effects = await db
+      .transaction(async (tx) => {
+        taken = await queue.takeDueRunsIn(tx, limit, { workspaceIds });
+        return this.advanceIn(tx, taken);
+      })
+      .catch(async (err: unknown) => {
+        if (taken.length <= 1) {
+          if (taken.length) await this.deferFailed(taken[0], err, failed);
+          return [];
         }
-        for (const j of group) {
-          outcomes.set(
-            j.id,
-            await this.advanceBatch(workspaceId, [j], workerId).then(
-              () => ({ done: true as const }),
-              (failed: unknown) => ({ done: false as const, failed }),
-            ),
-          );
+        const each: BatchEffects[] = [];
+        for (const job of taken) {
+          try {
+            each.push(
+              ...(await db.transaction(async (tx) => {
+                // none: taken meanwhile by another worker
+                return this.advanceIn(tx, await queue.takeDueRunsIn(tx, 1, { jobId: job.id }));
+              })),
+            );
+          } catch (error) {
+            await this.deferFailed(job, error, failed);
+          }
         }
-      }
-    }
-    return jobs.map((j) => outcomes.get(j.id) ?? { done: true });
+        return each;
+      });
+    for (const e of effects) this.afterCommit(e);
+    return { taken: taken.length, failed };
   }
 
-  private async advanceBatch(workspaceId: number, jobs: readonly ClaimedJob[], workerId: string): Promise<void> {
-    const { db, queue, store, messages, telemetry } = this.deps;
+  private async deferFailed(
+    job: DueRun,
+    error: unknown,
+    failed: { runId: string; workspaceId: number; error: unknown }[],
+  ): Promise<void> {
+    failed.push({ runId: job.runId, workspaceId: job.workspaceId, error });
+    await this.deps.queue.deferRunJob(job.id, new Date(Date.now() + crashDelayMs(job.runs + 1))).catch(() => undefined);
+  }
+
+  /** Advances the runs of jobs taken in `tx`, workspace by workspace; their jobs are deleted in `tx`. */
+  private async advanceIn(tx: Sql, jobs: readonly DueRun[]): Promise<BatchEffects[]> {
+    const byWorkspace = new Map<number, DueRun[]>();
+    for (const j of jobs) byWorkspace.set(j.workspaceId, [...(byWorkspace.get(j.workspaceId) ?? []), j]);
+    const all: BatchEffects[] = [];
+    for (const [workspaceId, group] of byWorkspace) all.push(await this.advanceWorkspaceIn(tx, workspaceId, group));
+    return all;
+  }
+
+  private async advanceWorkspaceIn(tx: Sql, workspaceId: number, jobs: readonly DueRun[]): Promise<BatchEffects> {
+    const { queue, store, messages } = this.deps;
     const ctx: RequestContext = { workspaceId };
-    const effects = await db.transaction(async (tx) => {
-      const effects: BatchEffects = { history: [], messages: [], due: new Map(), statuses: [], lateness: [] };
-      const held = await queue.takeIn(tx, jobs, workerId);
-      const runs = await store.lockIn(
-        tx,
-        workspaceId,
-        jobs.filter((j) => held.has(j.id)).map((j) => j.messageId),
+    const effects: BatchEffects = {
+      history: [],
+      messages: [],
+      due: new Map(),
+      statuses: [],
+      lateness: [],
+      workspaceId,
+    };
+    // the runs are locked before their jobs are deleted; a run another transaction holds (a cancel, a
+    // digest arrival) is skipped and its job stays due, so the two never wait for each other
+    const runs = await store.lockIn(
+      tx,
+      workspaceId,
+      jobs.map((j) => j.runId),
+      { skipLocked: true },
+    );
+    const locked = new Set(runs.map((r) => r.id));
+    await queue.deleteIn(
+      tx,
+      jobs.filter((j) => locked.has(j.runId)).map((j) => j.id),
+    );
+    const open = runs.filter((r) => r.isOpen);
+    if (!open.length) return effects;
+    const inputs = await this.load(ctx, open);
+    const now = new Date();
+    const inBatch = new Map(open.map((r) => [r.id, r]));
+    for (const run of open) {
+      const before = run.status;
+      await this.advance(tx, run, inputs, effects, inBatch, now);
+      if (run.status !== before || run.status === WorkflowRunStatus.WAITING) effects.statuses.push(run.status);
+      run.updatedAt = now;
+    }
+    // saved once every run of the batch has advanced: a later run may change an earlier one (a digest
+    // bucket filled by `maxItems` makes its collector due now)
+    await store.saveManyIn(tx, open);
+    // a send step whose message exists already adds nothing, and its history names that message (it
+    // cannot happen while a run's state and its messages commit together: a guard, not a path)
+    const taken = await messages.takenKeysIn(
+      tx,
+      workspaceId,
+      effects.messages.map((m) => m.idempotencyKey),
+    );
+    if (taken.size) {
+      const existing = new Map(
+        effects.messages.filter((m) => taken.has(m.idempotencyKey)).map((m) => [m.id, taken.get(m.idempotencyKey)!]),
       );
-      const open = runs.filter((r) => r.isOpen);
-      if (!open.length) return effects;
-      const inputs = await this.load(ctx, open);
-      const now = new Date();
-      const inBatch = new Map(open.map((r) => [r.id, r]));
-      for (const run of open) {
-        const before = run.status;
-        await this.advance(tx, run, inputs, effects, inBatch, now);
-        if (run.status !== before || run.status === WorkflowRunStatus.WAITING) effects.statuses.push(run.status);
-        run.updatedAt = now;
+      for (const entry of effects.history) {
+        if (entry.type === 'SENT' && existing.has(entry.detail.messageId))
+          entry.detail.messageId = existing.get(entry.detail.messageId)!;
       }
-      // saved once every run of the batch has advanced: a later run may change an earlier one (a digest
-      // bucket filled by `maxItems` makes its collector due now)
-      await store.saveManyIn(tx, open);
-      // a send step whose message exists already adds nothing, and its history names that message (it
-      // cannot happen while a run's state and its messages commit together: a guard, not a path)
-      const taken = await messages.takenKeysIn(
-        tx,
-        workspaceId,
-        effects.messages.map((m) => m.idempotencyKey),
-      );
-      if (taken.size) {
-        const existing = new Map(
-          effects.messages.filter((m) => taken.has(m.idempotencyKey)).map((m) => [m.id, taken.get(m.idempotencyKey)!]),
-        );
-        for (const entry of effects.history) {
-          if (entry.type === 'SENT' && existing.has(entry.detail.messageId))
-            entry.detail.messageId = existing.get(entry.detail.messageId)!;
-        }
-        effects.messages = effects.messages.filter((m) => !taken.has(m.idempotencyKey));
-      }
-      await messages.createIn(tx, workspaceId, effects.messages, now);
-      await store.appendHistoryIn(tx, effects.history);
-      await store.scheduleIn(
-        tx,
-        workspaceId,
-        [...effects.due].map(([runId, at]) => ({ runId, at })),
-      );
-      return effects;
-    });
+      effects.messages = effects.messages.filter((m) => !taken.has(m.idempotencyKey));
+    }
+    await messages.createIn(tx, workspaceId, effects.messages, now);
+    await store.appendHistoryIn(tx, effects.history);
+    await store.scheduleIn(
+      tx,
+      workspaceId,
+      [...effects.due].map(([runId, at]) => ({ runId, at })),
+    );
+    return effects;
+  }
+
+  /** After the batch committed: wake this process's workers, report metrics. */
+  private afterCommit(effects: BatchEffects): void {
+    const { store, messages, telemetry } = this.deps;
     if (effects.messages.length) messages.wake();
     if ([...effects.due.values()].some((at) => at.getTime() <= Date.now())) store.wake();
     for (const status of effects.statuses) telemetry?.runStatus(status);

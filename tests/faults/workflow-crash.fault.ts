@@ -15,7 +15,7 @@ import {
 } from './support';
 
 /**
- * Workers SIGKILLed mid-run: 3,000 mapped tracks start runs of [delay PT1S → send → delay PT1S → send
+ * Workers SIGKILLed mid-run: 3,000 mapped tracks start runs of [delay PT2S → send → delay PT2S → send
  * (another template)] while two worker processes (short PIGEON_JOB_LEASE_MS) are SIGKILLed over and over
  * and replaced. A run's state, its messages and its next job commit together, so a kill loses nothing
  * and repeats nothing: every run COMPLETED, exactly two messages per run, one per send step (never a
@@ -58,16 +58,16 @@ describe('fault: workers SIGKILLed mid-run', () => {
         key: 'crash-flow',
         name: 'crash flow',
         steps: [
-          { ref: 'wait1', type: 'delay', duration: 'PT1S' },
+          { ref: 'wait1', type: 'delay', duration: 'PT2S' },
           { ref: 'first', type: 'send', template: 'crash-first' },
-          { ref: 'wait2', type: 'delay', duration: 'PT1S' },
+          { ref: 'wait2', type: 'delay', duration: 'PT2S' },
           { ref: 'second', type: 'send', template: 'crash-second' },
         ],
       },
       EVENT,
     );
     await queueMessages(api.base, ws.ingestKey, EVENT, RUNS);
-    // the leading PT1S delay starts with each run, in the ingest transaction
+    // the leading PT2S delay starts with each run, in the ingest transaction
     expect(await runStatuses(db, WORKSPACE)).toEqual({ WAITING: RUNS });
 
     const workerEnv = { PIGEON_JOB_LEASE_MS: String(LEASE_MS), PIGEON_WORKER_CONCURRENCY: '16' };
@@ -83,10 +83,10 @@ describe('fault: workers SIGKILLed mid-run', () => {
       const s = await runStatuses(db, WORKSPACE);
       return (s.RUNNING ?? 0) + (s.WAITING ?? 0);
     };
-    // kill a worker every 0.4–0.9 s while runs are open (mid-run: between and inside their steps), and replace it
+    // kill a worker every 0.3–0.6 s while runs are open (mid-run: between and inside their steps), and replace it
     const kills: { openRuns: number; inFlight: number; signal: string | null }[] = [];
     while (kills.length < MAX_KILLS) {
-      await sleep(400 + Math.floor(Math.random() * 500));
+      await sleep(300 + Math.floor(Math.random() * 300));
       const open = await openRuns();
       if (open < RUNS / 20) break;
       const victim = workers[kills.length % workers.length];
@@ -155,7 +155,7 @@ describe('fault: workers SIGKILLed mid-run', () => {
 
     report(
       'workflow-crash',
-      `${RUNS} runs of delay PT1S → send → delay PT1S → send, ${WORKERS} workers (lease ${LEASE_MS} ms), ` +
+      `${RUNS} runs of delay PT2S → send → delay PT2S → send, ${WORKERS} workers (lease ${LEASE_MS} ms), ` +
         `${kills.length} SIGKILLs each replaced (open runs at each kill: ${killedWhileOpen}; ` +
         `${kills.reduce((n, k) => n + k.inFlight, 0)} provider calls in flight at the kills; ${Number(held)} jobs held ` +
         `after the last); all done in ${seconds.toFixed(1)} s: ${messages.length} messages for ${runsWithMessages} runs, ` +

@@ -2,7 +2,7 @@ import { createTemplate } from '../helpers/pipeline';
 import { startTestApp, uid, type TestApp } from '../helpers/test-app';
 
 /**
- * `mapEvent` takes the full inbound name (CONTRACT §3.3: `EventMapping.eventName` is always the full name,
+ * `mapEvent` takes the full inbound name (README, "GraphQL": `EventMapping.eventName` is always the full name,
  * `Segment-TrackEvent:<event>`). A bare track name would never match an event, so it is refused with the
  * full name as a hint (issue 14, item 6); nothing is stored.
  */

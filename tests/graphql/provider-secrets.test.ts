@@ -5,7 +5,7 @@ import { SecretBox } from '../../src/domain/provider/secret-box';
 import type { SettingsProperty } from '../../src/domain/provider/provider-plugin';
 
 /**
- * Provider secrets are write-only (CONTRACT §3.3): a masked secret never follows a changed destination, and a
+ * Provider secrets are write-only (README, "From event to notification: a walk-through"): a masked secret never follows a changed destination, and a
  * configuration whose secrets cannot be decrypted with PIGEON_SECRET (it changed) is repaired by giving them again.
  */
 const MASK = '********';

@@ -115,6 +115,7 @@ export async function startTestApp(config: Partial<ServiceConfig> = {}): Promise
         { concurrency: 8, leaseMs: options.leaseMs ?? 30_000, pollMs: 20, id: options.id, workspaceIds },
         pino({ level: 'silent' }),
         services.runner,
+        services.callbacks,
       );
       workers.push(worker);
       return worker;

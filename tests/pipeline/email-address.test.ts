@@ -13,7 +13,7 @@ import { startTestApp, uid, type TestApp } from '../helpers/test-app';
 
 /**
  * An `email` trait is untrusted (it comes from ingest): exactly one address, or the EMAIL channel is
- * unavailable for that profile (CONTRACT §3.3) — never one message to several recipients.
+ * unavailable for that profile (README, "From event to notification: a walk-through") — never one message to several recipients.
  */
 describe('the email trait must be exactly one address', () => {
   let t: TestApp;

@@ -115,6 +115,7 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       profiles(first: 500) { edges { node { userId anonymousIds traits groups { groupId traits }
         preferences { topic channel state updatedAt } } } }
       topics { key name defaultState commercial }
+      suppressions(first: 500) { edges { node { channel address reason createdAt expiresAt } } }
       events(first: 500) { edges { node { id messageId type name userId anonymousId status payload message { id } } } }
       eventNames { name count mapping { template { id } } }
       templates { id key name channels draft published publishedVersion status }
@@ -288,6 +289,12 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       );
       expect(set.errors).toBeUndefined();
     }
+    const suppressed = await t.gql(
+      'mutation($a: String!, $r: String!) { addSuppression(channel: EMAIL, address: $a, reason: $r) { address } }',
+      { a: email, r: `Suppressed ${SECRET}` },
+      ws.adminKey,
+    );
+    expect(suppressed.errors).toBeUndefined();
 
     const extra = await t.gql(
       `mutation { createApiKey(scope: INGEST, name: "${SECRET}") { apiKey { id } } }`,
@@ -517,6 +524,13 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
       cancelMappings: async () => {
         expect((await okB('{ cancelMappings { eventName keyPath } }')).cancelMappings).toEqual([]);
       },
+      suppressions: async () => {
+        const q =
+          'query($f: SuppressionFilter) { suppressions(first: 500, filter: $f) { edges { node { channel address reason } } } }';
+        for (const f of [{}, { channel: 'EMAIL' }, { address: a.email }, { channel: 'EMAIL', address: a.email }]) {
+          expect((await okB(q, { f })).suppressions.edges).toEqual([]);
+        }
+      },
     },
 
     Mutation: {
@@ -558,6 +572,23 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
         expect(await okB('mutation($u: String!) { clearPreference(userId: $u) }', { u: a.userId })).toEqual({
           clearPreference: true,
         });
+      },
+      addSuppression: async () => {
+        // B's suppression of the same address is B's own: A's row and A's view are unchanged
+        const add =
+          'mutation($a: String!) { addSuppression(channel: EMAIL, address: $a, reason: "B") { channel address reason expiresAt } }';
+        expect((await okB(add, { a: a.email })).addSuppression).toEqual({
+          channel: 'EMAIL',
+          address: a.email,
+          reason: 'B',
+          expiresAt: null,
+        });
+        const remove = 'mutation($a: String!) { removeSuppression(channel: EMAIL, address: $a) }';
+        expect((await okB(remove, { a: a.email })).removeSuppression).toBe(true);
+      },
+      removeSuppression: async () => {
+        const remove = 'mutation($c: Channel!, $a: String!) { removeSuppression(channel: $c, address: $a) }';
+        for (const c of ['EMAIL', 'PUSH']) expect((await okB(remove, { c, a: a.email })).removeSuppression).toBe(false);
       },
       clearPreference: async () => {
         const clear =

@@ -4,7 +4,7 @@ import { uid } from '../helpers/test-app';
 import { detail, details, startRunKit, types, type RunKit } from './run-helpers';
 
 /**
- * The steps of README "Workflows" run end to end (CONTRACT §4): delays of every form, send windows in the
+ * The steps of README "Workflows" run end to end (README, "Workflows"): delays of every form, send windows in the
  * recipient's zone, `when` skips and exits (throttles and digests: workflow-throttle-digest-run.test.ts),
  * each asserted by the run's status, due time, history entries and their details, and the messages it
  * created. Long waits are not slept: the run's due time is moved (what a clock moving on would do) and the

@@ -3,7 +3,7 @@ import { uid } from '../helpers/test-app';
 import { detail, details, sleep, startRunKit, types, type RunKit } from './run-helpers';
 
 /**
- * Throttle and digest steps run end to end (CONTRACT §4): who passes, who is throttled or digested into
+ * Throttle and digest steps run end to end (README, "Workflows"): who passes, who is throttled or digested into
  * which run, what the collecting run goes on with, and that both stay exact with several workers at once.
  * Digest windows are seconds long, so the tests wait for them.
  */

@@ -6,7 +6,7 @@ import type { CallbackOutcome } from '../provider/provider-callback';
 /**
  * One event of a verified provider callback, stored before the provider gets its 2xx and applied later by
  * a worker (`applied_at` set, with its `result`). The provider's event id is unique per configuration, so
- * a retried callback is stored once.
+ * a retried callback is stored once. Rows are inserted only by `callback-intake.service.ts` (`POST /hooks/:id`).
  */
 @Entity('provider_callbacks')
 @Unique('UQ_provider_callbacks_config_event', ['providerConfigId', 'eventId'])

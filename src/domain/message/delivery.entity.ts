@@ -48,19 +48,22 @@ export class Delivery {
   @Field(() => Date, { nullable: true })
   sentAt!: Date | null;
 
-  /** When the provider confirmed delivery (a callback, or the answer to the send). */
+  /** When the provider confirmed delivery, by a callback (README, "Delivery tracking"). */
   @Column(timeColumn('delivered_at', { nullable: true }))
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'When the provider confirmed delivery, by a callback',
+  })
   deliveredAt!: Date | null;
 
   /** The first open the provider reported (a time, not a status). */
   @Column(timeColumn('opened_at', { nullable: true }))
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'The first open the provider reported (a time, not a status)' })
   openedAt!: Date | null;
 
   /** The first click the provider reported (a time, not a status). */
   @Column(timeColumn('clicked_at', { nullable: true }))
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'The first click the provider reported (a time, not a status)' })
   clickedAt!: Date | null;
 
   @Column(timeColumn('next_attempt_at', { nullable: true }))

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Sql } from '../../db/database';
 import { toDbTime } from '../../db/dialect';
-import { insertRows, placeholders } from '../../db/rows';
+import { chunks, insertRows, placeholders } from '../../db/rows';
 import type { Channel } from '../channel/channel.enum';
 import { RoutingMethod } from '../routing/routing.enums';
 import { Delivery } from './delivery.entity';
 import type { Message, SendOptions } from './message.entity';
 import type { EndType, HistoryEntry, HistoryRecord } from './message-history.types';
 import { DeliveryStatus, FINAL_STATUSES, MessageStatus } from './message-status.enum';
-import { toDelivery } from './message-rows';
+import { toDelivery, toMessage, type MessageRow } from './message-rows';
 
 /** A message to create (`ENQUEUED`). */
 export interface NewMessage {
@@ -123,6 +123,9 @@ export function newDelivery(
     lastError: null,
     externalId: null,
     sentAt: null,
+    deliveredAt: null,
+    openedAt: null,
+    clickedAt: null,
     nextAttemptAt: null,
     createdAt: now,
     updatedAt: now,
@@ -284,6 +287,84 @@ export class MessageStore {
       h.type,
       JSON.stringify(h.detail),
     ]);
+  }
+
+  /**
+   * The deliveries provider callbacks name, by `configId|externalId`: matched by (provider configuration,
+   * external id), else by delivery id within the configuration (the webhook provider's callbacks name the
+   * delivery itself). Not locked: {@link lockMessagesIn} locks what is changed.
+   */
+  async findCallbackDeliveriesIn(
+    tx: Sql,
+    keys: readonly { configId: string; externalId: string }[],
+  ): Promise<Map<string, Delivery>> {
+    const found = new Map<string, Delivery>();
+    const key = (configId: string, externalId: string) => `${configId}|${externalId}`;
+    const unique = [...new Map(keys.map((k) => [key(k.configId, k.externalId), k])).values()];
+    for (const part of chunks(unique, 200)) {
+      const rows = await tx.rows<Record<string, any>>(
+        `SELECT * FROM deliveries WHERE ${part.map(() => '(provider_config_id = ? AND external_id = ?)').join(' OR ')}`,
+        part.flatMap((k) => [k.configId, k.externalId]),
+      );
+      for (const r of rows) found.set(key(r.provider_config_id, r.external_id), toDelivery(r));
+    }
+    const byId = unique.filter((k) => !found.has(key(k.configId, k.externalId)) && k.externalId.length <= 36);
+    for (const part of chunks(byId, 200)) {
+      const rows = await tx.rows<Record<string, any>>(
+        `SELECT * FROM deliveries WHERE id IN (${placeholders(part.length)})`,
+        part.map((k) => k.externalId),
+      );
+      for (const r of rows) {
+        if (part.some((k) => k.externalId === r.id && k.configId === r.provider_config_id)) {
+          found.set(key(r.provider_config_id, r.id), toDelivery(r));
+        }
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Locks messages and all their deliveries (`FOR UPDATE` on MySQL/MariaDB, deliveries first, in id order) and
+   * reads them as they are now, so concurrent callback batches for one message apply one after the other.
+   */
+  async lockMessagesIn(
+    tx: Sql,
+    messageIds: readonly string[],
+  ): Promise<{ messages: Map<string, Message>; deliveries: Map<string, Delivery[]> }> {
+    const messages = new Map<string, Message>();
+    const deliveries = new Map<string, Delivery[]>();
+    const ids = [...new Set(messageIds)].sort();
+    for (const part of chunks(ids, 200)) {
+      // deliveries before their messages: the order the send pipeline writes them in (fewer lock waits in a cycle)
+      const found = await tx.rows<Record<string, any>>(
+        `SELECT * FROM deliveries WHERE message_id IN (${placeholders(part.length)}) ORDER BY message_id, created_at, id${tx.dialect.forUpdate}`,
+        part,
+      );
+      const rows = await tx.rows<MessageRow>(
+        `SELECT * FROM messages WHERE id IN (${placeholders(part.length)}) ORDER BY id${tx.dialect.forUpdate}`,
+        part,
+      );
+      for (const r of rows) {
+        messages.set(r.id, toMessage(r));
+        deliveries.set(r.id, []);
+      }
+      for (const r of found) deliveries.get(r.message_id)?.push(toDelivery(r));
+    }
+    return { messages, deliveries };
+  }
+
+  /**
+   * Writes what provider callbacks changed on deliveries, as it is in memory: status, last error and the
+   * delivered / opened / clicked times (README, "Delivery tracking").
+   */
+  async saveDeliveryOutcomesIn(tx: Sql, deliveries: readonly Delivery[]): Promise<void> {
+    for (const x of deliveries) {
+      await tx.run(
+        `UPDATE deliveries SET status = ?, last_error = ?, delivered_at = ?, opened_at = ?, clicked_at = ?, updated_at = ?
+         WHERE id = ?`,
+        [x.status, x.lastError, time(x.deliveredAt), time(x.openedAt), time(x.clickedAt), toDbTime(x.updatedAt), x.id],
+      );
+    }
   }
 
   // ---- one message or delivery, each call its own transaction --------------------------------------

@@ -7,14 +7,7 @@ import { Channel } from '../channel/channel.enum';
  * not statuses; `SPAM_COMPLAINT` and `UNSUBSCRIBED` are the recipient's acts.
  */
 export type CallbackOutcome =
-  | 'DELIVERED'
-  | 'OPENED'
-  | 'CLICKED'
-  | 'BOUNCED_HARD'
-  | 'BOUNCED_SOFT'
-  | 'FAILED'
-  | 'SPAM_COMPLAINT'
-  | 'UNSUBSCRIBED';
+  'DELIVERED' | 'OPENED' | 'CLICKED' | 'BOUNCED_HARD' | 'BOUNCED_SOFT' | 'FAILED' | 'SPAM_COMPLAINT' | 'UNSUBSCRIBED';
 
 /** One event of a provider callback, parsed from the verified raw body. */
 export interface CallbackEvent {
@@ -36,6 +29,8 @@ export interface CallbackEvent {
   reason: string | null;
   /** The provider's error code when it gives one (Twilio `ErrorCode`, e.g. `21610` = the recipient replied STOP). */
   errorCode: string | null;
+  /** The provider's own item as it sent it (a JSON event, or Twilio's form fields): stored as `provider_callbacks.raw`. */
+  raw?: Record<string, unknown>;
 }
 
 /** A callback request as it arrived: the exact raw bytes, before any parsing. */

@@ -40,6 +40,15 @@ export class ProviderConfig {
   @Column({ type: 'varchar', length: 48, name: 'callback_id', nullable: true })
   callbackId!: string | null;
 
+  /** Not a column: set by the service from PIGEON_PUBLIC_URL and {@link callbackId}. */
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Where the provider posts delivery callbacks (PIGEON_PUBLIC_URL + /hooks/<opaque id>): paste it into the ' +
+      "provider's console. Null when the plugin has no callbacks or PIGEON_PUBLIC_URL is not set",
+  })
+  callbackUrl?: string | null;
+
   @Column({ type: 'boolean', default: true })
   @Field(() => Boolean)
   enabled!: boolean;

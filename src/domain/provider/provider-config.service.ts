@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { timeOrderedId } from '../ids';
 import type { Database } from '../../db/database';
 import { fromDbTime, toDbTime } from '../../db/dialect';
@@ -6,6 +7,7 @@ import type { SettingsProperty } from './provider-plugin';
 import { describeSettingsProblem } from './provider-settings';
 import { InvalidInputError, NotFoundError } from '../domain-error';
 import { isJsonObject } from '../../lib/json';
+import { chunks, placeholders } from '../../db/rows';
 import type { RequestContext } from '../request-context';
 import type { Channel } from '../channel/channel.enum';
 import { ProviderConfig } from './provider-config.entity';
@@ -30,8 +32,14 @@ interface ConfigRow {
   config: unknown;
   priority: number;
   enabled: number | boolean;
+  callback_id?: string | null;
   created_at: unknown;
   updated_at: unknown;
+}
+
+/** An unguessable id for a configuration's callback URL (`/hooks/<id>`): 144 random bits, base64url (24 characters). */
+export function newCallbackId(): string {
+  return randomBytes(18).toString('base64url');
 }
 
 type Walker = (value: unknown, property: SettingsProperty) => unknown;
@@ -168,10 +176,27 @@ export interface OpenProviderConfig {
   priority: number;
   settings: Record<string, unknown>;
   /**
+   * Where the provider posts delivery callbacks for this configuration (`PIGEON_PUBLIC_URL` + `/hooks/<callbackId>`),
+   * when its plugin has callbacks and PIGEON_PUBLIC_URL is set; the pipeline hands it to `send` (`SendContext.callbackUrl`).
+   */
+  callbackUrl?: string;
+  /**
    * Set when the stored configuration cannot be used — its secrets cannot be decrypted with
    * PIGEON_SECRET ({@link UNREADABLE_SECRET}) or it cannot be read — and `settings` is then `{}`:
    * the pipeline skips it, and an update with fresh secrets repairs it.
    */
+  problem?: string;
+}
+
+/** A configuration found by its callback id (any workspace), secrets opened: what a callback is verified with. */
+export interface CallbackTarget {
+  id: string;
+  workspaceId: number;
+  channel: Channel;
+  provider: string;
+  enabled: boolean;
+  settings: Record<string, unknown>;
+  /** As {@link OpenProviderConfig.problem}: the secrets cannot be opened (`settings` is then `{}`). */
   problem?: string;
 }
 
@@ -199,7 +224,62 @@ export class ProviderConfigService {
     private readonly db: Database,
     private readonly registry: ProviderRegistry,
     private readonly box: SecretBox,
+    /** PIGEON_PUBLIC_URL (no trailing slash): callback URLs are shown only when it is set. */
+    private readonly publicUrl?: string,
   ) {}
+
+  /** `PIGEON_PUBLIC_URL/hooks/<callbackId>` when the plugin has callbacks and PIGEON_PUBLIC_URL is set, else null. */
+  private callbackUrlOf(provider: string, callbackId: string | null | undefined): string | null {
+    if (!this.publicUrl || !callbackId || !this.registry.get(provider)?.callbacks) return null;
+    return `${this.publicUrl}/hooks/${callbackId}`;
+  }
+
+  /**
+   * The configuration whose callback URL is `/hooks/<callbackId>`, in whatever workspace, secrets opened;
+   * null when there is none. Disabled configurations are returned too (with `enabled: false`): the caller decides.
+   */
+  async byCallbackId(callbackId: string): Promise<CallbackTarget | null> {
+    return (await this.byCallbackIds([callbackId])).get(callbackId) ?? null;
+  }
+
+  /** {@link byCallbackId} for several ids in one query: the configurations found, by callback id. */
+  async byCallbackIds(callbackIds: readonly string[]): Promise<Map<string, CallbackTarget>> {
+    const found = new Map<string, CallbackTarget>();
+    const wanted = new Set(callbackIds);
+    for (const part of chunks([...wanted])) {
+      const rows = await this.db.rows<ConfigRow>(
+        `SELECT * FROM provider_configs WHERE callback_id IN (${placeholders(part.length)})`,
+        part,
+      );
+      // the binary key compares exactly on both engines; checked again here all the same
+      for (const row of rows)
+        if (row.callback_id && wanted.has(row.callback_id)) found.set(row.callback_id, this.callbackTarget(row));
+    }
+    return found;
+  }
+
+  private callbackTarget(row: ConfigRow): CallbackTarget {
+    const plugin = this.registry.get(row.provider);
+    const base = {
+      id: row.id,
+      workspaceId: Number(row.workspace_id),
+      channel: row.channel as Channel,
+      provider: row.provider,
+      enabled: Boolean(Number(row.enabled)),
+    };
+    try {
+      const settings = mapSecrets(this.parse(row.config), plugin?.settings.properties ?? {}, (v) =>
+        SecretBox.isSealed(v) ? this.box.open(v) : v,
+      );
+      return { ...base, settings };
+    } catch (err) {
+      const problem =
+        err instanceof UnreadableSecretError
+          ? UNREADABLE_SECRET
+          : `configuration cannot be read: ${(err as Error).message}`;
+      return { ...base, settings: {}, problem };
+    }
+  }
 
   async configure(ctx: RequestContext, input: ProviderConfigInput): Promise<ProviderConfig> {
     const plugin = this.registry.get(input.provider);
@@ -260,9 +340,20 @@ export class ProviderConfigService {
       );
     } else {
       await this.db.run(
-        `INSERT INTO provider_configs (id, workspace_id, channel, provider, config, priority, enabled, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [id, ctx.workspaceId, input.channel, plugin.slug, JSON.stringify(sealed), priority, enabled ? 1 : 0, now, now],
+        `INSERT INTO provider_configs (id, workspace_id, channel, provider, config, priority, enabled, callback_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          id,
+          ctx.workspaceId,
+          input.channel,
+          plugin.slug,
+          JSON.stringify(sealed),
+          priority,
+          enabled ? 1 : 0,
+          newCallbackId(),
+          now,
+          now,
+        ],
       );
     }
     return (await this.get(ctx, id))!;
@@ -304,11 +395,12 @@ export class ProviderConfigService {
         provider: row.provider,
         priority: Number(row.priority),
       };
+      const callbackUrl = this.callbackUrlOf(row.provider, row.callback_id);
       try {
         const settings = mapSecrets(this.parse(row.config), plugin.settings.properties, (v) =>
           SecretBox.isSealed(v) ? this.box.open(v) : v,
         );
-        out.push({ ...base, settings });
+        out.push({ ...base, settings, ...(callbackUrl ? { callbackUrl } : {}) });
       } catch (err) {
         // one unusable configuration must not stop the workspace: the pipeline skips it and says why
         const problem =
@@ -389,6 +481,8 @@ export class ProviderConfigService {
       config,
       priority: Number(row.priority),
       enabled: Boolean(Number(row.enabled)),
+      callbackId: row.callback_id ?? null,
+      callbackUrl: this.callbackUrlOf(row.provider, row.callback_id),
       createdAt: fromDbTime(row.created_at),
       updatedAt: fromDbTime(row.updated_at),
     });

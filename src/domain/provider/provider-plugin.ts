@@ -174,6 +174,11 @@ export interface SendContext<S = Record<string, unknown>> {
   idempotencyKey: string;
   /** Aborted when the attempt times out or the worker shuts down; pass it to `fetch`. */
   signal: AbortSignal;
+  /**
+   * The configuration's callback URL (`PIGEON_PUBLIC_URL` + `/hooks/<id>`) when its plugin has `callbacks` and
+   * PIGEON_PUBLIC_URL is set: a provider that takes a per-message status callback (Twilio's `StatusCallback`) passes it.
+   */
+  callbackUrl?: string;
 }
 
 export interface SendResult {

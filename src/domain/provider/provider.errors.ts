@@ -9,6 +9,11 @@ export abstract class ProviderError extends Error {
     message: string,
     /** The provider's HTTP status (or SMTP response code), when there was one. */
     readonly status?: number,
+    /**
+     * The provider's own error code, when its answer carries one (Twilio's `code`, e.g. `21610`: the
+     * recipient replied STOP, which suppresses the address).
+     */
+    readonly code?: string,
   ) {
     super(message);
     this.name = new.target.name;
@@ -24,8 +29,9 @@ export class RetryableProviderError extends ProviderError {
     status?: number,
     /** From a `Retry-After` header, when the provider sent one. */
     readonly retryAfterMs?: number,
+    code?: string,
   ) {
-    super(message, status);
+    super(message, status, code);
   }
 }
 

@@ -165,11 +165,20 @@ export class RunStore {
     if (due.length) await this.scheduler.enqueueRunsIn(tx, workspaceId, due);
   }
 
-  /** Reads runs and locks them to the end of `tx` (MySQL/MariaDB; SQLite has one writer), by id. */
-  async lockIn(tx: Sql, workspaceId: number, ids: readonly string[]): Promise<WorkflowRun[]> {
+  /**
+   * Reads runs and locks them to the end of `tx` (MySQL/MariaDB; SQLite has one writer), by id; with
+   * `skipLocked`, runs another transaction holds are left out instead of waited for.
+   */
+  async lockIn(
+    tx: Sql,
+    workspaceId: number,
+    ids: readonly string[],
+    options: { skipLocked?: boolean } = {},
+  ): Promise<WorkflowRun[]> {
     if (!ids.length) return [];
+    const lock = options.skipLocked ? tx.dialect.forUpdateSkipLocked : tx.dialect.forUpdate;
     const rows = await tx.rows<RunRow>(
-      `SELECT * FROM workflow_runs WHERE workspace_id = ? AND id IN (${placeholders(ids.length)}) ORDER BY id${tx.dialect.forUpdate}`,
+      `SELECT * FROM workflow_runs WHERE workspace_id = ? AND id IN (${placeholders(ids.length)}) ORDER BY id${lock}`,
       [workspaceId, ...ids],
     );
     return rows.map(toRun);

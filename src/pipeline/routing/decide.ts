@@ -15,6 +15,8 @@ import { conditionHolds } from '../../domain/routing/condition';
 import type { RoutingRule } from '../../domain/routing/routing-rule.entity';
 import { orderRules } from '../../domain/routing/routing-rule.service';
 import { RoutingAction, RoutingMethod } from '../../domain/routing/routing.enums';
+import { suppressionKey } from '../../domain/suppression/suppression.service';
+import type { Suppression } from '../../domain/suppression/suppression.entity';
 import { renderContent } from '../../domain/template/render';
 import type { PublishedTemplate } from '../../domain/template/template.service';
 
@@ -44,8 +46,17 @@ export interface PreferenceInputs {
   preferences: Map<string, Preference[]>;
 }
 
+/** Suppressed addresses, read in the transaction that records the decision (`loadSuppressionsIn`). */
+export interface SuppressionInputs {
+  /**
+   * The suppressions in force for the recipients' addresses, by `suppressionKey(channel, address)`
+   * (absent: nothing is suppressed).
+   */
+  suppressions?: Map<string, Suppression>;
+}
+
 /** Everything routing reads, loaded once for a set of messages of one workspace (see `load-inputs.ts`). */
-export interface RoutingInputs extends PreferenceInputs {
+export interface RoutingInputs extends PreferenceInputs, SuppressionInputs {
   /** Published template version by template id (null: none published). */
   published: Map<string, PublishedTemplate | null>;
   rules: RoutingRule[];
@@ -57,6 +68,16 @@ export interface RoutingInputs extends PreferenceInputs {
   events: Map<string, InboundEvent>;
   /** A recipient's signed unsubscribe/preferences links (absent or null: PIGEON_PUBLIC_URL or PIGEON_SECRET unset). */
   links?: (userId: string, topic: string | null) => RecipientLinks | null;
+}
+
+/** The suppression in force for a channel's address (string or number), if any. */
+function suppressionOf(
+  suppressions: Map<string, Suppression> | undefined,
+  channel: Channel,
+  address: unknown,
+): Suppression | undefined {
+  if (!suppressions?.size || (typeof address !== 'string' && typeof address !== 'number')) return undefined;
+  return suppressions.get(suppressionKey(channel, String(address)));
 }
 
 /** The headers RFC 8058 one-click unsubscribe asks of an email of a commercial topic. */
@@ -77,8 +98,8 @@ export interface Decision {
  * Routes one message, as a pure function of the loaded inputs (no database, no clock): the published
  * template → the profile → the first routing rule whose condition holds (else the template's channels,
  * SINGLE) → the recipient's preferences for the message's topic, per channel (an opted-out channel is not
- * available: `SKIPPED_PREFERENCE`) → the channels available (content, an enabled provider, an address) →
- * the rendered content.
+ * available: `SKIPPED_PREFERENCE`) → the channels available (content, an enabled provider, an address that
+ * is not suppressed: else `SUPPRESSED`, also for REQUIRED topics) → the rendered content.
  * Every step adds a history entry with the facts that decided it. The message ends FILTERED,
  * UNROUTABLE or UNDELIVERABLE here, or is ROUTED with the {@link Plan} dispatch follows.
  */
@@ -179,12 +200,29 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
   const available: PlannedChannel[] = [];
   const unavailable: { channel: Channel; reasons: string[] }[] = [];
   let optedOut = 0;
+  let suppressed = 0;
   for (const channel of wanted) {
     const verdict = judgeChannel(channel, messageTopic, rows, traits);
     if (!verdict.allowed) {
       optedOut++;
       history.push({ type: 'SKIPPED_PREFERENCE', detail: { channel, topic: topicKey, ...verdict } });
       unavailable.push({ channel, reasons: [`the recipient opted out (${verdict.decidedBy})`] });
+      continue;
+    }
+    const address = findAddress(channel, traits);
+    const suppression = address.found ? suppressionOf(inputs.suppressions, channel, address.address) : undefined;
+    if (suppression) {
+      suppressed++;
+      history.push({
+        type: 'SUPPRESSED',
+        detail: {
+          channel,
+          address: suppression.address,
+          reason: suppression.reason,
+          expiresAt: suppression.expiresAt?.toISOString() ?? null,
+        },
+      });
+      unavailable.push({ channel, reasons: [`the address is suppressed (${suppression.reason})`] });
       continue;
     }
     const reasons: string[] = [];
@@ -195,7 +233,6 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
       .filter((c) => c.channel === channel)
       .map((c) => ({ configId: c.id, provider: c.provider }));
     if (!providers.length) reasons.push(`no enabled provider is configured for ${channel}`);
-    const address = findAddress(channel, traits);
     if (!address.found) reasons.push(describeMissingAddress(address));
     if (reasons.length || !address.found) unavailable.push({ channel, reasons });
     else available.push({ channel, addressFrom: address.path, address: address.address, providers });
@@ -211,6 +248,9 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
   });
   if (!available.length && optedOut) {
     return { history, status: MessageStatus.FILTERED, reason: 'OPTED_OUT', templateVersion };
+  }
+  if (!available.length && suppressed) {
+    return { history, status: MessageStatus.UNROUTABLE, reason: 'SUPPRESSED', templateVersion };
   }
   if (!available.length) {
     return { history, status: MessageStatus.UNROUTABLE, reason: 'NO_AVAILABLE_CHANNEL', templateVersion };

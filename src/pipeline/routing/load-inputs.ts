@@ -1,4 +1,6 @@
 import type { Database, Sql } from '../../db/database';
+import { findAddress } from '../../domain/channel/channel-address';
+import { ALL_CHANNELS, type Channel } from '../../domain/channel/channel.enum';
 import type { EventLogService } from '../../domain/event-log/event-log.service';
 import type { Message } from '../../domain/message/message.entity';
 import type { PreferenceLinks } from '../../domain/preference/preference-links';
@@ -8,8 +10,9 @@ import type { ProfileService } from '../../domain/profile/profile.service';
 import type { ProviderConfigService } from '../../domain/provider/provider-config.service';
 import type { RequestContext } from '../../domain/request-context';
 import type { RoutingRuleService } from '../../domain/routing/routing-rule.service';
+import type { SuppressionService } from '../../domain/suppression/suppression.service';
 import type { TemplateService } from '../../domain/template/template.service';
-import type { PreferenceInputs, RoutingInputs } from './decide';
+import type { PreferenceInputs, RoutingInputs, SuppressionInputs } from './decide';
 
 /** The services routing reads from. */
 export interface RoutingSources {
@@ -21,6 +24,8 @@ export interface RoutingSources {
   events: EventLogService;
   topics: TopicService;
   preferences: PreferenceService;
+  /** Suppressed addresses (the only writer of `suppressions` and `soft_bounces`). */
+  suppressions: SuppressionService;
   /** Signed unsubscribe/preferences links (enabled with PIGEON_PUBLIC_URL and PIGEON_SECRET). */
   links?: PreferenceLinks;
 }
@@ -93,4 +98,32 @@ export async function loadPreferencesIn(
   const topics = await sources.topics.byKeysIn(tx, ctx, keys);
   const preferences = await sources.preferences.byUsersIn(tx, ctx, users);
   return { topics, preferences };
+}
+
+/**
+ * The suppressions in force at `now` for the addresses these messages' recipients have on any channel,
+ * read through `tx` — the transaction that records the routing decision, like {@link loadPreferencesIn}
+ * (README, "Delivery tracking" → "Suppression"). One query per 1,000 addresses.
+ */
+export async function loadSuppressionsIn(
+  sources: Pick<RoutingSources, 'suppressions'>,
+  tx: Sql,
+  ctx: RequestContext,
+  messages: readonly Message[],
+  inputs: Pick<RoutingInputs, 'profiles'>,
+  now: Date = new Date(),
+): Promise<SuppressionInputs> {
+  const pairs: { channel: Channel; address: string }[] = [];
+  for (const userId of new Set(messages.map((m) => m.userId))) {
+    const traits = inputs.profiles.get(userId)?.traits;
+    if (!traits) continue;
+    for (const channel of ALL_CHANNELS) {
+      const found = findAddress(channel, traits);
+      if (found.found && (typeof found.address === 'string' || typeof found.address === 'number')) {
+        pairs.push({ channel, address: String(found.address) });
+      }
+    }
+  }
+  if (!pairs.length) return { suppressions: new Map() };
+  return { suppressions: await sources.suppressions.activeIn(tx, ctx, pairs, now) };
 }

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { ApiFake } from './api-fake';
 import { HttpFake, type FakeResponse, type RecordedRequest } from './http-fake';
 
@@ -10,11 +11,98 @@ import { HttpFake, type FakeResponse, type RecordedRequest } from './http-fake';
  * empty body and an `X-Message-Id` header, and kept in `accepted`.
  *
  * Force other answers with `fake.http.respondOnce({ status: 429, headers: { 'retry-after': '3' } })`.
+ *
+ * Its Event Webhook side: a P-256 key pair of its own (`verificationKey` is what SendGrid shows, for the
+ * configuration's `webhookVerificationKey`), `event(kind, xMessageId)` builds an event with SendGrid's field names,
+ * `signedEvents(events)` the signed request, `postEvents(url, events)` posts it.
  */
 export class SendGridFake extends ApiFake {
   /** Bodies of the mails answered 202, oldest first. */
   readonly accepted: SendGridMail[] = [];
   private counter = 0;
+  /** The Signed Event Webhook key pair (ECDSA P-256), as SendGrid makes one per account. */
+  private readonly keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+
+  /** The verification key SendGrid shows for the Signed Event Webhook: base64 DER SubjectPublicKeyInfo. */
+  get verificationKey(): string {
+    return this.keys.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+  }
+
+  /** The `X-Message-Id` of the `n`-th accepted mail (1-based), as Mail Send answered it. */
+  messageId(n = this.counter): string {
+    return `sg-msg-${n}`;
+  }
+
+  /**
+   * One Event Webhook event with SendGrid's field names, for the mail whose `X-Message-Id` is `messageId`:
+   * `sg_message_id` is that id followed by SendGrid's suffix, `sg_event_id` a fresh id, `timestamp` now (Unix seconds).
+   */
+  event(kind: SendGridEventKind, messageId: string, extra: Record<string, unknown> = {}): SendGridEvent {
+    const base: SendGridEvent = {
+      email: 'ada@example.com',
+      timestamp: Math.floor(Date.now() / 1000),
+      'smtp-id': `<${messageId}@ismtpd0001p1lon1.sendgrid.net>`,
+      event: kind,
+      category: [],
+      sg_event_id: randomBytes(16).toString('base64url'),
+      sg_message_id: `${messageId}.filterdrecv-5645d9c87f-l5gtz-1-5F0C6DE5-2B.0`,
+    };
+    const byKind: Partial<Record<SendGridEventKind, Record<string, unknown>>> = {
+      processed: {},
+      delivered: { response: '250 2.0.0 OK  1607298801 v12si123456qkf.1 - gsmtp', ip: '168.245.1.1', tls: 1 },
+      deferred: { response: '421 4.7.0 Try again later', attempt: '1', ip: '168.245.1.1', tls: 1 },
+      bounce: {
+        type: 'bounce',
+        reason: '550 5.1.1 The email account that you tried to reach does not exist.',
+        status: '5.1.1',
+        bounce_classification: 'Invalid Address',
+        ip: '168.245.1.1',
+        tls: 1,
+      },
+      dropped: { reason: 'Bounced Address', status: '5.0.0' },
+      open: { useragent: 'Mozilla/5.0', ip: '66.249.84.1', sg_machine_open: false },
+      click: {
+        useragent: 'Mozilla/5.0',
+        ip: '66.249.84.1',
+        url: 'https://example.com/x',
+        url_offset: { index: 0, type: 'html' },
+      },
+      spamreport: {},
+      unsubscribe: {},
+      group_unsubscribe: { asm_group_id: 1, useragent: 'Mozilla/5.0', ip: '66.249.84.1' },
+    };
+    return { ...base, ...byKind[kind], ...extra };
+  }
+
+  /**
+   * A signed Event Webhook request, as SendGrid posts it: the JSON array as `body`, and the
+   * `X-Twilio-Email-Event-Webhook-Signature` (base64 DER ECDSA over timestamp + body) and `-Timestamp` headers.
+   */
+  signedEvents(
+    events: unknown[] | string,
+    options: { timestamp?: number; key?: KeyObject } = {},
+  ): { body: string; headers: Record<string, string> } {
+    const body = typeof events === 'string' ? events : JSON.stringify(events);
+    const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+    const signature = sign('sha256', Buffer.from(timestamp + body), options.key ?? this.keys.privateKey).toString(
+      'base64',
+    );
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'SendGrid Event API',
+        'x-twilio-email-event-webhook-signature': signature,
+        'x-twilio-email-event-webhook-timestamp': timestamp,
+      },
+    };
+  }
+
+  /** Posts `events` signed to `url` (a configuration's callbackUrl, or where it is served), as SendGrid does. */
+  async postEvents(url: string, events: unknown[], options: { timestamp?: number } = {}): Promise<Response> {
+    const { body, headers } = this.signedEvents(events, options);
+    return fetch(url, { method: 'POST', headers, body });
+  }
 
   private constructor(
     http: HttpFake,
@@ -45,6 +133,28 @@ export class SendGridFake extends ApiFake {
     this.counter += 1;
     return { status: 202, headers: { 'x-message-id': `sg-msg-${this.counter}` } };
   }
+}
+
+export type SendGridEventKind =
+  | 'processed'
+  | 'delivered'
+  | 'deferred'
+  | 'bounce'
+  | 'dropped'
+  | 'open'
+  | 'click'
+  | 'spamreport'
+  | 'unsubscribe'
+  | 'group_unsubscribe';
+
+/** One Event Webhook event (SendGrid's field names; the kinds' own fields besides these). */
+export interface SendGridEvent {
+  email: string;
+  timestamp: number;
+  event: string;
+  sg_event_id: string;
+  sg_message_id: string;
+  [field: string]: unknown;
 }
 
 /** The parts of a SendGrid mail body the fake understands. */

@@ -159,7 +159,7 @@ describe('msteams provider', () => {
   });
 });
 
-describe('msteams provider: a webhook URL from a profile is untrusted (CONTRACT §3.3)', () => {
+describe('msteams provider: a webhook URL from a profile is untrusted (README, "From event to notification: a walk-through")', () => {
   const CONNECTOR = '/webhookb2/0000-1111@2222-3333/IncomingWebhook/abcdef/4444-5555';
 
   it('refuses an internal address without the operator trusting its origin: permanent, nothing is posted', async () => {

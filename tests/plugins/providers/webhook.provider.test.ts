@@ -122,11 +122,14 @@ describe('webhook provider', () => {
     expect(req.headers['content-type']).toBe('application/json');
   });
 
-  it('externalId is null when the response has no JSON id', async () => {
+  it('externalId is the delivery id (Idempotency-Key) when the response has no JSON id', async () => {
     receiver.respondOnce({ status: 204 });
-    await expect(sendThrough(webhookProvider, ctxFor())).resolves.toEqual({ externalId: null });
+    const ctx = ctxFor();
+    await expect(sendThrough(webhookProvider, ctx)).resolves.toEqual({ externalId: ctx.idempotencyKey });
+    expect(receiver.requests.at(-1)!.headers['idempotency-key']).toBe(ctx.idempotencyKey);
     receiver.respondOnce({ status: 200, body: 'ok', headers: { 'content-type': 'text/plain' } });
-    await expect(sendThrough(webhookProvider, ctxFor())).resolves.toEqual({ externalId: null });
+    const ctx2 = ctxFor();
+    await expect(sendThrough(webhookProvider, ctx2)).resolves.toEqual({ externalId: ctx2.idempotencyKey });
     receiver.respondOnce({ status: 201, body: { id: 1234 } });
     await expect(sendThrough(webhookProvider, ctxFor())).resolves.toEqual({ externalId: '1234' });
   });

@@ -2,6 +2,7 @@ import { Channel } from '../../../domain/channel/channel.enum';
 import type { EmailContent } from '../../../domain/channel/channel-content';
 import { PermanentProviderError } from '../../../domain/provider/provider.errors';
 import { DEFAULT_TIMEOUT_MS, joinUrl, postJson } from '../http';
+import { sendgridCallbacks } from './sendgrid.callbacks';
 import type {
   ProviderDefinition,
   SendContext,
@@ -42,6 +43,12 @@ const settingsSchema = {
       description: `How long one API call may take, in milliseconds (default ${DEFAULT_TIMEOUT_MS})`,
       minimum: 1,
       default: DEFAULT_TIMEOUT_MS,
+    },
+    webhookVerificationKey: {
+      type: 'string',
+      description:
+        'The Signed Event Webhook verification key SendGrid shows (Settings → Mail Settings → Event Webhook: base64 ' +
+        'of an ECDSA P-256 public key). Needed for delivery callbacks: without it they are refused',
     },
   },
   required: ['apiKey', 'fromEmail'],
@@ -115,4 +122,5 @@ export const sendgridProvider: ProviderDefinition<typeof settingsSchema> = {
     });
     return { externalId: response.headers.get('x-message-id') };
   },
+  callbacks: sendgridCallbacks,
 };

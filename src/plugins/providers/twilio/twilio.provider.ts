@@ -7,6 +7,7 @@ import {
 } from '../../../domain/provider/provider.errors';
 import { DEFAULT_TIMEOUT_MS, joinUrl, providerFetch, type ProviderResponse } from '../http';
 import type { ProviderDefinition, SettingsInputOf, SettingsSchema } from '../../../domain/provider/provider-plugin';
+import { twilioCallbacks } from './twilio.callbacks';
 
 const DEFAULT_BASE_URL = 'https://api.twilio.com';
 const WHATSAPP_PREFIX = 'whatsapp:';
@@ -99,6 +100,8 @@ export const twilioProvider: ProviderDefinition<typeof settingsSchema> = {
     }
     const content = ctx.content as SmsContent | WhatsAppContent;
     form.set('Body', content.body ?? '');
+    // delivery callbacks (twilio.callbacks.ts) come back to this configuration's callback URL
+    if (ctx.callbackUrl) form.set('StatusCallback', ctx.callbackUrl);
 
     const url = joinUrl(
       settings.baseUrl,
@@ -125,6 +128,7 @@ export const twilioProvider: ProviderDefinition<typeof settingsSchema> = {
     const json = (await response.json().catch(() => ({}))) as { sid?: unknown };
     return { externalId: typeof json.sid === 'string' ? json.sid : null };
   },
+  callbacks: twilioCallbacks,
 };
 
 /**
@@ -140,7 +144,10 @@ export function normalisePhone(value: unknown): string | null {
   return /^\+?\d{6,15}$/.test(s) ? s : null;
 }
 
-/** Re-words an HTTP error with Twilio's `code` and `message` from its JSON error body. */
+/**
+ * Re-words an HTTP error with Twilio's `code` and `message` from its JSON error body, and keeps the code
+ * as the error's `code` (`21610`: the recipient replied STOP; Pigeon then suppresses the address).
+ */
 function withTwilioDetail(what: string, err: unknown): unknown {
   if (!(err instanceof ProviderError) || err.status === undefined) return err;
   const prefix = `${what}: HTTP ${err.status} `;
@@ -156,7 +163,8 @@ function withTwilioDetail(what: string, err: unknown): unknown {
     .filter(Boolean)
     .join(': ');
   const message = `${what}: HTTP ${err.status} ${detail}${typeof body.more_info === 'string' ? ` (${body.more_info})` : ''}`;
+  const code = typeof body.code === 'number' || typeof body.code === 'string' ? String(body.code) : undefined;
   return err instanceof RetryableProviderError
-    ? new RetryableProviderError(message, err.status, err.retryAfterMs)
-    : new PermanentProviderError(message, err.status);
+    ? new RetryableProviderError(message, err.status, err.retryAfterMs, code)
+    : new PermanentProviderError(message, err.status, code);
 }

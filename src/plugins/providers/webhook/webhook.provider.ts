@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { Channel } from '../../../domain/channel/channel.enum';
 import type { WebhookContent } from '../../../domain/channel/channel-content';
 import { DEFAULT_TIMEOUT_MS, postJson, type ProviderResponse } from '../http';
@@ -9,6 +8,10 @@ import type {
   SettingsInputOf,
   SettingsSchema,
 } from '../../../domain/provider/provider-plugin';
+import { webhookCallbacks } from './webhook.callbacks';
+import { signWebhookBody, WEBHOOK_SIGNATURE_HEADER } from './webhook.signature';
+
+export { signWebhookBody, WEBHOOK_SIGNATURE_HEADER };
 
 const settingsSchema = {
   type: 'object',
@@ -47,16 +50,8 @@ const settingsSchema = {
 /** Settings of a webhook provider configuration, as written (from the schema above). */
 export type WebhookSettings = SettingsInputOf<typeof settingsSchema>;
 
-/** The signature header; its value is `sha256=` and the hex HMAC-SHA256 of the raw body, keyed by the secret. */
-export const WEBHOOK_SIGNATURE_HEADER = 'X-Pigeon-Signature';
-
 /** Headers Pigeon sets itself; `settings.headers` cannot override them. */
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'idempotency-key', 'x-pigeon-signature', 'host']);
-
-/** `sha256=<hex>`: the signature of `rawBody` with `secret`, as the receiver recomputes it. */
-export function signWebhookBody(secret: string, rawBody: string | Buffer): string {
-  return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
-}
 
 /**
  * The exact JSON text to POST: the rendered `webhook.body` when the template has
@@ -102,7 +97,8 @@ async function responseId(response: ProviderResponse): Promise<string | null> {
 /**
  * POSTs each delivery as JSON to a fixed URL, with `Idempotency-Key` and, when a
  * secret is set, `X-Pigeon-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. The externalId is
- * the `id` field of a JSON response, if any.
+ * the `id` field of a JSON response, else the delivery id (the `Idempotency-Key` header): the `messageId` a
+ * receiver's delivery callback names (`webhook.callbacks.ts`).
  *
  * @example
  * ```ts
@@ -128,6 +124,7 @@ export const webhookProvider: ProviderDefinition<typeof settingsSchema> = {
       timeoutMs: settings.timeoutMs,
       signal: ctx.signal,
     });
-    return { externalId: await responseId(response) };
+    return { externalId: (await responseId(response)) ?? ctx.idempotencyKey };
   },
+  callbacks: webhookCallbacks,
 };
