@@ -14,6 +14,7 @@ import { CreateWorkflowRuns1764700001000 } from './1764700001000-create-workflow
 import { CreateTopicsAndPreferences1764800000000 } from './1764800000000-create-topics-and-preferences';
 import { AddTemplateTopic1764800001000 } from './1764800001000-add-template-topic';
 import { CreateDeliveryOutcomes1764900000000 } from './1764900000000-create-delivery-outcomes';
+import { JobsByKind1764900001000 } from './1764900001000-jobs-by-kind';
 
 /**
  * Every migration, in order. A new one (`npm run migration:generate -- migrations/<name>`)
@@ -36,4 +37,5 @@ export const MIGRATIONS = [
   CreateTopicsAndPreferences1764800000000,
   AddTemplateTopic1764800001000,
   CreateDeliveryOutcomes1764900000000,
+  JobsByKind1764900001000,
 ];

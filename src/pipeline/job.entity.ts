@@ -6,7 +6,7 @@ import { timeColumn } from '../db/columns';
  * while a worker holds it (`running`), `run_at` is the end of its lease.
  */
 @Entity('jobs')
-@Index('IDX_jobs_run_at', ['runAt'])
+@Index('IDX_jobs_kind_run_at', ['kind', 'runAt'])
 @Index('IDX_jobs_message', ['messageId'])
 export class Job {
   @PrimaryGeneratedColumn({ type: 'bigint' })

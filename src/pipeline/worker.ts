@@ -28,6 +28,12 @@ const MAX_BATCHES = 2;
  */
 const RUN_BATCH = 200;
 
+/**
+ * Run batches one worker advances at once: while one batch waits on the database (its commit), the other
+ * works, so a burst of due runs is taken about twice as fast. They take disjoint jobs and runs (`SKIP LOCKED`).
+ */
+const RUN_LOOPS = 2;
+
 /** Backoff for a run that failed unexpectedly (database down, a bug): not a provider retry. */
 function crashDelayMs(runs: number): number {
   return Math.min(60_000, 1000 * 2 ** Math.min(runs, 6));
@@ -44,7 +50,7 @@ export class Worker {
   readonly id: string;
   private running = false;
   private loop?: Promise<void>;
-  private runLoop?: Promise<void>;
+  private runLoops: Promise<void>[] = [];
   private readonly inflight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
 
@@ -70,14 +76,15 @@ export class Worker {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
-    if (this.runner) this.runLoop = this.runRuns(this.runner);
+    const runner = this.runner;
+    if (runner) this.runLoops = Array.from({ length: RUN_LOOPS }, () => this.runRuns(runner));
   }
 
   /** Stops claiming; waits up to `timeoutMs` for running jobs, then aborts their provider calls. */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.running = false;
     this.queue.wake();
-    await Promise.all([this.loop, this.runLoop]);
+    await Promise.all([this.loop, ...this.runLoops]);
     const timer = setTimeout(() => this.abort.abort(), timeoutMs);
     await Promise.allSettled([...this.inflight]);
     clearTimeout(timer);
@@ -151,8 +158,8 @@ export class Worker {
   }
 
   /**
-   * The workflow runner's loop, beside the send loop: takes due runs in batches of {@link RUN_BATCH}, each
-   * in one transaction, so a run that is due never waits behind provider calls. Idle, it sleeps until the
+   * A loop of the workflow runner ({@link RUN_LOOPS} of them, beside the send loop): takes due runs in batches
+   * of {@link RUN_BATCH}, each in one transaction, so a run that is due never waits behind provider calls. Idle, it sleeps until the
    * next run is due, at most `pollMs`.
    */
   private async runRuns(runner: WorkflowRunner): Promise<void> {

@@ -3,10 +3,10 @@ import {
   configureWebhookProvider,
   createWorkspace,
   dispatchScene,
+  ingest,
   messageStatuses,
   publishWebhookTemplate,
   publishWorkflow,
-  queueMessages,
   report,
   runStatuses,
   ServerProcess,
@@ -15,8 +15,8 @@ import {
 } from './support';
 
 /**
- * Workers SIGKILLed mid-run: 3,000 mapped tracks start runs of [delay PT2S → send → delay PT2S → send
- * (another template)] while two worker processes (short PIGEON_JOB_LEASE_MS) are SIGKILLed over and over
+ * Workers SIGKILLed mid-run: 3,000 mapped tracks start runs of [delay until the track's own time, spread
+ * over 2–6 s → send → delay PT2S → send (another template)] while two worker processes (short PIGEON_JOB_LEASE_MS) are SIGKILLed over and over
  * and replaced. A run's state, its messages and its next job commit together, so a kill loses nothing
  * and repeats nothing: every run COMPLETED, exactly two messages per run, one per send step (never a
  * (run, step) message twice — not even a second SENT in the history), each delivered.
@@ -58,7 +58,7 @@ describe('fault: workers SIGKILLed mid-run', () => {
         key: 'crash-flow',
         name: 'crash flow',
         steps: [
-          { ref: 'wait1', type: 'delay', duration: 'PT2S' },
+          { ref: 'wait1', type: 'delay', untilPath: 'data.at' },
           { ref: 'first', type: 'send', template: 'crash-first' },
           { ref: 'wait2', type: 'delay', duration: 'PT2S' },
           { ref: 'second', type: 'send', template: 'crash-second' },
@@ -66,9 +66,21 @@ describe('fault: workers SIGKILLed mid-run', () => {
       },
       EVENT,
     );
-    await queueMessages(api.base, ws.ingestKey, EVENT, RUNS);
-    // the leading PT2S delay starts with each run, in the ingest transaction
-    expect(await runStatuses(db, WORKSPACE)).toEqual({ WAITING: RUNS });
+    // the first delay ends at a time of the run's own, spread over 4 s from 2 s on, so runs come due (and
+    // batches run) all through the kills, not all at once
+    const base = Date.now() + 2000;
+    for (let sent = 0; sent < RUNS; sent += 1000) {
+      const batch = Array.from({ length: Math.min(1000, RUNS - sent) }, (_, i) => ({
+        type: 'track',
+        userId: `u-${sent + i}`,
+        event: EVENT,
+        properties: { n: sent + i, at: new Date(base + ((sent + i) % 40) * 100).toISOString() },
+      }));
+      const res = await ingest(api.base, ws.ingestKey, '/v1/batch', { batch }, 120_000);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ success: true });
+    }
+    expect(await runStatuses(db, WORKSPACE)).toEqual({ RUNNING: RUNS });
 
     const workerEnv = { PIGEON_JOB_LEASE_MS: String(LEASE_MS), PIGEON_WORKER_CONCURRENCY: '16' };
     const startWorker = async () => {
@@ -155,7 +167,7 @@ describe('fault: workers SIGKILLed mid-run', () => {
 
     report(
       'workflow-crash',
-      `${RUNS} runs of delay PT2S → send → delay PT2S → send, ${WORKERS} workers (lease ${LEASE_MS} ms), ` +
+      `${RUNS} runs of delay until data.at (2–6 s) → send → delay PT2S → send, ${WORKERS} workers (lease ${LEASE_MS} ms), ` +
         `${kills.length} SIGKILLs each replaced (open runs at each kill: ${killedWhileOpen}; ` +
         `${kills.reduce((n, k) => n + k.inFlight, 0)} provider calls in flight at the kills; ${Number(held)} jobs held ` +
         `after the last); all done in ${seconds.toFixed(1)} s: ${messages.length} messages for ${runsWithMessages} runs, ` +
