@@ -92,7 +92,9 @@ export function createServices(
   const profiles = new ProfileService(db, groups);
   const topics: TopicService = new TopicService(db, (): TopicReferences[] => [templates, workflows]);
   const preferences = new PreferenceService(db, topics);
-  const links = new PreferenceLinks(config.publicUrl, config.secret);
+  const links = new PreferenceLinks(config.publicUrl, config.secret, {
+    previousSecrets: config.secretPrevious ? [config.secretPrevious] : [],
+  });
   const suppressions = new SuppressionService(db, metrics);
   const templates: TemplateService = new TemplateService(db, profiles, topics);
   const workflows: WorkflowService = new WorkflowService(db, topics);
