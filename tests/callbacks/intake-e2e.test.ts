@@ -124,6 +124,27 @@ describe('provider callbacks: intake of real sends', () => {
     ]);
   });
 
+  it('a webhook receiver may report the message id (X-Pigeon-Message-Id) as messageId: it names the delivery', async () => {
+    const userId = uid();
+    await identify(t, userId, { email: `${userId}@example.com`, phone_number: '+15555550199' });
+    const created = await send(t, { userId, templateId });
+    await t.worker().drain(150);
+    const posted = receiverHttp.requests.at(-1)!;
+    expect(posted.headers['x-pigeon-message-id']).toBe(created.id);
+    const answer = await receiver.post(viaLocal(webhook), receiver.report(created.id));
+    expect(answer.status).toBe(200);
+    await t.worker().drain(150);
+    const deliveries = (await t.services.messages.deliveriesOf([created.id])).get(created.id) ?? [];
+    const hooked = deliveries.find((d) => d.channel === 'WEBHOOK')!;
+    expect(hooked.status).toBe('DELIVERED');
+    expect(hooked.deliveredAt).toBeInstanceOf(Date);
+    const [row] = await t.db.rows<{ result: string }>(
+      'SELECT result FROM provider_callbacks WHERE provider_config_id = ? AND external_id = ?',
+      [webhook.configId, created.id],
+    );
+    expect(row.result).toBe('APPLIED');
+  });
+
   it('over HTTP, a forged Twilio callback is refused whatever Host it claims', async () => {
     const sid = [...twilio.bySid.keys()][0];
     const forged = twilio.statusCallback(sms.callbackUrl, sid, 'failed', { authToken: 'guess' });

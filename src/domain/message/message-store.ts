@@ -291,8 +291,8 @@ export class MessageStore {
 
   /**
    * The deliveries provider callbacks name, by `configId|externalId`: matched by (provider configuration,
-   * external id), else by delivery id within the configuration (the webhook provider's callbacks name the
-   * delivery itself). Not locked: {@link lockMessagesIn} locks what is changed.
+   * external id), else by delivery id, else by message id within the configuration (the webhook provider's
+   * callbacks name the delivery or its message). Not locked: {@link lockMessagesIn} locks what is changed.
    */
   async findCallbackDeliveriesIn(
     tx: Sql,
@@ -319,6 +319,16 @@ export class MessageStore {
           found.set(key(r.provider_config_id, r.id), toDelivery(r));
         }
       }
+    }
+    // the message's id (a webhook receiver reporting the `messageId` of Pigeon's post): its delivery through
+    // that configuration (one per channel; a configuration serves one channel)
+    const byMessage = unique.filter((k) => !found.has(key(k.configId, k.externalId)) && k.externalId.length <= 36);
+    for (const part of chunks(byMessage, 200)) {
+      const rows = await tx.rows<Record<string, any>>(
+        `SELECT * FROM deliveries WHERE ${part.map(() => '(message_id = ? AND provider_config_id = ?)').join(' OR ')}`,
+        part.flatMap((k) => [k.externalId, k.configId]),
+      );
+      for (const r of rows) found.set(key(r.provider_config_id, r.message_id), toDelivery(r));
     }
     return found;
   }

@@ -51,7 +51,17 @@ const settingsSchema = {
 export type WebhookSettings = SettingsInputOf<typeof settingsSchema>;
 
 /** Headers Pigeon sets itself; `settings.headers` cannot override them. */
-const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'idempotency-key', 'x-pigeon-signature', 'host']);
+/** The header naming the message a delivery belongs to (whatever the body), for the receiver's delivery reports. */
+export const WEBHOOK_MESSAGE_HEADER = 'X-Pigeon-Message-Id';
+
+const RESERVED_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'idempotency-key',
+  'x-pigeon-signature',
+  'x-pigeon-message-id',
+  'host',
+]);
 
 /**
  * The exact JSON text to POST: the rendered `webhook.body` when the template has
@@ -95,10 +105,10 @@ async function responseId(response: ProviderResponse): Promise<string | null> {
 }
 
 /**
- * POSTs each delivery as JSON to a fixed URL, with `Idempotency-Key` and, when a
+ * POSTs each delivery as JSON to a fixed URL, with `Idempotency-Key`, `X-Pigeon-Message-Id` and, when a
  * secret is set, `X-Pigeon-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. The externalId is
- * the `id` field of a JSON response, else the delivery id (the `Idempotency-Key` header): the `messageId` a
- * receiver's delivery callback names (`webhook.callbacks.ts`).
+ * the `id` field of a JSON response, else the delivery id (the `Idempotency-Key` header). A receiver's delivery
+ * callback (`webhook.callbacks.ts`) names either of them or the message id as its `messageId`.
  *
  * @example
  * ```ts
@@ -118,6 +128,7 @@ export const webhookProvider: ProviderDefinition<typeof settingsSchema> = {
       if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name] = value;
     }
     headers['idempotency-key'] = ctx.idempotencyKey;
+    headers[WEBHOOK_MESSAGE_HEADER.toLowerCase()] = ctx.message.id;
     if (settings.secret) headers[WEBHOOK_SIGNATURE_HEADER.toLowerCase()] = signWebhookBody(settings.secret, body);
     const response = await postJson('webhook', settings.url, body, {
       headers,
