@@ -53,6 +53,17 @@ const layerZones = [
     message: `lib/ is the bottom layer: every layer may import it, it imports nothing else from src/. ${SEE}`,
   },
   {
+    target: ['./src/!(console)/**/*', './src/*.ts', './src/console/*.ts'],
+    from: './src/console/client',
+    message: `src/console/client/ is browser code: the server only serves its bundle (dist/console), it never imports it. ${SEE}`,
+  },
+  {
+    target: './src/console/client',
+    from: './src',
+    except: ['./console/client'],
+    message: `src/console/client/ is browser code: it talks to the server through POST /graphql only, never by importing server code. ${SEE}`,
+  },
+  {
     target: './src/ops',
     from: './src/ingest',
     message: `ops/ and ingest/ never import each other: app.ts wires them (pass the OpenAPI document or the telemetry in). ${SEE}`,
@@ -93,12 +104,12 @@ export default tseslint.config(
   },
   {
     // Import direction and import circles in src/ (no-cycle ignores `import type`, which has no run-time effect).
-    files: ['src/**/*.ts'],
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
     plugins: { 'import-x': importX },
     settings: {
-      'import-x/extensions': ['.ts', '.js'],
-      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
-      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json', '.node'] })],
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.json', '.node'] })],
     },
     rules: {
       'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layerZones }],

@@ -2,6 +2,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
+import { PAGE_HEADERS, renderIdePage, wantsHtml } from '../console/console.route';
 import { ApiKeyScope } from '../domain/workspace/api-key-scope.enum';
 import { KeyRefusedError } from '../domain/workspace/key-refused.error';
 import type { WorkspaceService } from '../domain/workspace/workspace.service';
@@ -75,6 +76,13 @@ export async function registerGraphQL(app: FastifyInstance, deps: GraphQLDeps): 
     plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginCacheControlDisabled(), ...limits.plugins],
   });
   await apollo.start();
+  // a browser opening /graphql gets the offline GraphQL IDE (GraphiQL from the console's bundle) instead of
+  // Apollo's landing page, which loads from a CDN; API clients (POST, or GET without Accept: text/html) are unchanged
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'GET' || request.url.split('?')[0] !== '/graphql') return;
+    if (!wantsHtml(request.headers.accept)) return;
+    return reply.code(200).headers(PAGE_HEADERS).send(renderIdePage());
+  });
   await app.register(fastifyApollo(apollo), {
     path: '/graphql',
     context: async (request): Promise<GraphQLContext> => {

@@ -1,0 +1,306 @@
+import { useState } from 'preact/hooks';
+import { errorMessage, request } from './api';
+import {
+  EVENT,
+  EVENT_STATUSES,
+  EVENT_TYPES,
+  EVENTS,
+  MAP_EVENT,
+  MAP_TARGETS,
+  REPLAY_EVENTS,
+  type EventStatus,
+  type EventType,
+  type VariablesOf,
+} from './graphql';
+import { useInterval, useQuery } from './hooks';
+import { Badge, ErrorBox, formatTime, Json, PageTitle, Pager, TableWrap } from './ui';
+
+const PAGE_SIZE = 25;
+type Filter = NonNullable<VariablesOf<typeof EVENTS>['filter']>;
+
+/** What the list shows, kept while the user opens an event and comes back (and across auto-refreshes). */
+const place: { filter: Filter; cursors: (string | null)[]; auto: boolean } = {
+  filter: {},
+  cursors: [null],
+  auto: true,
+};
+
+export function EventsPage() {
+  const [filter, setFilter] = useState<Filter>(place.filter);
+  const [draft, setDraft] = useState<Filter>(place.filter);
+  const [cursors, setCursors] = useState(place.cursors);
+  const [auto, setAuto] = useState(place.auto);
+  Object.assign(place, { filter, cursors, auto });
+  const after = cursors[cursors.length - 1];
+  const { data, error, reload } = useQuery(
+    EVENTS,
+    { first: PAGE_SIZE, after, filter },
+    JSON.stringify([filter, after]),
+  );
+  useInterval(() => void reload(), 5000, auto);
+
+  const set = (field: keyof Filter) => (e: Event) => {
+    const value = (e.currentTarget as HTMLInputElement | HTMLSelectElement).value;
+    setDraft({ ...draft, [field]: value === '' ? undefined : value });
+  };
+  const conn = data?.events;
+
+  return (
+    <section>
+      <PageTitle>Event log</PageTitle>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilter(draft);
+          setCursors([null]);
+        }}
+      >
+        <label>
+          Type
+          <select name="type" value={draft.type ?? ''} onChange={set('type')}>
+            <option value="">Any</option>
+            {EVENT_TYPES.map((t) => (
+              <option value={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status
+          <select name="status" value={draft.status ?? ''} onChange={set('status')}>
+            <option value="">Any</option>
+            {EVENT_STATUSES.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Name
+          <input name="name" value={draft.name ?? ''} onInput={set('name')} placeholder="Segment-TrackEvent:…" />
+        </label>
+        <label>
+          User id
+          <input name="userId" value={draft.userId ?? ''} onInput={set('userId')} />
+        </label>
+        <button type="submit" class="primary">
+          Apply filters
+        </button>
+        <label class="inline">
+          <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.currentTarget.checked)} />
+          Auto-refresh
+        </label>
+      </form>
+      <ErrorBox message={error} />
+      {conn && conn.edges.length === 0 && <p class="muted">No event matches these filters.</p>}
+      {conn && conn.edges.length > 0 && (
+        <TableWrap label="Events">
+          <table>
+            <caption class="sr-only">Events, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Received</th>
+                <th scope="col">Type</th>
+                <th scope="col">Name</th>
+                <th scope="col">User</th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {conn.edges.map(({ node }) => (
+                <tr key={node.id}>
+                  <td>
+                    <a href={`#/events/${encodeURIComponent(node.id)}`}>{formatTime(node.receivedAt)}</a>
+                  </td>
+                  <td>{node.type}</td>
+                  <td class="mono">{node.name ?? '—'}</td>
+                  <td class="mono">{node.userId ?? node.anonymousId ?? '—'}</td>
+                  <td>
+                    <Badge status={node.status} />
+                    {node.status === 'UNMAPPED' && node.type === 'TRACK' && (
+                      <>
+                        {' '}
+                        <a
+                          href={`#/events/${encodeURIComponent(node.id)}`}
+                          aria-label={`Map ${node.name ?? 'this event'}`}
+                        >
+                          Map
+                        </a>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      )}
+      <Pager
+        page={cursors.length - 1}
+        hasNext={Boolean(conn?.pageInfo.hasNextPage)}
+        onFirst={() => setCursors([null])}
+        onPrev={() => setCursors(cursors.slice(0, -1))}
+        onNext={() => conn?.pageInfo.endCursor && setCursors([...cursors, conn.pageInfo.endCursor])}
+      />
+    </section>
+  );
+}
+
+export function EventPage({ id }: { id: string }) {
+  const { data, error, reload } = useQuery(EVENT, { id }, id);
+  const [mapping, setMapping] = useState(false);
+  const event = data?.event;
+  return (
+    <section>
+      <p>
+        <a href="#/events">← Event log</a>
+      </p>
+      <PageTitle>Event {event?.name ?? id}</PageTitle>
+      <ErrorBox message={error} />
+      {data && !event && <p>No event has this id in this workspace.</p>}
+      {event && (
+        <>
+          <dl>
+            <dt>Status</dt>
+            <dd>
+              <Badge status={event.status} />
+            </dd>
+            <dt>Type</dt>
+            <dd>{event.type}</dd>
+            <dt>User</dt>
+            <dd class="mono">{event.userId ?? event.anonymousId ?? '—'}</dd>
+            <dt>Received</dt>
+            <dd>{formatTime(event.receivedAt)}</dd>
+            <dt>Segment messageId</dt>
+            <dd class="mono">{event.messageId}</dd>
+            {event.message && (
+              <>
+                <dt>Message</dt>
+                <dd>
+                  <a href={`#/messages/${encodeURIComponent(event.message.id)}`}>{event.message.id}</a>{' '}
+                  <Badge status={event.message.status} />
+                </dd>
+              </>
+            )}
+          </dl>
+          {(event.status === 'UNMAPPED' || mapping) && event.type === 'TRACK' && event.name && (
+            <MapPanel eventName={event.name} onMapped={() => setMapping(true)} onDone={() => void reload()} />
+          )}
+          <h2>Payload</h2>
+          <Json value={event.payload} label="Event payload" />
+        </>
+      )}
+    </section>
+  );
+}
+
+/** Map an unmapped event name to a published template or workflow, then replay its earlier unmapped events. */
+function MapPanel(props: { eventName: string; onMapped: () => void; onDone: () => void }) {
+  const { eventName, onMapped, onDone } = props;
+  const targets = useQuery(MAP_TARGETS, {}, 'targets');
+  const [choice, setChoice] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [mapped, setMapped] = useState<string | null>(null);
+  const [replayed, setReplayed] = useState<number | null>(null);
+  const templates = targets.data?.templates.filter((t) => t.publishedVersion != null) ?? [];
+  const workflows = targets.data?.workflows.filter((w) => w.publishedVersion != null) ?? [];
+
+  const map = async (e: Event) => {
+    e.preventDefault();
+    const [kind, id] = choice.split(':');
+    if (!id) {
+      setError('Choose a template or a workflow.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await request(MAP_EVENT, {
+        eventName,
+        templateId: kind === 'template' ? id : null,
+        workflowId: kind === 'workflow' ? id : null,
+      });
+      const target = [...templates, ...workflows].find((t) => t.id === id);
+      onMapped();
+      setMapped(`${kind === 'template' ? 'template' : 'workflow'} “${target?.name ?? id}”`);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const replay = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const status: EventStatus = 'UNMAPPED';
+      const type: EventType = 'TRACK';
+      const result = await request(REPLAY_EVENTS, { filter: { name: eventName, status, type } });
+      setReplayed(result.replayEvents);
+      onDone();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="panel" aria-labelledby="map-title">
+      <h2 id="map-title">Map this event</h2>
+      <ErrorBox message={targets.error} />
+      {!mapped && (
+        <form onSubmit={map} class="filters">
+          <label>
+            Send with
+            <select name="target" value={choice} onChange={(e) => setChoice(e.currentTarget.value)}>
+              <option value="">Choose a published template or workflow…</option>
+              {templates.length > 0 && (
+                <optgroup label="Templates">
+                  {templates.map((t) => (
+                    <option value={`template:${t.id}`}>
+                      {t.name} ({t.key}, v{t.publishedVersion})
+                    </option>
+                  ))}
+                </optgroup>
+              )}
+              {workflows.length > 0 && (
+                <optgroup label="Workflows">
+                  {workflows.map((w) => (
+                    <option value={`workflow:${w.id}`}>
+                      {w.name} ({w.key}, v{w.publishedVersion})
+                    </option>
+                  ))}
+                </optgroup>
+              )}
+            </select>
+          </label>
+          <button type="submit" class="primary" disabled={busy}>
+            Map
+          </button>
+        </form>
+      )}
+      {targets.data && templates.length + workflows.length === 0 && (
+        <p class="muted">Nothing is published yet: publish a template or a workflow first.</p>
+      )}
+      {mapped && (
+        <div role="status">
+          <p>
+            {eventName} is now mapped to {mapped}. New events of this name become messages.
+          </p>
+          {replayed === null ? (
+            <button type="button" class="primary" onClick={replay} disabled={busy}>
+              Replay earlier unmapped events of this name
+            </button>
+          ) : (
+            <p class="ok">
+              Replayed: {replayed === 1 ? '1 event became a message' : `${replayed} events became messages`}.
+            </p>
+          )}
+        </div>
+      )}
+      <ErrorBox message={error} />
+    </section>
+  );
+}

@@ -1,0 +1,75 @@
+import type { ComponentChildren } from 'preact';
+import { useLayoutEffect, useRef } from 'preact/hooks';
+
+export function Badge({ status }: { status: string }) {
+  return <span class={`badge badge-${status.toLowerCase()}`}>{status}</span>;
+}
+
+export function ErrorBox({ message }: { message: string | null }) {
+  if (!message) return null;
+  return (
+    <p class="error" role="alert">
+      {message}
+    </p>
+  );
+}
+
+/** A page's heading; it takes the focus when the page opens, so keyboard and screen-reader users land on it. */
+export function PageTitle({ children }: { children: ComponentChildren }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useLayoutEffect(() => {
+    ref.current?.focus();
+  }, []);
+  return (
+    <h1 ref={ref} tabIndex={-1}>
+      {children}
+    </h1>
+  );
+}
+
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+export function Json({ value, label }: { value: unknown; label: string }) {
+  return (
+    <pre class="json" aria-label={label} tabIndex={0}>
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  );
+}
+
+/** Previous/next over cursors: `stack` holds the `after` of each page already seen. */
+export function Pager(props: {
+  page: number;
+  hasNext: boolean;
+  onFirst: () => void;
+  onPrev: () => void;
+  onNext: () => void;
+}) {
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" onClick={props.onFirst} disabled={props.page === 0}>
+        First
+      </button>
+      <button type="button" onClick={props.onPrev} disabled={props.page === 0}>
+        Previous
+      </button>
+      <span>Page {props.page + 1}</span>
+      <button type="button" onClick={props.onNext} disabled={!props.hasNext}>
+        Next
+      </button>
+    </nav>
+  );
+}
+
+/** A table that may scroll sideways on a small screen: a labelled region that takes the focus, so the keyboard can scroll it. */
+export function TableWrap({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}

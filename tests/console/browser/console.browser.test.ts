@@ -1,0 +1,155 @@
+import path from 'node:path';
+import { Analytics } from '@segment/analytics-node';
+import type { Page } from 'playwright-core';
+import { SmtpFake } from '../../helpers/fakes/smtp-fake';
+import { configureProvider, createTemplate, SMTP_LOGIN, smtpProvider } from '../../helpers/pipeline';
+import { uid } from '../../helpers/test-app';
+import { axeViolations, chromiumAvailable, startRig, type BrowserRig } from './browser';
+
+/**
+ * The console's seed flow in a real headless Chromium: a track sent with the Segment library arrives UNMAPPED,
+ * is mapped to a published template in the UI, its earlier events are replayed, and the message page shows it
+ * SENT through the SMTP fake with its history in plain words. Also: a wrong key, a key revoked mid-session.
+ * With PIGEON_SCREENSHOTS=1 (npm run console:screenshots) it saves the pages to docs/console/.
+ */
+const run = chromiumAvailable() ? describe : describe.skip;
+const SHOTS = process.env.PIGEON_SCREENSHOTS ? path.resolve(__dirname, '../../../docs/console') : null;
+
+async function shot(page: Page, name: string) {
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+run('the console in a browser', () => {
+  let rig: BrowserRig;
+  let smtp: SmtpFake;
+  let analytics: Analytics;
+  const userId = uid('ada');
+  const eventName = `Console Tour ${uid('n')}`;
+  const fullName = `Segment-TrackEvent:${eventName}`;
+  const templateName = `Tour welcome ${uid('t')}`;
+
+  beforeAll(async () => {
+    rig = await startRig();
+    smtp = await SmtpFake.start(SMTP_LOGIN);
+    await configureProvider(rig.t, smtpProvider(smtp));
+    await createTemplate(rig.t, {
+      key: `tour-${uid()}`,
+      name: templateName,
+      channels: ['EMAIL'],
+      content: { email: { subject: 'Welcome aboard, {{profile.firstName}}', text: 'Your plan: {{data.plan}}.' } },
+    });
+    analytics = new Analytics({ writeKey: rig.t.ws.ingestKey, host: rig.base, flushInterval: 20, maxRetries: 1 });
+    const flushed = (send: (done: (err?: unknown) => void) => void) =>
+      new Promise<void>((resolve, reject) => send((err) => (err ? reject(err) : resolve())));
+    await flushed((done) =>
+      analytics.identify({ userId, traits: { email: `${userId}@example.com`, firstName: 'Ada' } }, done),
+    );
+    await flushed((done) => analytics.track({ userId, event: eventName, properties: { plan: 'pro' } }, done));
+  });
+  afterAll(async () => {
+    await analytics?.closeAndFlush({ timeout: 5000 });
+    await rig?.close();
+    await smtp?.close();
+  });
+  afterEach(() => {
+    expect(rig.problems).toEqual([]);
+    expect(rig.outside).toEqual([]);
+  });
+
+  async function signIn(page: Page, key: string) {
+    await page.getByLabel('Admin API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it("a wrong key shows the server's message and keeps what was typed", async () => {
+    const { page } = rig;
+    await page.goto(`${rig.base}/console`);
+    await expect(page.getByRole('heading', { name: 'Sign in to the Pigeon console' }).isVisible()).resolves.toBe(true);
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'sign-in');
+    await signIn(page, 'pk_admin_wrong');
+    await page.getByRole('alert').getByText('Unknown API key').waitFor();
+    expect(await page.getByLabel('Admin API key').inputValue()).toBe('pk_admin_wrong');
+  });
+
+  it('UNMAPPED in the event log → Map to a published template → replay → the message is SENT, with its timeline', async () => {
+    const { page, t } = rig;
+    const worker = t.worker();
+    worker.start();
+    await page.getByLabel('Admin API key').fill('');
+    await signIn(page, t.ws.adminKey);
+    await page.getByRole('heading', { name: 'Event log' }).waitFor();
+    // the heading takes the focus after navigation
+    await page.waitForFunction("document.activeElement?.tagName === 'H1'");
+    const row = page.getByRole('row').filter({ hasText: fullName });
+    await row.getByText('UNMAPPED').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'event-log');
+
+    // a filter narrows the log; the list keeps it when coming back from an event
+    await page.getByLabel('Name').fill(fullName);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('row').nth(2).waitFor({ state: 'detached' }); // only the header and our event
+    await row.getByRole('link', { name: `Map ${fullName}` }).click();
+    await page.getByRole('heading', { name: `Event ${fullName}` }).waitFor();
+    await page.getByLabel('Event payload').getByText('"plan": "pro"').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+
+    const option = await page.locator('option', { hasText: templateName }).getAttribute('value');
+    await page.getByLabel('Send with').selectOption(option!);
+    await shot(page, 'map-event');
+    await page.getByRole('button', { name: 'Map', exact: true }).click();
+    await page.getByText(`${fullName} is now mapped to template “${templateName}”`).waitFor();
+    await page.getByRole('button', { name: 'Replay earlier unmapped events of this name' }).click();
+    await page.getByText('Replayed: 1 event became a message.').waitFor();
+    await shot(page, 'map-replayed');
+
+    // the event now links to its message, which the worker sends through the SMTP fake
+    await page.getByRole('link', { name: /^[0-9a-f-]{36}$/ }).click();
+    await page.getByRole('heading', { name: `Message to ${userId}` }).waitFor();
+    const status = page.locator('dt:text-is("Status") + dd');
+    await status.getByText('SENT', { exact: true }).waitFor({ timeout: 20_000 });
+    const timeline = page.getByRole('list', { name: 'History' });
+    await timeline.getByText(`Created by event “${fullName}” for user ${userId}.`).waitFor();
+    await timeline.getByText(/Try 1 on EMAIL through smtp: handed over/).waitFor();
+    await timeline.getByText('Sent on EMAIL.').waitFor();
+    expect(smtp.messages.filter((m) => m.envelope.to.includes(`${userId}@example.com`))).toHaveLength(1);
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'message');
+    // dark (prefers-color-scheme) keeps the contrast; and a phone-sized screen still reads
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'message-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'message-phone');
+    await page.setViewportSize({ width: 1200, height: 900 });
+
+    await page.getByRole('link', { name: 'Messages', exact: true }).click();
+    await page.getByRole('heading', { name: 'Messages' }).waitFor();
+    await page.getByRole('row').filter({ hasText: userId }).getByText('SENT').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'messages');
+
+    await page.getByRole('link', { name: 'Event log' }).click();
+    expect(await page.getByLabel('Name').inputValue()).toBe(fullName); // the filter was kept
+    await worker.stop(1000);
+  });
+
+  it('a key revoked mid-session signs the user out with a message', async () => {
+    const { page, t } = rig;
+    const created = await t.gql<any>('mutation { createApiKey(name: "tour", scope: ADMIN) { secret apiKey { id } } }');
+    const { secret, apiKey } = created.data!.createApiKey;
+    await page.goto(`${rig.base}/console#/events`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You signed out.').waitFor();
+    await signIn(page, secret);
+    await page.getByRole('heading', { name: 'Event log' }).waitFor();
+    await t.gql(`mutation { revokeApiKey(id: "${apiKey.id}") { id } }`);
+    // the next request (here the event log's auto-refresh, every 5 s) is refused
+    await page.getByText('You were signed out: This API key has been revoked').waitFor();
+    await page.getByRole('heading', { name: 'Sign in to the Pigeon console' }).waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+  });
+});
