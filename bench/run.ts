@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     rss.start(250);
     if (await step('pigeon (MariaDB) start + identify', 120, startPigeonMaria)) {
       if (want('s1')) await step('s1', d + 60, scenario1);
-      if (want('s2')) await step('s2', d + 60, scenario2);
+      if (want('s2')) await step('s2', 3 * d + 120, scenario2);
       if (want('s4')) await step('s4', 300 + 4 * (d + 40), scenario4);
       if (want('s5')) await step('s5', 2 * PIPELINE_TIMEOUT_S + 120, scenario5);
       if (want('s7')) await step('s7', 2 * WORKFLOW_TIMEOUT_S + 300, scenario7);

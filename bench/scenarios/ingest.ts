@@ -10,13 +10,15 @@ import { identifyKnownUsers, onMaria, startPigeon, stopPigeon, type Pigeon } fro
 
 /**
  * One ingest load run against `server`, recorded as `key`: single tracks to `POST /segment` (req/s) or
- * 100-event batches to `POST /v1/batch` (events/s), c=50, then the rows stored under the run's prefix.
+ * 100-event batches to `POST /v1/batch` (events/s), `connections` clients (50 unless said), then the rows
+ * stored under the run's prefix.
  */
 async function ingestScenario(
-  key: 's1' | 's2' | 's3',
+  key: string,
   server: Pigeon,
   kind: 'track' | 'batch',
   countStored: (prefix: string) => Promise<number>,
+  connections = 50,
 ): Promise<void> {
   const prefix = `${key}-${RUN}`;
   const { result, cpu } = await loadRun(
@@ -26,7 +28,7 @@ async function ingestScenario(
       path: kind === 'track' ? '/segment' : '/v1/batch',
       kind,
       ...(kind === 'batch' ? { batchSize: 100 } : {}),
-      connections: 50,
+      connections,
       prefix,
       headers: { authorization: INGEST_AUTH },
     },
@@ -48,8 +50,15 @@ const storedOnMaria = (prefix: string) => countRows(PIGEON_DB, prefix, onMaria.w
 
 /** Scenario 1: single-event ingest, `POST /segment`. */
 export const scenario1 = () => ingestScenario('s1', onMaria.api!, 'track', storedOnMaria);
-/** Scenario 2: batch ingest, `POST /v1/batch`. */
-export const scenario2 = () => ingestScenario('s2', onMaria.api!, 'batch', storedOnMaria);
+/**
+ * Scenario 2: batch ingest, `POST /v1/batch`, at the concurrency Segment libraries use (1 and 10 requests in
+ * flight, `s2-c1`, `s2-c10`) and at 50 (`s2`).
+ */
+export async function scenario2(): Promise<void> {
+  await ingestScenario('s2-c1', onMaria.api!, 'batch', storedOnMaria, 1);
+  await ingestScenario('s2-c10', onMaria.api!, 'batch', storedOnMaria, 10);
+  await ingestScenario('s2', onMaria.api!, 'batch', storedOnMaria, 50);
+}
 
 /** Scenario 3: scenario 2 against Pigeon on SQLite (`PIGEON_ROLE=all`, the embedded default). */
 export async function scenario3(): Promise<void> {

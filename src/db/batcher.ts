@@ -6,11 +6,12 @@ export interface BatcherOptions<I> {
   /** The units of one call (1 when absent). */
   sizeOf?: (item: I) => number;
   /**
-   * Start a second (third, …) concurrent batch only once a full batch (`maxItems` units) is waiting.
-   * Small calls then wait for the running batch and go out together — fewer, larger transactions, the
-   * cheapest way to commit many small writes — while large calls still overlap up to `maxInFlight`.
+   * Start a second (third, …) concurrent batch only once this many units wait (default 1: at once). Small
+   * calls then wait for the running batch and go out together — fewer, larger transactions, the cheapest
+   * way to commit many small writes — while work worth a transaction of its own (a few batch requests)
+   * overlaps up to `maxInFlight`. At most `maxItems`.
    */
-  overlapOnlyWhenFull?: boolean;
+  overlapAt?: number;
 }
 
 /**
@@ -39,9 +40,10 @@ export class Batcher<I, O> {
   }
 
   private pump(): void {
-    const { maxInFlight, maxItems, overlapOnlyWhenFull } = this.options;
+    const { maxInFlight, maxItems } = this.options;
+    const overlapAt = Math.min(this.options.overlapAt ?? 1, maxItems);
     while (this.queue.length && this.inFlight < maxInFlight) {
-      if (overlapOnlyWhenFull && this.inFlight > 0 && this.queuedSize < maxItems) return;
+      if (this.inFlight > 0 && this.queuedSize < overlapAt) return;
       const batch = [this.queue.shift()!];
       let size = batch[0].size;
       while (this.queue.length && size + this.queue[0].size <= maxItems) {

@@ -42,18 +42,18 @@ describe('Batcher (group commit)', () => {
     expect(batches).toEqual([[1], [6], [5], [20], [3, 4]]);
   });
 
-  it('overlapOnlyWhenFull: small calls wait for the running batch; a full batch overlaps it', async () => {
+  it('overlapAt: small calls wait for the running batch; once enough wait, a batch overlaps it', async () => {
     const { batches, finishers, run } = controlledRun();
     const b = new Batcher<number, number>(run, {
       maxInFlight: 3,
       maxItems: 4,
-      overlapOnlyWhenFull: true,
+      overlapAt: 4,
     });
     const calls = [b.submit(1), b.submit(2), b.submit(3)];
     // one running; two small calls wait although two more batches may run
     expect(batches).toEqual([[1]]);
     calls.push(b.submit(4), b.submit(5));
-    // four units waiting = a full batch: it goes out beside the running one
+    // four units waiting: worth a batch of its own, it goes out beside the running one
     expect(batches).toEqual([[1], [2, 3, 4, 5]]);
     calls.push(b.submit(6));
     expect(batches).toHaveLength(2);
@@ -68,7 +68,7 @@ describe('Batcher (group commit)', () => {
     expect(await Promise.all(calls)).toEqual([10, 20, 30, 40, 50, 60]);
   });
 
-  it('without overlapOnlyWhenFull, up to maxInFlight batches run at once', () => {
+  it('without overlapAt, up to maxInFlight batches run at once', () => {
     const { batches, run } = controlledRun();
     const b = new Batcher<number, number>(run, { maxInFlight: 2, maxItems: 4 });
     [1, 2, 3].forEach((i) => void b.submit(i));

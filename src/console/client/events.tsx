@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage, request } from './api';
 import {
   EVENT,
@@ -25,7 +25,9 @@ const place: { filter: Filter; cursors: (string | null)[]; auto: boolean } = {
   auto: true,
 };
 
-export function EventsPage() {
+export function EventsPage({ name }: { name?: string }) {
+  // a link with a name (from the event-names page) starts a fresh search for it; otherwise the user's place is kept
+  if (name !== undefined && place.filter.name !== name) Object.assign(place, { filter: { name }, cursors: [null] });
   const [filter, setFilter] = useState<Filter>(place.filter);
   const [draft, setDraft] = useState<Filter>(place.filter);
   const [cursors, setCursors] = useState(place.cursors);
@@ -194,8 +196,12 @@ export function EventPage({ id }: { id: string }) {
 }
 
 /** Map an unmapped event name to a published template or workflow, then replay its earlier unmapped events. */
-function MapPanel(props: { eventName: string; onMapped: () => void; onDone: () => void }) {
+export function MapPanel(props: { eventName: string; onMapped: () => void; onDone: () => void; focus?: boolean }) {
   const { eventName, onMapped, onDone } = props;
+  const title = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (props.focus) title.current?.focus();
+  }, [props.focus]);
   const targets = useQuery(MAP_TARGETS, {}, 'targets');
   const [choice, setChoice] = useState('');
   const [busy, setBusy] = useState(false);
@@ -248,7 +254,9 @@ function MapPanel(props: { eventName: string; onMapped: () => void; onDone: () =
 
   return (
     <section class="panel" aria-labelledby="map-title">
-      <h2 id="map-title">Map this event</h2>
+      <h2 id="map-title" ref={title} tabIndex={-1}>
+        Map {props.focus ? eventName : 'this event'}
+      </h2>
       <ErrorBox message={targets.error} />
       {!mapped && (
         <form onSubmit={map} class="filters">

@@ -193,3 +193,83 @@ export const MESSAGE = graphql(`
     }
   }
 `);
+
+export const EVENT_NAMES = graphql(`
+  query ConsoleEventNames {
+    eventNames {
+      name
+      count
+      lastSeenAt
+      mapping {
+        template {
+          key
+          name
+        }
+        workflow {
+          key
+          name
+        }
+      }
+    }
+  }
+`);
+
+export const PROFILES = graphql(`
+  query ConsoleProfiles($first: Int, $after: String, $filter: ProfileFilter) {
+    profiles(first: $first, after: $after, filter: $filter) {
+      edges {
+        cursor
+        node {
+          userId
+          traits
+          updatedAt
+        }
+      }
+      pageInfo {
+        endCursor
+        hasNextPage
+      }
+    }
+  }
+`);
+
+export const PROFILE = graphql(`
+  query ConsoleProfile($userId: String!) {
+    profile(userId: $userId) {
+      userId
+      anonymousIds
+      createdAt
+      updatedAt
+      traits
+      groups {
+        groupId
+        traits
+      }
+    }
+  }
+`);
+
+export const TEMPLATES_AND_RULES = graphql(`
+  query ConsoleTemplatesAndRules {
+    templates {
+      id
+      key
+      name
+      channels
+      publishedVersion
+      hasUnpublishedChanges
+      updatedAt
+    }
+    routingRules {
+      id
+      name
+      priority
+      enabled
+      action
+      method
+      channels
+      templateId
+      when
+    }
+  }
+`);

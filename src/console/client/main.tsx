@@ -1,24 +1,43 @@
 /**
  * The console's browser entry (bundled by scripts/build-console.ts into dist/console/console.js): sign-in, then
- * a hash-routed app — `#/events`, `#/events/<id>`, `#/messages`, `#/messages/<id>`.
+ * a hash-routed app — `#/events` (`?name=` to search one name), `#/events/<id>`, `#/event-names`, `#/messages`
+ * (`?userId=`), `#/messages/<id>`, `#/profiles`, `#/profiles/<userId>`, `#/templates`.
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { currentKey, errorMessage, onSignOut, signIn, signOut } from './api';
+import { EventNamesPage } from './event-names';
 import { EventPage, EventsPage } from './events';
 import { WHO_AM_I } from './graphql';
 import { MessagePage, MessagesPage } from './messages';
+import { ProfilePage, ProfilesPage } from './profiles';
+import { TemplatesPage } from './templates';
 import { ErrorBox, PageTitle } from './ui';
 import './console.css';
 
 type Route =
-  { page: 'events' } | { page: 'event'; id: string } | { page: 'messages' } | { page: 'message'; id: string };
+  | { page: 'events'; name?: string }
+  | { page: 'event'; id: string }
+  | { page: 'eventNames' }
+  | { page: 'messages'; userId?: string }
+  | { page: 'message'; id: string }
+  | { page: 'profiles' }
+  | { page: 'profile'; userId: string }
+  | { page: 'templates' };
 
 function parseRoute(hash: string): Route {
-  const [, section, id] = hash.replace(/^#/, '').split('/');
-  if (section === 'messages') return id ? { page: 'message', id: decodeURIComponent(id) } : { page: 'messages' };
+  const [path, query = ''] = hash.replace(/^#/, '').split('?');
+  const [, section, id] = path.split('/');
+  const params = new URLSearchParams(query);
+  if (section === 'messages' && id) return { page: 'message', id: decodeURIComponent(id) };
+  if (section === 'messages')
+    return params.get('userId') ? { page: 'messages', userId: params.get('userId')! } : { page: 'messages' };
+  if (section === 'profiles') return id ? { page: 'profile', userId: decodeURIComponent(id) } : { page: 'profiles' };
+  if (section === 'event-names') return { page: 'eventNames' };
+  if (section === 'templates') return { page: 'templates' };
   if (section === 'events' && id) return { page: 'event', id: decodeURIComponent(id) };
-  return { page: 'events' };
+  const name = params.get('name');
+  return name ? { page: 'events', name } : { page: 'events' };
 }
 
 function useRoute(): Route {
@@ -95,7 +114,7 @@ function App() {
     [],
   );
   if (!signedIn) return <SignIn notice={notice} onSignedIn={() => setSignedIn(true)} />;
-  const section = route.page === 'event' || route.page === 'events' ? 'events' : 'messages';
+  const section = { event: 'events', message: 'messages', profile: 'profiles' }[route.page as string] ?? route.page;
   return (
     <>
       <a class="skip" href="#main">
@@ -107,8 +126,17 @@ function App() {
           <a href="#/events" aria-current={section === 'events' ? 'page' : undefined}>
             Event log
           </a>
+          <a href="#/event-names" aria-current={section === 'eventNames' ? 'page' : undefined}>
+            Event names
+          </a>
           <a href="#/messages" aria-current={section === 'messages' ? 'page' : undefined}>
             Messages
+          </a>
+          <a href="#/profiles" aria-current={section === 'profiles' ? 'page' : undefined}>
+            Profiles
+          </a>
+          <a href="#/templates" aria-current={section === 'templates' ? 'page' : undefined}>
+            Templates and routing
           </a>
           <a href="/graphql">GraphQL IDE</a>
         </nav>
@@ -117,9 +145,13 @@ function App() {
         </button>
       </header>
       <main id="main">
-        {route.page === 'events' && <EventsPage />}
+        {route.page === 'events' && <EventsPage key={route.name ?? ''} name={route.name} />}
+        {route.page === 'eventNames' && <EventNamesPage />}
         {route.page === 'event' && <EventPage key={route.id} id={route.id} />}
-        {route.page === 'messages' && <MessagesPage />}
+        {route.page === 'messages' && <MessagesPage key={route.userId ?? ''} userId={route.userId} />}
+        {route.page === 'profiles' && <ProfilesPage />}
+        {route.page === 'templates' && <TemplatesPage />}
+        {route.page === 'profile' && <ProfilePage key={route.userId} userId={route.userId} />}
         {route.page === 'message' && <MessagePage key={route.id} id={route.id} />}
       </main>
     </>

@@ -9,7 +9,10 @@ type Filter = NonNullable<VariablesOf<typeof MESSAGES>['filter']>;
 
 const place: { filter: Filter; cursors: (string | null)[] } = { filter: {}, cursors: [null] };
 
-export function MessagesPage() {
+export function MessagesPage({ userId }: { userId?: string }) {
+  // a link with a user id (from a profile) starts a fresh search for it; otherwise the user's place is kept
+  if (userId !== undefined && place.filter.userId !== userId)
+    Object.assign(place, { filter: { userId }, cursors: [null] });
   const [filter, setFilter] = useState<Filter>(place.filter);
   const [draft, setDraft] = useState<Filter>(place.filter);
   const [cursors, setCursors] = useState(place.cursors);
@@ -131,6 +134,10 @@ export function MessagePage({ id }: { id: string }) {
             </dd>
             <dt>Id</dt>
             <dd class="mono">{message.id}</dd>
+            <dt>User</dt>
+            <dd class="mono">
+              <a href={`#/profiles/${encodeURIComponent(message.userId)}`}>{message.userId}</a>
+            </dd>
             <dt>Template</dt>
             <dd>
               {message.template ? `${message.template.name} (${message.template.key})` : '—'}

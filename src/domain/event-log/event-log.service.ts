@@ -39,6 +39,13 @@ interface EventRow {
 /** The most events one group commit takes (a batch request may bring up to 2,500 on its own). */
 const GROUP_MAX_EVENTS = 1000;
 
+/**
+ * Events waiting that are worth a transaction of their own beside a running one: two 100-event batch
+ * requests. Single events (a few dozen at most behind one commit) wait and share the next transaction;
+ * batch requests from a few clients overlap instead of queueing behind each other.
+ */
+const GROUP_OVERLAP_EVENTS = 200;
+
 interface IngestRequest {
   workspaceId: number;
   events: IncomingEvent[];
@@ -109,10 +116,10 @@ export class EventLogService {
     this.committer = new Batcher((requests) => this.commitGroup(requests), {
       // SQLite has one writer. On MySQL/MariaDB small calls (single events) wait for the running
       // transaction and commit together in the next one — one commit for many requests is cheaper
-      // than several half-empty ones in parallel — and full groups (batches) overlap, up to 4 at once
-      // (the pool has 10 connections)
+      // than several half-empty ones in parallel — and once batch requests worth a transaction wait,
+      // they overlap, up to 4 at once (the pool has 10 connections)
       maxInFlight: db.kind === 'sqlite' ? 1 : 4,
-      overlapOnlyWhenFull: true,
+      overlapAt: GROUP_OVERLAP_EVENTS,
       maxItems: GROUP_MAX_EVENTS,
       sizeOf: (r) => r.events.length,
     });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Analytics } from '@segment/analytics-node';
 import type { Page } from 'playwright-core';
 import { SmtpFake } from '../../helpers/fakes/smtp-fake';
-import { configureProvider, createTemplate, SMTP_LOGIN, smtpProvider } from '../../helpers/pipeline';
+import { configureProvider, createRule, createTemplate, SMTP_LOGIN, smtpProvider } from '../../helpers/pipeline';
 import { uid } from '../../helpers/test-app';
 import { axeViolations, chromiumAvailable, startRig, type BrowserRig } from './browser';
 
@@ -23,26 +23,42 @@ run('the console in a browser', () => {
   let rig: BrowserRig;
   let smtp: SmtpFake;
   let analytics: Analytics;
-  const userId = uid('ada');
-  const eventName = `Console Tour ${uid('n')}`;
+  // unique names (test files share a MariaDB database), except for screenshots, taken on a fresh SQLite file
+  const unique = (prefix: string) => (SHOTS ? '' : ` ${uid(prefix)}`);
+  const userId = SHOTS ? 'ada@example.com' : uid('ada');
+  const eventName = `Order Shipped${unique('n')}`;
   const fullName = `Segment-TrackEvent:${eventName}`;
-  const templateName = `Tour welcome ${uid('t')}`;
+  const templateName = `Order shipped${unique('t')}`;
+
+  const flushed = (send: (done: (err?: unknown) => void) => void) =>
+    new Promise<void>((resolve, reject) => send((err) => (err ? reject(err) : resolve())));
 
   beforeAll(async () => {
     rig = await startRig();
     smtp = await SmtpFake.start(SMTP_LOGIN);
     await configureProvider(rig.t, smtpProvider(smtp));
-    await createTemplate(rig.t, {
-      key: `tour-${uid()}`,
+    const templateId = await createTemplate(rig.t, {
+      key: SHOTS ? 'order-shipped' : `tour-${uid()}`,
       name: templateName,
       channels: ['EMAIL'],
       content: { email: { subject: 'Welcome aboard, {{profile.firstName}}', text: 'Your plan: {{data.plan}}.' } },
     });
+    // a rule that does not hold for the tour's user: the timeline says it was checked
+    await createRule(rig.t, {
+      name: 'VIP by email',
+      priority: 1,
+      templateId,
+      action: 'ROUTE',
+      method: 'SINGLE',
+      channels: ['EMAIL'],
+      when: { path: 'profile.vip', op: 'EQ', value: true },
+    });
     analytics = new Analytics({ writeKey: rig.t.ws.ingestKey, host: rig.base, flushInterval: 20, maxRetries: 1 });
-    const flushed = (send: (done: (err?: unknown) => void) => void) =>
-      new Promise<void>((resolve, reject) => send((err) => (err ? reject(err) : resolve())));
     await flushed((done) =>
-      analytics.identify({ userId, traits: { email: `${userId}@example.com`, firstName: 'Ada' } }, done),
+      analytics.identify(
+        { userId, traits: { email: SHOTS ? userId : `${userId}@example.com`, firstName: 'Ada' } },
+        done,
+      ),
     );
     await flushed((done) => analytics.track({ userId, event: eventName, properties: { plan: 'pro' } }, done));
   });
@@ -80,14 +96,14 @@ run('the console in a browser', () => {
     await signIn(page, t.ws.adminKey);
     await page.getByRole('heading', { name: 'Event log' }).waitFor();
     // the heading takes the focus after navigation
-    await page.waitForFunction("document.activeElement?.tagName === 'H1'");
+    await page.waitForFunction(() => (globalThis as any).document.activeElement?.tagName === 'H1');
     const row = page.getByRole('row').filter({ hasText: fullName });
     await row.getByText('UNMAPPED').waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'event-log');
 
     // a filter narrows the log; the list keeps it when coming back from an event
-    await page.getByLabel('Name').fill(fullName);
+    await page.getByLabel('Name', { exact: true }).fill(fullName);
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.getByRole('row').nth(2).waitFor({ state: 'detached' }); // only the header and our event
     await row.getByRole('link', { name: `Map ${fullName}` }).click();
@@ -111,9 +127,14 @@ run('the console in a browser', () => {
     await status.getByText('SENT', { exact: true }).waitFor({ timeout: 20_000 });
     const timeline = page.getByRole('list', { name: 'History' });
     await timeline.getByText(`Created by event “${fullName}” for user ${userId}.`).waitFor();
+    await timeline
+      .getByText('Checked 1 routing rule: “VIP by email” did not hold. No rule matched', { exact: false })
+      .waitFor();
     await timeline.getByText(/Try 1 on EMAIL through smtp: handed over/).waitFor();
     await timeline.getByText('Sent on EMAIL.').waitFor();
-    expect(smtp.messages.filter((m) => m.envelope.to.includes(`${userId}@example.com`))).toHaveLength(1);
+    expect(smtp.messages.filter((m) => m.envelope.to.includes(SHOTS ? userId : `${userId}@example.com`))).toHaveLength(
+      1,
+    );
     expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'message');
     // dark (prefers-color-scheme) keeps the contrast; and a phone-sized screen still reads
@@ -132,9 +153,72 @@ run('the console in a browser', () => {
     expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'messages');
 
-    await page.getByRole('link', { name: 'Event log' }).click();
-    expect(await page.getByLabel('Name').inputValue()).toBe(fullName); // the filter was kept
+    await page.getByRole('link', { name: 'Event log', exact: true }).click();
+    await page.getByRole('heading', { name: 'Event log' }).waitFor();
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe(fullName); // the filter was kept
     await worker.stop(1000);
+  });
+
+  it('the event-names page maps an unmapped name and replays its events; a name opens its events', async () => {
+    const { page, t } = rig;
+    const other = `Trial Started${unique('n')}`;
+    await flushed((done) => analytics.track({ userId, event: other, properties: { plan: 'team' } }, done));
+    const worker = t.worker();
+    worker.start();
+    await page.getByRole('link', { name: 'Event names', exact: true }).click();
+    await page.getByRole('heading', { name: 'Event names' }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: `Segment-TrackEvent:${other}` });
+    await row.getByRole('button', { name: `Map Segment-TrackEvent:${other}` }).click();
+    await page.waitForFunction(() => (globalThis as any).document.activeElement?.id === 'map-title');
+    const option = await page.locator('option', { hasText: templateName }).getAttribute('value');
+    await page.getByLabel('Send with').selectOption(option!);
+    await page.getByRole('button', { name: 'Map', exact: true }).click();
+    await page.getByRole('button', { name: 'Replay earlier unmapped events of this name' }).click();
+    await page.getByText('Replayed: 1 event became a message.').waitFor();
+    await row.getByText(`Template ${templateName}`).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'event-names');
+
+    await row.getByRole('link', { name: `Segment-TrackEvent:${other}` }).click();
+    await page.getByRole('heading', { name: 'Event log' }).waitFor();
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe(`Segment-TrackEvent:${other}`);
+    await page.getByRole('row').filter({ hasText: other }).getByText('MAPPED', { exact: true }).waitFor();
+    await worker.stop(1000);
+  });
+
+  it('profiles: search, a profile with its traits, and the messages sent to it', async () => {
+    const { page } = rig;
+    await page.getByRole('link', { name: 'Profiles', exact: true }).click();
+    await page.getByRole('heading', { name: 'Profiles' }).waitFor();
+    await page.getByLabel('User id or email contains').fill(userId);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('row').nth(2).waitFor({ state: 'detached' });
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('link', { name: userId }).click();
+    await page.getByRole('heading', { name: `Profile ${userId}` }).waitFor();
+    await page.getByLabel('Traits').getByText('"firstName": "Ada"').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'profile');
+    await page.getByRole('link', { name: 'Messages to this user' }).click();
+    await page.getByRole('heading', { name: 'Messages' }).waitFor();
+    expect(await page.getByLabel('User id', { exact: true }).inputValue()).toBe(userId);
+    // both messages of the tour (one per mapped name), and the first one SENT
+    await page.getByRole('row').filter({ hasText: userId }).nth(1).waitFor();
+    await page
+      .getByRole('row')
+      .filter({ hasText: `Segment-TrackEvent:${eventName}` })
+      .getByText('SENT')
+      .waitFor();
+  });
+
+  it('templates and routing rules, read-only', async () => {
+    const { page } = rig;
+    await page.getByRole('link', { name: 'Templates and routing', exact: true }).click();
+    await page.getByRole('heading', { name: 'Templates and routing' }).waitFor();
+    await page.getByRole('row').filter({ hasText: templateName }).getByText('version 1').waitFor();
+    await page.getByRole('row').filter({ hasText: 'VIP by email' }).getByText('ROUTE SINGLE on EMAIL').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'templates');
   });
 
   it('a key revoked mid-session signs the user out with a message', async () => {

@@ -1,0 +1,90 @@
+import { TEMPLATES_AND_RULES } from './graphql';
+import { useQuery } from './hooks';
+import { ErrorBox, formatTime, PageTitle, TableWrap } from './ui';
+
+/** Templates and routing rules, read-only for now (editing them is the next step of the console). */
+export function TemplatesPage() {
+  const { data, error } = useQuery(TEMPLATES_AND_RULES, {}, 'templates');
+  const byId = new Map(data?.templates.map((t) => [t.id, t]) ?? []);
+  return (
+    <section>
+      <PageTitle>Templates and routing</PageTitle>
+      <p class="muted">Read-only here for now: edit them with the GraphQL IDE or pigeon apply.</p>
+      <ErrorBox message={error} />
+      {data && (
+        <>
+          <h2>Templates</h2>
+          {data.templates.length === 0 ? (
+            <p class="muted">No template yet.</p>
+          ) : (
+            <TableWrap label="Templates">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Key</th>
+                    <th scope="col">Name</th>
+                    <th scope="col">Channels</th>
+                    <th scope="col">Published</th>
+                    <th scope="col">Updated</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.templates.map((t) => (
+                    <tr key={t.id}>
+                      <td class="mono">{t.key}</td>
+                      <td>{t.name}</td>
+                      <td>{t.channels.join(', ')}</td>
+                      <td>
+                        {t.publishedVersion == null ? 'not yet' : `version ${t.publishedVersion}`}
+                        {t.publishedVersion != null && t.hasUnpublishedChanges ? ' (draft changed since)' : ''}
+                      </td>
+                      <td>{formatTime(t.updatedAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+          )}
+          <h2>Routing rules, in evaluation order</h2>
+          {data.routingRules.length === 0 ? (
+            <p class="muted">No routing rule: each message goes to its template's channels in order (SINGLE).</p>
+          ) : (
+            <TableWrap label="Routing rules">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Priority</th>
+                    <th scope="col">Name</th>
+                    <th scope="col">For</th>
+                    <th scope="col">Decides</th>
+                    <th scope="col">When</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.routingRules.map((r) => (
+                    <tr key={r.id}>
+                      <td>{r.priority}</td>
+                      <td>
+                        {r.name}
+                        {r.enabled ? '' : ' (disabled)'}
+                      </td>
+                      <td>
+                        {r.templateId ? `template ${byId.get(r.templateId)?.key ?? r.templateId}` : 'every template'}
+                      </td>
+                      <td>
+                        {r.action}
+                        {r.method ? ` ${r.method}` : ''}
+                        {r.channels?.length ? ` on ${r.channels.join(', ')}` : ''}
+                      </td>
+                      <td class="mono">{JSON.stringify(r.when)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
