@@ -93,6 +93,11 @@ const SETTLED: ReadonlySet<MessageStatus> = new Set([
   MessageStatus.UNROUTABLE,
 ]);
 
+/** How soon a row held back (its delivery still being sent) is looked at again by the applier that held it. */
+const HELD_RECHECK_MS = 1000;
+/** Held rows an applier skips at most (beyond, they are simply claimed again). */
+const MAX_HELD_SKIPPED = 1000;
+
 /** The earlier of two times (null: none yet). */
 const earliest = (a: Date | null, b: Date) => (a && a.getTime() <= b.getTime() ? a : b);
 
@@ -108,6 +113,11 @@ const earliest = (a: Date | null, b: Date) => (a && a.getTime() <= b.getTime() ?
 export class CallbackApplier {
   private readonly batchSize: number;
   private readonly holdMs: number;
+  /**
+   * Rows this applier held back (their delivery still being sent), by id → when to look at them again: its
+   * next batches skip them meanwhile, so held rows never fill a batch ahead of newer ones. Bounded.
+   */
+  private readonly heldUntil = new Map<string, number>();
 
   constructor(
     private readonly deps: CallbackApplierDeps,
@@ -167,9 +177,11 @@ export class CallbackApplier {
           [now, result, ...ids],
         );
       }
+      const lookAgain = Date.now() + HELD_RECHECK_MS;
       for (const row of rows) {
         const result = results.get(row.id);
         if (result) counts.set(`${row.provider}|${result}`, (counts.get(`${row.provider}|${result}`) ?? 0) + 1);
+        else if (this.heldUntil.size < MAX_HELD_SKIPPED) this.heldUntil.set(row.id, lookAgain);
       }
       return { claimed: rows.length, applied: results.size, changed };
     });
@@ -192,11 +204,15 @@ export class CallbackApplier {
   /** Pending rows, oldest first, locked for this transaction (skipping those another worker holds). */
   private async claimIn(tx: Sql, workspaceIds?: readonly number[]): Promise<StoredCallback[]> {
     const only = workspaceIds ? ` AND workspace_id IN (${placeholders(workspaceIds.length)})` : '';
+    const now = Date.now();
+    for (const [id, until] of this.heldUntil) if (until <= now) this.heldUntil.delete(id);
+    const skipped = [...this.heldUntil.keys()];
+    const notHeld = skipped.length ? ` AND id NOT IN (${placeholders(skipped.length)})` : '';
     const rows = await tx.rows<Record<string, any>>(
       `SELECT id, workspace_id, provider_config_id, provider, channel, external_id, outcome, happened_at, reason,
-         error_code, received_at FROM provider_callbacks WHERE applied_at IS NULL${only}
+         error_code, received_at FROM provider_callbacks WHERE applied_at IS NULL${only}${notHeld}
        ORDER BY id LIMIT ${this.batchSize}${tx.dialect.forUpdateSkipLocked}`,
-      [...(workspaceIds ?? [])],
+      [...(workspaceIds ?? []), ...skipped],
     );
     return rows.map((r) => ({
       id: String(r.id),

@@ -1,3 +1,4 @@
+import { CallbackApplier } from '../../src/pipeline/callback-applier';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import {
   appliedCount,
@@ -267,8 +268,30 @@ describe('applying provider callbacks', () => {
     await t.services.callbacks.applyAll([cw.ws.workspaceId]);
     expect(await callbackResults(t, [ev])).toEqual({ [ev]: { result: null, applied: false } });
     await t.db.run("UPDATE messages SET status = 'SENT' WHERE id = ?", [id]);
+    // the applier that held it back skips it for a second (held rows never crowd out newer ones)
+    await t.services.callbacks.applyAll([cw.ws.workspaceId]);
+    expect(await callbackResults(t, [ev])).toEqual({ [ev]: { result: null, applied: false } });
+    await new Promise((r) => setTimeout(r, 1100));
     await t.services.callbacks.applyAll([cw.ws.workspaceId]);
     expect(await callbackResults(t, [ev])).toEqual({ [ev]: { result: 'APPLIED', applied: true } });
     expect((await tracked(t, id, cw.ws.adminKey)).status).toBe('DELIVERED');
+  });
+  it('a held callback does not hold up newer ones, even when it fills a whole batch', async () => {
+    const first = await emailed();
+    const second = await emailed();
+    await t.db.run("UPDATE messages SET status = 'ROUTED' WHERE id = ?", [first.id]);
+    const held = await sendgrid(first.email.externalId, 'DELIVERED');
+    const newer = await sendgrid(second.email.externalId, 'DELIVERED');
+    const oneAtATime = new CallbackApplier(
+      { db: t.db, store: t.services.messageStore, scheduler: t.services.queue, suppressions: t.services.suppressions },
+      { batchSize: 1 },
+    );
+    expect(await oneAtATime.applyBatch([cw.ws.workspaceId])).toEqual({ claimed: 1, applied: 0 });
+    expect(await oneAtATime.applyBatch([cw.ws.workspaceId])).toEqual({ claimed: 1, applied: 1 });
+    expect(await callbackResults(t, [held, newer])).toEqual({
+      [held]: { result: null, applied: false },
+      [newer]: { result: 'APPLIED', applied: true },
+    });
+    await t.db.run("UPDATE messages SET status = 'SENT' WHERE id = ?", [first.id]);
   });
 });
