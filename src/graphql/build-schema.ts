@@ -9,6 +9,7 @@ import { EventNameResolver, MappingResolver } from './resolvers/mapping.resolver
 import { InboundEventMessageResolver, MessageResolver } from './resolvers/message.resolver';
 import { ProviderResolver } from './resolvers/provider.resolver';
 import { RoutingRuleResolver } from './resolvers/routing-rule.resolver';
+import { RoutingPreviewResolver } from './resolvers/routing-preview.resolver';
 import { SuppressionResolver } from './resolvers/suppression.resolver';
 import { TemplateResolver } from './resolvers/template.resolver';
 import { WorkflowResolver } from './resolvers/workflow.resolver';
@@ -31,6 +32,7 @@ export function buildGraphQLSchema(): GraphQLSchema {
       MappingResolver,
       EventNameResolver,
       RoutingRuleResolver,
+      RoutingPreviewResolver,
       ProviderResolver,
       MessageResolver,
       InboundEventMessageResolver,

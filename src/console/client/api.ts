@@ -13,6 +13,8 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly code: string | null,
+    /** The error's other `extensions` (e.g. a workflow step error's `ref`, `step` and `field`). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -60,14 +62,17 @@ async function post<R, V>(doc: TadaDocumentNode<R, V>, variables: V, withKey: st
   } catch {
     throw new ApiError('The server could not be reached. Check your connection and try again.', 'NETWORK');
   }
-  let body: { data?: R | null; errors?: { message: string; extensions?: { code?: string } }[] };
+  let body: {
+    data?: R | null;
+    errors?: { message: string; extensions?: { code?: string } & Record<string, unknown> }[];
+  };
   try {
     body = await res.json();
   } catch {
     throw new ApiError(`The server answered ${res.status} ${res.statusText} without a GraphQL response.`, 'HTTP');
   }
   const error = body.errors?.[0];
-  if (error) throw new ApiError(error.message, error.extensions?.code ?? null);
+  if (error) throw new ApiError(error.message, error.extensions?.code ?? null, error.extensions ?? {});
   if (!body.data) throw new ApiError(`The server answered ${res.status} without data.`, 'HTTP');
   return body.data;
 }

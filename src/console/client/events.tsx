@@ -196,14 +196,21 @@ export function EventPage({ id }: { id: string }) {
 }
 
 /** Map an unmapped event name to a published template or workflow, then replay its earlier unmapped events. */
-export function MapPanel(props: { eventName: string; onMapped: () => void; onDone: () => void; focus?: boolean }) {
+export function MapPanel(props: {
+  eventName: string;
+  onMapped: () => void;
+  onDone: () => void;
+  focus?: boolean;
+  /** The target chosen to begin with (`template:<id>`), e.g. a template just published for this event. */
+  initialChoice?: string;
+}) {
   const { eventName, onMapped, onDone } = props;
   const title = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     if (props.focus) title.current?.focus();
   }, [props.focus]);
   const targets = useQuery(MAP_TARGETS, {}, 'targets');
-  const [choice, setChoice] = useState('');
+  const [choice, setChoice] = useState(props.initialChoice ?? '');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [mapped, setMapped] = useState<string | null>(null);
@@ -291,6 +298,12 @@ export function MapPanel(props: { eventName: string; onMapped: () => void; onDon
       )}
       {targets.data && templates.length + workflows.length === 0 && (
         <p class="muted">Nothing is published yet: publish a template or a workflow first.</p>
+      )}
+      {!mapped && !props.initialChoice && (
+        <p>
+          <a href={`#/templates/new?event=${encodeURIComponent(eventName)}`}>Create a template for this event</a>{' '}
+          <span class="muted">(write and publish it, then map this event to it there)</span>
+        </p>
       )}
       {mapped && (
         <div role="status">

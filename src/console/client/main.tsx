@@ -1,7 +1,10 @@
 /**
  * The console's browser entry (bundled by scripts/build-console.ts into dist/console/console.js): sign-in, then
  * a hash-routed app — `#/events` (`?name=` to search one name), `#/events/<id>`, `#/event-names`, `#/messages`
- * (`?userId=`), `#/messages/<id>`, `#/profiles`, `#/profiles/<userId>`, `#/templates`.
+ * (`?userId=`), `#/messages/<id>`, `#/profiles`, `#/profiles/<userId>`, `#/templates`, `#/templates/<id>` and
+ * `#/templates/new` (`?event=` from a Map panel: prefilled for that event name, and it maps the name once published),
+ * `#/workflows`, `#/workflows/<id>`, `#/workflows/new`, `#/runs` (`?workflowKey=`), `#/runs/<id>`, `#/routing`,
+ * `#/providers`, `#/topics`, `#/api-keys`.
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -11,8 +14,16 @@ import { EventPage, EventsPage } from './events';
 import { WHO_AM_I } from './graphql';
 import { MessagePage, MessagesPage } from './messages';
 import { ProfilePage, ProfilesPage } from './profiles';
+import { TemplateEditorPage } from './template-editor';
 import { TemplatesPage } from './templates';
+import { RoutingPage } from './routing';
+import { ProvidersPage } from './providers';
+import { TopicsPage } from './topics';
+import { ApiKeysPage } from './api-keys';
+import { RunPage, RunsPage } from './runs';
 import { ErrorBox, PageTitle } from './ui';
+import { WorkflowEditorPage } from './workflow-editor';
+import { WorkflowsPage } from './workflows';
 import './console.css';
 
 type Route =
@@ -23,7 +34,16 @@ type Route =
   | { page: 'message'; id: string }
   | { page: 'profiles' }
   | { page: 'profile'; userId: string }
-  | { page: 'templates' };
+  | { page: 'templates' }
+  | { page: 'routing' }
+  | { page: 'providers' }
+  | { page: 'topics' }
+  | { page: 'apiKeys' }
+  | { page: 'workflows' }
+  | { page: 'workflow'; id: string | null }
+  | { page: 'runs'; workflowKey?: string }
+  | { page: 'run'; id: string }
+  | { page: 'template'; id: string | null; eventName?: string };
 
 function parseRoute(hash: string): Route {
   const [path, query = ''] = hash.replace(/^#/, '').split('?');
@@ -34,7 +54,20 @@ function parseRoute(hash: string): Route {
     return params.get('userId') ? { page: 'messages', userId: params.get('userId')! } : { page: 'messages' };
   if (section === 'profiles') return id ? { page: 'profile', userId: decodeURIComponent(id) } : { page: 'profiles' };
   if (section === 'event-names') return { page: 'eventNames' };
+  if (section === 'workflows')
+    return id ? { page: 'workflow', id: id === 'new' ? null : decodeURIComponent(id) } : { page: 'workflows' };
+  if (section === 'runs' && id) return { page: 'run', id: decodeURIComponent(id) };
+  if (section === 'runs')
+    return params.get('workflowKey') ? { page: 'runs', workflowKey: params.get('workflowKey')! } : { page: 'runs' };
+  if (section === 'templates' && id) {
+    const eventName = params.get('event') ?? undefined;
+    return { page: 'template', id: id === 'new' ? null : decodeURIComponent(id), eventName };
+  }
   if (section === 'templates') return { page: 'templates' };
+  if (section === 'routing') return { page: 'routing' };
+  if (section === 'providers') return { page: 'providers' };
+  if (section === 'topics') return { page: 'topics' };
+  if (section === 'api-keys') return { page: 'apiKeys' };
   if (section === 'events' && id) return { page: 'event', id: decodeURIComponent(id) };
   const name = params.get('name');
   return name ? { page: 'events', name } : { page: 'events' };
@@ -114,7 +147,9 @@ function App() {
     [],
   );
   if (!signedIn) return <SignIn notice={notice} onSignedIn={() => setSignedIn(true)} />;
-  const section = { event: 'events', message: 'messages', profile: 'profiles' }[route.page as string] ?? route.page;
+  const section =
+    { event: 'events', message: 'messages', profile: 'profiles', template: 'templates' }[route.page as string] ??
+    route.page;
   return (
     <>
       <a class="skip" href="#main">
@@ -138,6 +173,24 @@ function App() {
           <a href="#/templates" aria-current={section === 'templates' ? 'page' : undefined}>
             Templates and routing
           </a>
+          <a
+            href="#/workflows"
+            aria-current={['workflows', 'workflow', 'runs', 'run'].includes(route.page) ? 'page' : undefined}
+          >
+            Workflows
+          </a>
+          <a href="#/routing" aria-current={section === 'routing' ? 'page' : undefined}>
+            Routing rules
+          </a>
+          <a href="#/providers" aria-current={section === 'providers' ? 'page' : undefined}>
+            Providers
+          </a>
+          <a href="#/topics" aria-current={section === 'topics' ? 'page' : undefined}>
+            Topics
+          </a>
+          <a href="#/api-keys" aria-current={section === 'apiKeys' ? 'page' : undefined}>
+            API keys
+          </a>
           <a href="/graphql">GraphQL IDE</a>
         </nav>
         <button type="button" onClick={() => signOut()}>
@@ -151,6 +204,21 @@ function App() {
         {route.page === 'messages' && <MessagesPage key={route.userId ?? ''} userId={route.userId} />}
         {route.page === 'profiles' && <ProfilesPage />}
         {route.page === 'templates' && <TemplatesPage />}
+        {route.page === 'routing' && <RoutingPage />}
+        {route.page === 'providers' && <ProvidersPage />}
+        {route.page === 'topics' && <TopicsPage />}
+        {route.page === 'apiKeys' && <ApiKeysPage />}
+        {route.page === 'template' && (
+          <TemplateEditorPage
+            key={`${route.id ?? 'new'}?${route.eventName ?? ''}`}
+            id={route.id}
+            eventName={route.eventName}
+          />
+        )}
+        {route.page === 'workflows' && <WorkflowsPage />}
+        {route.page === 'workflow' && <WorkflowEditorPage key={route.id ?? 'new'} id={route.id} />}
+        {route.page === 'runs' && <RunsPage key={route.workflowKey ?? ''} workflowKey={route.workflowKey} />}
+        {route.page === 'run' && <RunPage key={route.id} id={route.id} />}
         {route.page === 'profile' && <ProfilePage key={route.userId} userId={route.userId} />}
         {route.page === 'message' && <MessagePage key={route.id} id={route.id} />}
       </main>

@@ -1,19 +1,23 @@
-import { TEMPLATES_AND_RULES } from './graphql';
 import { useQuery } from './hooks';
-import { ErrorBox, formatTime, PageTitle, TableWrap } from './ui';
+import { TEMPLATE_LIST } from './template-queries';
+import { Badge, ErrorBox, formatTime, PageTitle, TableWrap } from './ui';
 
-/** Templates and routing rules, read-only for now (editing them is the next step of the console). */
+/** Templates (each opens its editor, template-editor.tsx; "New template" creates one) and the routing rules, read-only. */
 export function TemplatesPage() {
-  const { data, error } = useQuery(TEMPLATES_AND_RULES, {}, 'templates');
+  const { data, error } = useQuery(TEMPLATE_LIST, {}, 'templates');
   const byId = new Map(data?.templates.map((t) => [t.id, t]) ?? []);
   return (
     <section>
       <PageTitle>Templates and routing</PageTitle>
-      <p class="muted">Read-only here for now: edit them with the GraphQL IDE or pigeon apply.</p>
       <ErrorBox message={error} />
       {data && (
         <>
           <h2>Templates</h2>
+          <p>
+            <a class="button" href="#/templates/new">
+              New template
+            </a>
+          </p>
           {data.templates.length === 0 ? (
             <p class="muted">No template yet.</p>
           ) : (
@@ -23,7 +27,9 @@ export function TemplatesPage() {
                   <tr>
                     <th scope="col">Key</th>
                     <th scope="col">Name</th>
+                    <th scope="col">Status</th>
                     <th scope="col">Channels</th>
+                    <th scope="col">Topic</th>
                     <th scope="col">Published</th>
                     <th scope="col">Updated</th>
                   </tr>
@@ -31,9 +37,15 @@ export function TemplatesPage() {
                 <tbody>
                   {data.templates.map((t) => (
                     <tr key={t.id}>
-                      <td class="mono">{t.key}</td>
+                      <td class="mono">
+                        <a href={`#/templates/${encodeURIComponent(t.id)}`}>{t.key}</a>
+                      </td>
                       <td>{t.name}</td>
+                      <td>
+                        <Badge status={t.status} />
+                      </td>
                       <td>{t.channels.join(', ')}</td>
+                      <td class="mono">{t.topic ?? '—'}</td>
                       <td>
                         {t.publishedVersion == null ? 'not yet' : `version ${t.publishedVersion}`}
                         {t.publishedVersion != null && t.hasUnpublishedChanges ? ' (draft changed since)' : ''}
@@ -46,6 +58,9 @@ export function TemplatesPage() {
             </TableWrap>
           )}
           <h2>Routing rules, in evaluation order</h2>
+          <p class="muted">
+            Read-only here: create, edit, reorder and test them on the <a href="#/routing">Routing rules</a> page.
+          </p>
           {data.routingRules.length === 0 ? (
             <p class="muted">No routing rule: each message goes to its template's channels in order (SINGLE).</p>
           ) : (

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useLayoutEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 export function Badge({ status }: { status: string }) {
   return <span class={`badge badge-${status.toLowerCase()}`}>{status}</span>;
@@ -71,5 +71,31 @@ export function TableWrap({ label, children }: { label: string; children: Compon
     <div class="table-wrap" role="region" aria-label={label} tabIndex={0}>
       {children}
     </div>
+  );
+}
+
+/** Copies `text` to the clipboard and says so (for a callback URL, a new key's secret). */
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [copied, setCopied] = useState<boolean | null>(null);
+  return (
+    <>
+      <button
+        type="button"
+        aria-label={label}
+        onClick={async () => {
+          try {
+            await navigator.clipboard.writeText(text);
+            setCopied(true);
+          } catch {
+            setCopied(false);
+          }
+        }}
+      >
+        Copy
+      </button>
+      <span role="status" class="muted">
+        {copied === true ? 'Copied.' : copied === false ? 'Could not copy: select the text and copy it.' : ''}
+      </span>
+    </>
   );
 }

@@ -31,9 +31,9 @@ export interface BrowserRig {
 }
 
 /** The app listening on a free port, a fresh console bundle, and one headless Chromium page with a clean tab. */
-export async function startRig(): Promise<BrowserRig> {
+export async function startRig(config: Parameters<typeof startTestApp>[0] = {}): Promise<BrowserRig> {
   await buildConsole();
-  const t = await startTestApp();
+  const t = await startTestApp(config);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = t.app.server.address() as { port: number };
   const base = `http://127.0.0.1:${port}`;

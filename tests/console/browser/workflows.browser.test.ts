@@ -1,0 +1,209 @@
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { configureProvider, createTemplate, identify } from '../../helpers/pipeline';
+import { uid } from '../../helpers/test-app';
+import { axeViolations, chromiumAvailable, startRig, type BrowserRig } from './browser';
+
+/**
+ * Workflows in the console, in a real headless Chromium: a workflow `delay PT1S → send` is created in the UI, a bad
+ * step shows the server's message next to that step and field, it is fixed and published, a run is triggered and
+ * drained, and the run page tells its history in words with its message; runs are cancelled from the UI; the Map
+ * panel offers the published workflow. With PIGEON_SCREENSHOTS=1 it saves docs/console/workflows*.png.
+ */
+const run = chromiumAvailable() ? describe : describe.skip;
+const SHOTS = process.env.PIGEON_SCREENSHOTS ? path.resolve(__dirname, '../../../docs/console') : null;
+
+async function shot(page: Page, name: string) {
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+run('workflows in the console', () => {
+  let rig: BrowserRig;
+  const userId = SHOTS ? 'ada@example.com' : uid('ada');
+  const templateKey = SHOTS ? 'welcome-sms' : uid('tpl');
+  const workflowKey = SHOTS ? 'welcome' : uid('wf');
+  const workflowName = SHOTS ? 'Welcome' : `Welcome ${workflowKey}`;
+
+  beforeAll(async () => {
+    rig = await startRig();
+    await configureProvider(rig.t, { channel: 'SMS', provider: 'log', config: { label: 'console' } });
+    await createTemplate(rig.t, {
+      key: templateKey,
+      name: 'Welcome SMS',
+      channels: ['SMS'],
+      content: { sms: { body: 'Welcome, {{data.name}}' } },
+    });
+    await identify(rig.t, userId, { phone_number: '+15555550100', timezone: 'Europe/Paris' });
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+  afterEach(() => {
+    expect(rig.problems).toEqual([]);
+    expect(rig.outside).toEqual([]);
+  });
+
+  const axe = async (page: Page) => expect(await axeViolations(page)).toEqual([]);
+  const trigger = async (cancelKey?: string) => {
+    const res = await rig.t.gql<any>('mutation($i: TriggerInput!) { trigger(input: $i) { id status } }', {
+      i: { workflowKey, userId, data: { name: 'Ada' }, ...(cancelKey ? { cancelKey } : {}) },
+    });
+    expect(res.errors).toBeUndefined();
+    return res.data!.trigger as { id: string; status: string };
+  };
+
+  it('creates a workflow: a bad step shows the server’s message next to it, nothing typed is lost; then publishes', async () => {
+    const { page } = rig;
+    await page.goto(`${rig.base}/console`);
+    await page.getByLabel('Admin API key').fill(rig.t.ws.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Event log' }).waitFor();
+    await page.getByRole('link', { name: 'Workflows', exact: true }).click();
+    await page.getByRole('heading', { name: 'Workflows' }).waitFor();
+    await axe(page);
+
+    await page.getByRole('link', { name: 'New workflow' }).click();
+    await page.getByRole('heading', { name: 'New workflow' }).waitFor();
+    await page.getByLabel('Key', { exact: true }).fill(workflowKey);
+    await page.getByLabel('Name', { exact: true }).fill(workflowName);
+    const delay = page.getByRole('group', { name: /^Step 1: delay-1/ });
+    const send = page.getByRole('group', { name: /^Step 2: send-2/ });
+    await send.getByLabel('Template', { exact: true }).fill(templateKey);
+
+    // a delay with no duration: the server's message, next to that step, which takes the focus
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await delay.getByRole('alert').getByText('step "delay-1": needs one of duration, until, untilPath or at').waitFor();
+    await page.waitForFunction(() => (globalThis as any).document.activeElement?.tagName === 'LEGEND');
+    expect(await page.getByLabel('Key', { exact: true }).inputValue()).toBe(workflowKey);
+    expect(await send.getByLabel('Template', { exact: true }).inputValue()).toBe(templateKey);
+    await axe(page);
+
+    // a bad duration: the message next to the field, which is marked invalid and focused
+    const duration = delay.getByLabel('Duration', { exact: true });
+    await duration.fill('soon');
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await delay.getByText(/^step "delay-1"\.duration: /).waitFor();
+    expect(await duration.getAttribute('aria-invalid')).toBe('true');
+    expect(await duration.evaluate((el) => el === (globalThis as any).document.activeElement)).toBe(true);
+    await axe(page);
+    await shot(page, 'workflows-editor-error');
+
+    // a `digest.` path before any digest step: the message names the `when` of that step
+    await send.getByLabel(/^When and other fields/).fill('{"when": {"path": "digest.count", "op": "GT", "value": 1}}');
+    await duration.fill('PT1S');
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await send.getByText(/^step "send-2"\.when/).waitFor();
+    expect(await send.getByLabel(/^When and other fields/).getAttribute('aria-invalid')).toBe('true');
+
+    // fixed: created, then the editor of the saved draft; publish
+    await send.getByLabel(/^When and other fields/).fill('');
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await page.getByRole('heading', { name: `Workflow ${workflowKey}` }).waitFor();
+    expect(
+      await page
+        .getByRole('group', { name: /^Step 1: delay-1/ })
+        .getByLabel('Duration')
+        .inputValue(),
+    ).toBe('PT1S');
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.getByText('Published as version 1.').waitFor();
+    await page.getByText('Published version 1.').waitFor();
+    await axe(page);
+    await shot(page, 'workflows-editor');
+
+    // steps can be added, reordered and removed (not saved)
+    await page.getByLabel('New step type').selectOption('exit');
+    await page.getByRole('button', { name: 'Add step' }).click();
+    await page.getByRole('group', { name: /^Step 3: exit-3/ }).waitFor();
+    await page.getByRole('button', { name: 'Move up step exit-3' }).click();
+    await page.getByRole('group', { name: /^Step 2: exit-3/ }).waitFor();
+    await page.getByRole('button', { name: 'Remove step exit-3' }).click();
+    await page.getByRole('group', { name: /^Step 2: send-2/ }).waitFor();
+
+    await page.getByRole('link', { name: '← Workflows' }).click();
+    const row = page.getByRole('row').filter({ hasText: workflowKey });
+    await row.getByText('version 1').waitFor();
+    await axe(page);
+    await shot(page, 'workflows');
+  });
+
+  it('a triggered run: WAITING, then its history in words and its message; phone width and dark', async () => {
+    const { page, t } = rig;
+    const started = await trigger();
+    expect(started.status).toBe('WAITING');
+    await page
+      .getByRole('row')
+      .filter({ hasText: workflowKey })
+      .getByRole('link', { name: `Runs of ${workflowKey}` })
+      .click();
+    await page.getByRole('heading', { name: 'Workflow runs' }).waitFor();
+    expect(await page.getByLabel('Workflow key', { exact: true }).first().inputValue()).toBe(workflowKey);
+    await page.getByRole('row').filter({ hasText: userId }).getByRole('link').first().click();
+    await page.getByRole('heading', { name: `Run of ${workflowKey} for ${userId}` }).waitFor();
+    const history = page.getByRole('list', { name: 'Run history' });
+    await history.getByText(/^Step “delay-1” waits for a delay until .* \(duration PT1S\)\.$/).waitFor();
+
+    await t.worker().drain(1500);
+    // the page follows a live run until it ends
+    await page.locator('dt:text-is("Status") + dd').getByText('COMPLETED').waitFor({ timeout: 10_000 });
+    await history.getByText(/^Step “delay-1” resumed, .* after its due time\.$/).waitFor();
+    await history.getByText(new RegExp(`^Step “send-2” sent template “${templateKey}” as message `)).waitFor();
+    await history.getByText('Completed: all 2 steps ran.').waitFor();
+    await page.locator('dt:text-is("Time zone") + dd').getByText('Europe/Paris').waitFor();
+    await axe(page);
+    await shot(page, 'workflows-run');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await axe(page);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await axe(page);
+    await page.setViewportSize({ width: 1200, height: 900 });
+
+    await page.getByRole('link', { name: new RegExp(`^${templateKey} `) }).click();
+    await page.getByRole('heading', { name: `Message to ${userId}` }).waitFor();
+    await page
+      .getByRole('list', { name: 'History' })
+      .getByText(/Created by a workflow run at step “send-2”/)
+      .waitFor();
+  });
+
+  it('cancels runs by cancel key from the runs page, after a confirm', async () => {
+    const { page } = rig;
+    const cancelKey = uid('cart');
+    const waiting = await trigger(cancelKey);
+    await page.getByRole('link', { name: 'Workflows', exact: true }).click();
+    await page.getByRole('link', { name: 'All runs' }).click();
+    await page.getByRole('heading', { name: 'Workflow runs' }).waitFor();
+    await page.getByRole('row').filter({ hasText: 'WAITING' }).first().waitFor();
+    await axe(page);
+    await shot(page, 'workflows-runs');
+    const panel = page.getByRole('region', { name: 'Cancel runs' });
+    await panel.getByLabel('Workflow key').fill(workflowKey);
+    await panel.getByLabel('Cancel key').fill(cancelKey);
+    await panel.getByRole('button', { name: 'Cancel runs…' }).click();
+    await panel.getByRole('alertdialog').getByText(`with cancel key “${cancelKey}”?`, { exact: false }).waitFor();
+    await panel.getByRole('button', { name: 'Yes, cancel them' }).click();
+    await panel.getByText('1 run was cancelled.').waitFor();
+    await page.goto(`${rig.base}/console#/runs/${waiting.id}`);
+    await page.getByRole('heading', { name: `Run of ${workflowKey} for ${userId}` }).waitFor();
+    await page
+      .getByRole('list', { name: 'Run history' })
+      .getByText(`Cancelled by cancelRuns with cancel key “${cancelKey}”.`)
+      .waitFor();
+  });
+
+  it('the Map panel offers the published workflow', async () => {
+    const { page, t } = rig;
+    const eventName = `Signed Up ${uid('n')}`;
+    const res = await t.send('/v1/track', { userId, event: eventName, properties: { name: 'Ada' } });
+    expect(res.statusCode).toBe(200);
+    await page.getByRole('link', { name: 'Event names', exact: true }).click();
+    const row = page.getByRole('row').filter({ hasText: `Segment-TrackEvent:${eventName}` });
+    await row.getByRole('button', { name: `Map Segment-TrackEvent:${eventName}` }).click();
+    const option = page.locator('optgroup[label="Workflows"] option', { hasText: workflowName });
+    await page.getByLabel('Send with').selectOption((await option.getAttribute('value'))!);
+    await page.getByRole('button', { name: 'Map', exact: true }).click();
+    await page.getByText(`is now mapped to workflow “${workflowName}”`, { exact: false }).waitFor();
+    await row.getByText(`Workflow ${workflowName}`).waitFor();
+  });
+});
