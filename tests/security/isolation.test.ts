@@ -435,6 +435,13 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
         // installed plugins are the same for everyone: no workspace data
         expect((await okB('{ plugins { slug title channels settingsSchema } }')).plugins).toEqual(a.plugins);
       },
+      previewRouting: async () => {
+        const q = `query($t: ID!, $u: String!, $d: JSONObject) {
+          previewRouting(templateId: $t, userId: $u, data: $d) { status reason channels history { type detail } } }`;
+        for (const templateId of [a.templateId, a.draftTemplateId]) {
+          await failsB('NOT_FOUND', q, { t: templateId, u: a.userId });
+        }
+      },
       previewTemplate: async () => {
         const q = `query($t: ID, $c: JSONObject, $u: String) {
           previewTemplate(templateId: $t, content: $c, userId: $u) { rendered missingVariables } }`;
