@@ -245,6 +245,12 @@ export const PROFILE = graphql(`
         groupId
         traits
       }
+      preferences {
+        topic
+        channel
+        state
+        updatedAt
+      }
     }
   }
 `);

@@ -151,6 +151,33 @@ export function ProfilePage({ userId }: { userId: string }) {
               </div>
             ))
           )}
+          <h2>Preferences</h2>
+          {profile.preferences.length === 0 ? (
+            <p class="muted">No choice stored: every topic's default applies.</p>
+          ) : (
+            <TableWrap label="Preferences">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Topic</th>
+                    <th scope="col">Channel</th>
+                    <th scope="col">Choice</th>
+                    <th scope="col">Since</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {profile.preferences.map((p) => (
+                    <tr key={`${p.topic ?? ''}|${p.channel ?? ''}`}>
+                      <td class="mono">{p.topic ?? 'every topic'}</td>
+                      <td>{p.channel ?? 'every channel'}</td>
+                      <td>{p.state === 'OPTED_OUT' ? 'opted out' : 'opted in'}</td>
+                      <td>{formatTime(p.updatedAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+          )}
         </>
       )}
     </section>

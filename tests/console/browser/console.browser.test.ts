@@ -186,8 +186,11 @@ run('the console in a browser', () => {
     await worker.stop(1000);
   });
 
-  it('profiles: search, a profile with its traits, and the messages sent to it', async () => {
-    const { page } = rig;
+  it('profiles: search, a profile with its traits, preferences, and the messages sent to it', async () => {
+    const { page, t } = rig;
+    await t.gql('mutation($u: String!) { setPreference(userId: $u, channel: SMS, state: OPTED_OUT) { state } }', {
+      u: userId,
+    });
     await page.getByRole('link', { name: 'Profiles', exact: true }).click();
     await page.getByRole('heading', { name: 'Profiles' }).waitFor();
     await page.getByLabel('User id or email contains').fill(userId);
@@ -197,6 +200,9 @@ run('the console in a browser', () => {
     await page.getByRole('link', { name: userId }).click();
     await page.getByRole('heading', { name: `Profile ${userId}` }).waitFor();
     await page.getByLabel('Traits').getByText('"firstName": "Ada"').waitFor();
+    const preference = page.getByLabel('Preferences').getByRole('row').filter({ hasText: 'every topic' });
+    await preference.getByText('opted out').waitFor();
+    expect(await preference.getByRole('cell').nth(1).textContent()).toBe('SMS');
     expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'profile');
     await page.getByRole('link', { name: 'Messages to this user' }).click();
