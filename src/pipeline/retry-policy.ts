@@ -24,3 +24,11 @@ export function retryDelayMs(
   const exponential = policy.baseMs * 2 ** Math.max(0, attempt - 1);
   return Math.round(exponential / 2 + (random() * exponential) / 2);
 }
+
+/**
+ * Backoff before a job that failed unexpectedly (database down, a bug — not a provider's answer) runs again,
+ * after `tries` failed tries: 1 s doubling, at most 60 s. Used for send jobs and workflow runs alike.
+ */
+export function crashDelayMs(tries: number): number {
+  return Math.min(60_000, 1000 * 2 ** Math.min(tries, 6));
+}

@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { CallbackApplier } from './callback-applier';
 import type { ClaimedJob, JobQueue } from './job-queue';
+import { crashDelayMs } from './retry-policy';
 import type { SendPipeline } from './send-pipeline';
 import type { WorkflowRunner } from './workflow-runner';
 
@@ -33,11 +34,6 @@ const RUN_BATCH = 200;
  * works, so a burst of due runs is taken about twice as fast. They take disjoint jobs and runs (`SKIP LOCKED`).
  */
 const RUN_LOOPS = 2;
-
-/** Backoff for a run that failed unexpectedly (database down, a bug): not a provider retry. */
-function crashDelayMs(runs: number): number {
-  return Math.min(60_000, 1000 * 2 ** Math.min(runs, 6));
-}
 
 /**
  * A worker: two loops. One claims due `send` jobs (leased, since a send calls a provider) and runs them

@@ -21,6 +21,7 @@ import type { WorkflowDefinition } from '../domain/workflow/workflow.entity';
 import type { WorkflowService } from '../domain/workflow/workflow.service';
 import { valueAt } from '../lib/json';
 import type { DueRun, JobQueue } from './job-queue';
+import { crashDelayMs } from './retry-policy';
 
 /** Metrics of runs (implemented in ops/). */
 export interface WorkflowTelemetry {
@@ -66,11 +67,6 @@ interface BatchEffects {
   statuses: WorkflowRunStatus[];
   lateness: number[];
   workspaceId: number;
-}
-
-/** Backoff for a run whose advance failed unexpectedly (database down, a bug). */
-function crashDelayMs(tries: number): number {
-  return Math.min(60_000, 1000 * 2 ** Math.min(tries, 6));
 }
 
 /**

@@ -254,28 +254,3 @@ export const PROFILE = graphql(`
     }
   }
 `);
-
-export const TEMPLATES_AND_RULES = graphql(`
-  query ConsoleTemplatesAndRules {
-    templates {
-      id
-      key
-      name
-      channels
-      publishedVersion
-      hasUnpublishedChanges
-      updatedAt
-    }
-    routingRules {
-      id
-      name
-      priority
-      enabled
-      action
-      method
-      channels
-      templateId
-      when
-    }
-  }
-`);
