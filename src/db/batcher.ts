@@ -12,6 +12,14 @@ export interface BatcherOptions<I> {
    * overlaps up to `maxInFlight`. At most `maxItems`.
    */
   overlapAt?: number;
+  /**
+   * Start a batch only after the event loop has taken in everything that is ready to read (the start is
+   * deferred with `setImmediate`, no timer). Needed where the work itself never yields to I/O —
+   * better-sqlite3 runs a whole transaction synchronously inside promise callbacks, so without this
+   * each request would commit alone before the next one is even parsed, and group commit would never
+   * group. Under no load this adds one turn of the event loop, microseconds.
+   */
+  gatherTurn?: boolean;
 }
 
 /**
@@ -24,6 +32,8 @@ export class Batcher<I, O> {
   private readonly queue: { item: I; size: number; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   private queuedSize = 0;
   private inFlight = 0;
+  /** A deferred {@link pump} is scheduled (see {@link BatcherOptions.gatherTurn}). */
+  private gathering = false;
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
@@ -35,6 +45,16 @@ export class Batcher<I, O> {
       const size = this.options.sizeOf?.(item) ?? 1;
       this.queue.push({ item, size, resolve, reject });
       this.queuedSize += size;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (!this.options.gatherTurn) return this.pump();
+    if (this.gathering) return;
+    this.gathering = true;
+    setImmediate(() => {
+      this.gathering = false;
       this.pump();
     });
   }
@@ -60,7 +80,7 @@ export class Batcher<I, O> {
         )
         .finally(() => {
           this.inFlight--;
-          this.pump();
+          this.schedule();
         });
     }
   }

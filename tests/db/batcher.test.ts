@@ -29,6 +29,36 @@ describe('Batcher (group commit)', () => {
     expect(await Promise.all(rest)).toEqual([20, 30, 40]);
   });
 
+  it('gatherTurn: work that never yields to I/O still groups the calls the event loop read together', async () => {
+    // like better-sqlite3: the whole batch finishes inside promise callbacks, before any I/O callback runs
+    const syncRun = (batches: number[][]) => async (items: number[]) => {
+      batches.push(items);
+      return items.map((i) => i * 10);
+    };
+    // calls arriving from separate I/O callbacks of one event-loop turn (as requests read in one poll phase)
+    const arriveTogether = (b: Batcher<number, number>) =>
+      new Promise<number[]>((resolve) => {
+        const results: Promise<number>[] = [];
+        let pending = 5;
+        for (let i = 1; i <= 5; i++) {
+          setTimeout(() => {
+            results.push(b.submit(i));
+            if (--pending === 0) void Promise.all(results).then(resolve);
+          }, 0);
+        }
+      });
+    const alone: number[][] = [];
+    await arriveTogether(new Batcher(syncRun(alone), { maxInFlight: 1, maxItems: 100 }));
+    expect(alone).toEqual([[1], [2], [3], [4], [5]]); // each call committed before the next was read
+
+    const gathered: number[][] = [];
+    const results = await arriveTogether(
+      new Batcher(syncRun(gathered), { maxInFlight: 1, maxItems: 100, gatherTurn: true }),
+    );
+    expect(gathered).toEqual([[1, 2, 3, 4, 5]]);
+    expect(results).toEqual([10, 20, 30, 40, 50]);
+  });
+
   it('never puts more than maxItems units in a batch (a larger call goes alone)', async () => {
     const { batches, finishers, run } = controlledRun();
     const b = new Batcher<number, number>(run, { maxInFlight: 1, maxItems: 10, sizeOf: (i) => i });

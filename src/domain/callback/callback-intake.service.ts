@@ -113,6 +113,7 @@ export class CallbackIntakeService {
   ) {
     this.committer = new Batcher((requests) => this.commitGroup(requests), {
       maxInFlight: db.kind === 'sqlite' ? 1 : 4,
+      gatherTurn: db.kind === 'sqlite', // see the event log's committer
       overlapAt: GROUP_MAX_EVENTS,
       maxItems: GROUP_MAX_EVENTS,
       sizeOf: (r) => Math.max(1, r.events.length),

@@ -119,6 +119,8 @@ export class EventLogService {
       // than several half-empty ones in parallel — and once batch requests worth a transaction wait,
       // they overlap, up to 4 at once (the pool has 10 connections)
       maxInFlight: db.kind === 'sqlite' ? 1 : 4,
+      // better-sqlite3 never yields to I/O inside a transaction: gather what the event loop has read first
+      gatherTurn: db.kind === 'sqlite',
       overlapAt: GROUP_OVERLAP_EVENTS,
       maxItems: GROUP_MAX_EVENTS,
       sizeOf: (r) => r.events.length,
