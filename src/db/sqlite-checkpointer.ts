@@ -9,7 +9,10 @@ import { Worker } from 'node:worker_threads';
  * the tail of embedded batch ingest. With {@link startCheckpointer} the serving connection sets
  * `wal_autocheckpoint = 0` and a worker thread with its own connection runs `wal_checkpoint(PASSIVE)`
  * whenever the WAL has frames not yet copied. A passive checkpoint never blocks the writer; the writer
- * starts the WAL over once a checkpoint has caught up, and `journal_size_limit` keeps the file small.
+ * starts the WAL over once a checkpoint has caught up. Under steady load that moment may not come, so past
+ * ~64 MB of WAL the thread runs a RESTART checkpoint, which waits for the writer between two commits (the
+ * writer then waits at most for the copy of the last frames), and `journal_size_limit` truncates the file
+ * back to 64 MB.
  *
  * Durability is unchanged: a commit is durable once its WAL frames are synced (synchronous = FULL), before
  * and after this change. If the thread fails, the serving connection turns automatic checkpoints back on.
@@ -26,6 +29,8 @@ interface PragmaConnection {
 
 /** Poll interval of the thread when the WAL has nothing to copy, in ms. */
 const IDLE_POLL_MS = 20;
+/** WAL frames (pages, 4 KB by default) past which the thread makes the writer start the WAL over: ~64 MB. */
+const RESTART_FRAMES = 16_384;
 
 // Plain JavaScript run with `eval: true`, so the same code works from `dist/` and under ts-node/jest.
 const THREAD_SOURCE = `
@@ -39,7 +44,11 @@ parentPort.on('message', (m) => { if (m === 'stop') stopping = true; });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 (async () => {
   while (!stopping) {
-    const [row] = db.pragma('wal_checkpoint(PASSIVE)');
+    // PASSIVE never blocks the writer, but under steady writes a checkpoint rarely catches up at the
+    // moment a write begins, which is when the writer starts the WAL over; past restartFrames, RESTART
+    // waits for the writer between two commits and makes the next one start the WAL over
+    const [peek] = db.pragma('wal_checkpoint(PASSIVE)');
+    const row = peek.log > workerData.restartFrames ? db.pragma('wal_checkpoint(RESTART)')[0] : peek;
     // log: frames in the WAL; checkpointed: frames copied. Idle when everything is copied.
     if (row.busy || row.checkpointed >= row.log) await sleep(workerData.idleMs);
     else await sleep(0);
@@ -66,7 +75,12 @@ export function startCheckpointer(
   connection.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   const worker = new Worker(THREAD_SOURCE, {
     eval: true,
-    workerData: { file, driver: require.resolve('better-sqlite3'), idleMs: IDLE_POLL_MS },
+    workerData: {
+      file,
+      driver: require.resolve('better-sqlite3'),
+      idleMs: IDLE_POLL_MS,
+      restartFrames: RESTART_FRAMES,
+    },
   });
   worker.unref();
   let stopped: Promise<void> | undefined;
