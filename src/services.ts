@@ -10,6 +10,7 @@ import { MessageStore } from './domain/message/message-store';
 import { ProfileService } from './domain/profile/profile.service';
 import { ProviderConfigService } from './domain/provider/provider-config.service';
 import { CallbackIntakeService } from './domain/callback/callback-intake.service';
+import { CallbackStore } from './domain/callback/callback-store';
 import { SecretBox } from './domain/provider/secret-box';
 import { RoutingRuleService } from './domain/routing/routing-rule.service';
 import { TemplateService } from './domain/template/template.service';
@@ -52,6 +53,8 @@ export interface Services {
   rules: RoutingRuleService;
   providerConfigs: ProviderConfigService;
   /** Provider callbacks: verifies and stores them (the only writer of INSERTs into `provider_callbacks`). */
+  /** The owner of `provider_callbacks` (stored by the intake, claimed and marked by the applier). */
+  callbackStore: CallbackStore;
   callbackIntake: CallbackIntakeService;
   registry: ProviderRegistry;
   messages: MessageService;
@@ -142,8 +145,10 @@ export function createServices(
     },
     { attempts: config.retryAttempts, baseMs: config.retryBaseMs },
   );
+  const callbackStore = new CallbackStore();
   const callbacks = new CallbackApplier({
     db,
+    callbacks: callbackStore,
     store: messageStore,
     scheduler: queue,
     suppressions,
@@ -165,7 +170,8 @@ export function createServices(
     mappings,
     rules,
     providerConfigs,
-    callbackIntake: new CallbackIntakeService(db, providerConfigs, registry, config.publicUrl),
+    callbackStore,
+    callbackIntake: new CallbackIntakeService(db, callbackStore, providerConfigs, registry, config.publicUrl),
     registry,
     messages,
     messageStore,

@@ -1,6 +1,6 @@
 import type { Database, Sql } from '../db/database';
-import { fromDbTime, toDbTime } from '../db/dialect';
-import { parseJsonColumn, placeholders } from '../db/rows';
+import { parseJsonColumn } from '../db/rows';
+import type { CallbackResult, CallbackStore, StoredCallback } from '../domain/callback/callback-store';
 import type { Channel } from '../domain/channel/channel.enum';
 import type { Delivery } from '../domain/message/delivery.entity';
 import type { HistoryEntry, HistoryRecord } from '../domain/message/message-history.types';
@@ -8,7 +8,7 @@ import type { Message } from '../domain/message/message.entity';
 import { DeliveryStatus, MessageStatus } from '../domain/message/message-status.enum';
 import { sentOutcome, type MessageStore } from '../domain/message/message-store';
 import type { MessageScheduler } from '../domain/message/message.service';
-import { normalizeAddress, type CallbackOutcome } from '../domain/provider/provider-callback';
+import { normalizeAddress } from '../domain/provider/provider-callback';
 import type { RequestContext } from '../domain/request-context';
 import { RoutingMethod } from '../domain/routing/routing.enums';
 import {
@@ -20,8 +20,7 @@ import {
 import type { PipelineTelemetry } from './pipeline-telemetry';
 import type { Plan } from './routing/decide';
 
-/** What applying one stored callback did (`provider_callbacks.result`). */
-export type CallbackResult = 'APPLIED' | 'NO_EFFECT' | 'UNKNOWN_DELIVERY';
+export type { CallbackResult };
 
 /** The reason a SINGLE message ends UNDELIVERABLE with when its last channel bounced or failed after sending. */
 export const BOUNCED = 'BOUNCED';
@@ -40,6 +39,8 @@ export interface CallbackTelemetry {
 
 export interface CallbackApplierDeps {
   db: Database;
+  /** The owner of `provider_callbacks`: pending rows are claimed and marked through it. */
+  callbacks: CallbackStore;
   /** The only writer of messages, deliveries and their history. */
   store: MessageStore;
   /** Queues the send of a message that fails over to its next channel (the job queue). */
@@ -59,21 +60,6 @@ export interface CallbackApplierOptions {
    * message not yet SENT) is left for a later pass, counted from when it was received.
    */
   holdMs?: number;
-}
-
-/** A `provider_callbacks` row, as read by the applier. */
-interface StoredCallback {
-  id: string;
-  workspaceId: number;
-  providerConfigId: string;
-  provider: string;
-  channel: Channel;
-  externalId: string | null;
-  outcome: CallbackOutcome;
-  happenedAt: Date;
-  reason: string | null;
-  errorCode: string | null;
-  receivedAt: Date;
 }
 
 /** What one pass applied: rows claimed, and of those marked applied (the rest are held for a later pass). */
@@ -102,7 +88,8 @@ const MAX_HELD_SKIPPED = 1000;
 const earliest = (a: Date | null, b: Date) => (a && a.getTime() <= b.getTime() ? a : b);
 
 /**
- * Applies stored provider callbacks (`provider_callbacks`, written by the callback intake) to deliveries and
+ * Applies stored provider callbacks (`provider_callbacks`, stored by the callback intake through the
+ * {@link CallbackStore}) to deliveries and
  * messages (README, "Delivery tracking" → "What callbacks change"). Workers call {@link applyOnce} in their
  * loop: pending rows (`applied_at IS NULL`) are claimed in batches like jobs (`FOR UPDATE SKIP LOCKED` on
  * MySQL/MariaDB; SQLite has one writer), matched to their delivery by (provider configuration, external id),
@@ -128,14 +115,8 @@ export class CallbackApplier {
   }
 
   /** Whether a callback waits to be applied (one indexed query: what an idle worker asks). */
-  async hasPending(workspaceIds?: readonly number[]): Promise<boolean> {
-    if (workspaceIds?.length === 0) return false;
-    const only = workspaceIds ? ` AND workspace_id IN (${placeholders(workspaceIds.length)})` : '';
-    const rows = await this.deps.db.rows(
-      `SELECT id FROM provider_callbacks WHERE applied_at IS NULL${only} ORDER BY id LIMIT 1`,
-      [...(workspaceIds ?? [])],
-    );
-    return rows.length > 0;
+  hasPending(workspaceIds?: readonly number[]): Promise<boolean> {
+    return this.deps.callbacks.hasPending(this.deps.db, workspaceIds);
   }
 
   /**
@@ -168,15 +149,7 @@ export class CallbackApplier {
       if (!rows.length) return { claimed: 0, applied: 0, changed: [] as Message[] };
       const batch = new Batch(this.deps, tx, this.holdMs);
       const { results, changed } = await batch.apply(rows);
-      const now = toDbTime(new Date());
-      const byResult = new Map<CallbackResult, string[]>();
-      for (const [id, result] of results) byResult.set(result, [...(byResult.get(result) ?? []), id]);
-      for (const [result, ids] of byResult) {
-        await tx.run(
-          `UPDATE provider_callbacks SET applied_at = ?, result = ? WHERE id IN (${placeholders(ids.length)})`,
-          [now, result, ...ids],
-        );
-      }
+      await this.deps.callbacks.markAppliedIn(tx, results, new Date());
       const lookAgain = Date.now() + HELD_RECHECK_MS;
       for (const row of rows) {
         const result = results.get(row.id);
@@ -201,32 +174,15 @@ export class CallbackApplier {
     return { claimed: pass.claimed, applied: pass.applied };
   }
 
-  /** Pending rows, oldest first, locked for this transaction (skipping those another worker holds). */
-  private async claimIn(tx: Sql, workspaceIds?: readonly number[]): Promise<StoredCallback[]> {
-    const only = workspaceIds ? ` AND workspace_id IN (${placeholders(workspaceIds.length)})` : '';
+  /** Pending rows, oldest first, locked for this transaction (skipping those another worker holds or this one held). */
+  private claimIn(tx: Sql, workspaceIds?: readonly number[]): Promise<StoredCallback[]> {
     const now = Date.now();
     for (const [id, until] of this.heldUntil) if (until <= now) this.heldUntil.delete(id);
-    const skipped = [...this.heldUntil.keys()];
-    const notHeld = skipped.length ? ` AND id NOT IN (${placeholders(skipped.length)})` : '';
-    const rows = await tx.rows<Record<string, any>>(
-      `SELECT id, workspace_id, provider_config_id, provider, channel, external_id, outcome, happened_at, reason,
-         error_code, received_at FROM provider_callbacks WHERE applied_at IS NULL${only}${notHeld}
-       ORDER BY id LIMIT ${this.batchSize}${tx.dialect.forUpdateSkipLocked}`,
-      [...(workspaceIds ?? []), ...skipped],
-    );
-    return rows.map((r) => ({
-      id: String(r.id),
-      workspaceId: Number(r.workspace_id),
-      providerConfigId: r.provider_config_id,
-      provider: r.provider,
-      channel: r.channel,
-      externalId: r.external_id,
-      outcome: r.outcome,
-      happenedAt: fromDbTime(r.happened_at),
-      reason: r.reason,
-      errorCode: r.error_code,
-      receivedAt: fromDbTime(r.received_at),
-    }));
+    return this.deps.callbacks.claimPendingIn(tx, {
+      limit: this.batchSize,
+      workspaceIds,
+      skip: [...this.heldUntil.keys()],
+    });
   }
 }
 

@@ -201,6 +201,7 @@ describe('applying provider callbacks: failures, ALL, webhooks, workers', () => 
         new CallbackApplier(
           {
             db: t.db,
+            callbacks: t.services.callbackStore,
             store: t.services.messageStore,
             scheduler: t.services.queue,
             suppressions: t.services.suppressions,

@@ -283,7 +283,13 @@ describe('applying provider callbacks', () => {
     const held = await sendgrid(first.email.externalId, 'DELIVERED');
     const newer = await sendgrid(second.email.externalId, 'DELIVERED');
     const oneAtATime = new CallbackApplier(
-      { db: t.db, store: t.services.messageStore, scheduler: t.services.queue, suppressions: t.services.suppressions },
+      {
+        db: t.db,
+        callbacks: t.services.callbackStore,
+        store: t.services.messageStore,
+        scheduler: t.services.queue,
+        suppressions: t.services.suppressions,
+      },
       { batchSize: 1 },
     );
     expect(await oneAtATime.applyBatch([cw.ws.workspaceId])).toEqual({ claimed: 1, applied: 0 });

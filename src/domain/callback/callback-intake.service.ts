@@ -1,12 +1,12 @@
 import { Batcher } from '../../db/batcher';
 import { isConnectionError, isUniqueViolation, type Database, type Sql } from '../../db/database';
-import { toDbTime } from '../../db/dialect';
-import { chunks, insertRows, placeholders } from '../../db/rows';
+import { chunks } from '../../db/rows';
 import { StoreUnavailableError } from '../domain-error';
 import { jsonDeeperThan, MAX_JSON_DEPTH, wellFormedJson } from '../json-input';
 import type { CallbackTarget, ProviderConfigService } from '../provider/provider-config.service';
 import { CallbackRejectedError, type CallbackEvent, type CallbackRequest } from '../provider/provider-callback';
 import type { ProviderRegistry } from '../provider/provider-registry';
+import { callbackKey, type CallbackStore, type NewCallback } from './callback-store';
 
 /** A configuration that takes callbacks: enabled, its plugin installed and with `callbacks`. */
 export type HookTarget = CallbackTarget;
@@ -45,21 +45,6 @@ interface StoreRequest {
   receivedAt: Date;
 }
 
-const COLUMNS = [
-  'workspace_id',
-  'provider_config_id',
-  'provider',
-  'channel',
-  'event_id',
-  'external_id',
-  'outcome',
-  'happened_at',
-  'reason',
-  'error_code',
-  'raw',
-  'received_at',
-] as const;
-
 const UNIQUE_RACE_RETRIES = 3;
 
 /** Requests (their events) committed in one transaction, at most. */
@@ -82,12 +67,10 @@ function storable(event: CallbackEvent): CallbackEvent {
   return /\\ud[89a-f]/i.test(JSON.stringify(event.raw)) ? { ...event, raw: wellFormedJson(event.raw) } : event;
 }
 
-const key = (configId: string, eventId: string) => `${configId}\u0000${eventId}`;
-
 /**
  * The intake of provider callbacks (README, "Delivery tracking"; `POST /hooks/<callback id>`): finds the
  * configuration a callback URL names, has its plugin verify the raw request and read its events, and stores
- * them in `provider_callbacks` — the only code that inserts there — before the provider gets its `2xx`.
+ * them in `provider_callbacks` (through the {@link CallbackStore}, its owner) before the provider gets its `2xx`.
  * A provider's event id is stored once per configuration (providers retry): a repeated one is a duplicate.
  * Stored rows wait with `applied_at` NULL for the workers, which apply them to deliveries.
  *
@@ -106,6 +89,8 @@ export class CallbackIntakeService {
 
   constructor(
     private readonly db: Database,
+    /** The owner of `provider_callbacks`. */
+    private readonly callbacks: CallbackStore,
     private readonly configs: ProviderConfigService,
     private readonly registry: ProviderRegistry,
     /** PIGEON_PUBLIC_URL without its trailing slash; without it callbacks are refused ({@link CallbacksDisabledError}). */
@@ -207,11 +192,21 @@ export class CallbackIntakeService {
   private async storeIn(tx: Sql, requests: StoreRequest[]): Promise<IntakeResult[]> {
     const results = requests.map((r) => ({ received: 0, duplicates: r.events.length }));
     // the first of each (configuration, event id) in the group is the one to store
-    const firsts = new Map<string, { request: number; target: HookTarget; event: CallbackEvent; at: Date }>();
+    const firsts = new Map<string, NewCallback & { request: number }>();
     requests.forEach((r, i) => {
       for (const event of r.events) {
-        const k = key(r.target.id, event.eventId);
-        if (!firsts.has(k)) firsts.set(k, { request: i, target: r.target, event, at: r.receivedAt });
+        const k = callbackKey(r.target.id, event.eventId);
+        if (!firsts.has(k)) {
+          firsts.set(k, {
+            request: i,
+            workspaceId: r.target.workspaceId,
+            providerConfigId: r.target.id,
+            provider: r.target.provider,
+            channel: r.target.channel,
+            event,
+            receivedAt: r.receivedAt,
+          });
+        }
       }
     });
     // retried callbacks are the exception: insert first, and look for the stored ones only when the unique key
@@ -219,13 +214,13 @@ export class CallbackIntakeService {
     for (const part of chunks([...firsts.values()])) {
       let fresh = part;
       try {
-        await this.insert(tx, fresh, false);
+        await this.callbacks.insertIn(tx, fresh, false);
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
-        const stored = await this.storedKeys(tx, fresh);
-        fresh = fresh.filter((f) => !stored.has(key(f.target.id, f.event.eventId)));
+        const stored = await this.callbacks.storedKeysIn(tx, fresh);
+        fresh = fresh.filter((f) => !stored.has(callbackKey(f.providerConfigId, f.event.eventId)));
         // a row committed meanwhile by another transaction is skipped by the key
-        if (fresh.length) await this.insert(tx, fresh, true);
+        if (fresh.length) await this.callbacks.insertIn(tx, fresh, true);
       }
       for (const f of fresh) {
         results[f.request].received++;
@@ -233,49 +228,5 @@ export class CallbackIntakeService {
       }
     }
     return results;
-  }
-
-  private async insert(
-    tx: Sql,
-    rows: { target: HookTarget; event: CallbackEvent; at: Date }[],
-    ignoreTaken: boolean,
-  ): Promise<void> {
-    await insertRows(
-      tx,
-      'provider_callbacks',
-      COLUMNS,
-      rows,
-      ({ target, event, at }) => [
-        target.workspaceId,
-        target.id,
-        target.provider,
-        target.channel,
-        event.eventId,
-        event.externalId,
-        event.outcome,
-        toDbTime(event.at),
-        event.reason,
-        event.errorCode,
-        JSON.stringify(event.raw ?? {}),
-        toDbTime(at),
-      ],
-      ignoreTaken ? tx.dialect.onConflictIgnore(['provider_config_id', 'event_id']) : '',
-    );
-  }
-
-  private async storedKeys(tx: Sql, rows: { target: HookTarget; event: CallbackEvent }[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    const byConfig = new Map<string, string[]>();
-    for (const { target, event } of rows) byConfig.set(target.id, [...(byConfig.get(target.id) ?? []), event.eventId]);
-    for (const [configId, eventIds] of byConfig) {
-      for (const part of chunks(eventIds)) {
-        const stored = await tx.rows<{ event_id: string }>(
-          `SELECT event_id FROM provider_callbacks WHERE provider_config_id = ? AND event_id IN (${placeholders(part.length)})`,
-          [configId, ...part],
-        );
-        for (const r of stored) found.add(key(configId, r.event_id));
-      }
-    }
-    return found;
   }
 }
