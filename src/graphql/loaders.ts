@@ -8,9 +8,11 @@ import type { MessageHistory } from '../domain/message/message-history.entity';
 import type { Preference } from '../domain/preference/preference.entity';
 import type { RequestContext } from '../domain/request-context';
 import type { Template } from '../domain/template/template.entity';
+import type { TemplateVersionRecord } from '../domain/template/template.service';
 import type { Services } from '../services';
 import type { Workflow } from '../domain/workflow/workflow.entity';
 import type { WorkflowRun } from '../domain/workflow/workflow-run';
+import type { WorkflowVersionRecord } from '../domain/workflow/workflow.service';
 
 /** Per-request DataLoaders: a page of 50 messages or events costs a constant number of queries. */
 export interface Loaders {
@@ -27,6 +29,8 @@ export interface Loaders {
   runHistory: DataLoader<string, MessageHistory[]>;
   runMessages: DataLoader<string, Message[]>;
   preferences: DataLoader<string, Preference[]>;
+  templateVersions: DataLoader<string, TemplateVersionRecord[]>;
+  workflowVersions: DataLoader<string, WorkflowVersionRecord[]>;
 }
 
 function loader<V>(load: (keys: readonly string[]) => Promise<Map<string, V>>, missing: V): DataLoader<string, V> {
@@ -53,5 +57,8 @@ export function createLoaders(services: Services, ctx: RequestContext): Loaders 
     runHistory: loader((ids) => services.runs.historyOf(ids), [] as MessageHistory[]),
     runMessages: loader((ids) => services.messages.ofRuns(ids), [] as Message[]),
     preferences: loader((ids) => services.preferences.byUsers(ctx, ids), [] as Preference[]),
+    // every published version of each template / workflow, newest first
+    templateVersions: loader((ids) => services.templates.versionHistory(ctx, ids), [] as TemplateVersionRecord[]),
+    workflowVersions: loader((ids) => services.workflows.versionHistory(ctx, ids), [] as WorkflowVersionRecord[]),
   };
 }

@@ -727,6 +727,12 @@ describe('workspace isolation: a key of workspace B and the data of workspace A'
           b.ingestKey,
         );
       },
+      cancelRun: async () => {
+        // A's runs (one still WAITING) are not B's to cancel: not found, and A's snapshot shows them unchanged
+        for (const id of a.runIds) {
+          await failsB('NOT_FOUND', 'mutation($id: ID!) { cancelRun(id: $id) { id status } }', { id });
+        }
+      },
       mergeProfile: async () => {
         for (const u of [a.userId, a.anonymousId]) {
           const merged = (

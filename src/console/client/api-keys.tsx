@@ -3,7 +3,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage, request } from './api';
 import { graphql } from './graphql';
 import { useQuery } from './hooks';
-import { CopyButton, ErrorBox, formatTime, PageTitle, TableWrap } from './ui';
+import { ActionNotes, ConfirmButton, DataTable, useAction } from './list';
+import { CopyButton, ErrorBox, formatTime, PageTitle } from './ui';
 
 export const API_KEYS = graphql(`
   query ConsoleApiKeys {
@@ -81,17 +82,14 @@ export function ApiKeysPage() {
   const [name, setName] = useState('');
   const [scope, setScope] = useState<Scope>('INGEST');
   const [formError, setFormError] = useState<string | null>(null);
-  const [actionError, setActionError] = useState<string | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState<string | null>(null);
+  const action = useAction();
 
   const create = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setFormError(null);
-    setStatus(null);
     try {
       const res = await request(CREATE_API_KEY, { name: name.trim() || null, scope });
       setSecret(res.createApiKey.secret);
@@ -104,20 +102,12 @@ export function ApiKeysPage() {
     }
   };
 
-  const revoke = async (id: string, prefix: string) => {
-    setBusy(true);
-    setActionError(null);
-    setConfirming(null);
-    try {
+  const revoke = (id: string, prefix: string) =>
+    action.run(async () => {
       await request(REVOKE_API_KEY, { id });
       await keys.reload();
-      setStatus(`Revoked the key ${prefix}…`);
-    } catch (err) {
-      setActionError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `Revoked the key ${prefix}…`;
+    });
 
   return (
     <section>
@@ -154,57 +144,35 @@ export function ApiKeysPage() {
       </form>
       {secret && <SecretDialog secret={secret} onClose={() => setSecret(null)} />}
       <ErrorBox message={keys.error} />
-      <ErrorBox message={actionError} />
-      {status && (
-        <p class="ok" role="status">
-          {status}
-        </p>
-      )}
-      {keys.data && (
-        <TableWrap label="API keys">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Name</th>
-                <th scope="col">Scope</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Revoked</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.apiKeys.map((k) => (
-                <tr key={k.id}>
-                  <td class="mono">{k.prefix}…</td>
-                  <td>{k.name ?? '—'}</td>
-                  <td>{k.scope}</td>
-                  <td>{formatTime(k.createdAt)}</td>
-                  <td>{k.lastUsedAt ? formatTime(k.lastUsedAt) : 'never'}</td>
-                  <td>{k.revokedAt ? formatTime(k.revokedAt) : 'no'}</td>
-                  <td>
-                    {k.revokedAt ? null : confirming === k.id ? (
-                      <span class="row-actions" role="group" aria-label={`Revoke ${k.prefix}?`}>
-                        <button type="button" class="danger" disabled={busy} onClick={() => revoke(k.id, k.prefix)}>
-                          Confirm revoke
-                        </button>
-                        <button type="button" onClick={() => setConfirming(null)}>
-                          Cancel
-                        </button>
-                      </span>
-                    ) : (
-                      <button type="button" onClick={() => setConfirming(k.id)} aria-label={`Revoke ${k.prefix}`}>
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
+      <ActionNotes action={action} />
+      <DataTable
+        label="API keys"
+        columns={['Key', 'Name', 'Scope', 'Created', 'Last used', 'Revoked', 'Actions']}
+        rows={keys.data?.apiKeys}
+        loading={keys.loading}
+        empty="No API key yet."
+      >
+        {(k) => (
+          <tr key={k.id}>
+            <td class="mono">{k.prefix}…</td>
+            <td>{k.name ?? '—'}</td>
+            <td>{k.scope}</td>
+            <td>{formatTime(k.createdAt)}</td>
+            <td>{k.lastUsedAt ? formatTime(k.lastUsedAt) : 'never'}</td>
+            <td>{k.revokedAt ? formatTime(k.revokedAt) : 'no'}</td>
+            <td>
+              {!k.revokedAt && (
+                <ConfirmButton
+                  verb="Revoke"
+                  what={k.prefix}
+                  busy={action.busy}
+                  onConfirm={() => void revoke(k.id, k.prefix)}
+                />
+              )}
+            </td>
+          </tr>
+        )}
+      </DataTable>
     </section>
   );
 }

@@ -12,137 +12,64 @@ import {
   type EventType,
   type VariablesOf,
 } from './graphql';
-import { useInterval, useQuery } from './hooks';
-import { Badge, ErrorBox, formatTime, Json, PageTitle, Pager, TableWrap } from './ui';
+import { useQuery } from './hooks';
+import { ConnectionTable, FilterField, FilterForm, listPlace, useConnection } from './list';
+import { Badge, ErrorBox, formatTime, Json, PageTitle } from './ui';
 
-const PAGE_SIZE = 25;
-type Filter = NonNullable<VariablesOf<typeof EVENTS>['filter']>;
+type EventsVars = VariablesOf<typeof EVENTS>;
 
 /** What the list shows, kept while the user opens an event and comes back (and across auto-refreshes). */
-const place: { filter: Filter; cursors: (string | null)[]; auto: boolean } = {
-  filter: {},
-  cursors: [null],
-  auto: true,
-};
+const place = listPlace<NonNullable<EventsVars['filter']>>({});
 
 export function EventsPage({ name }: { name?: string }) {
   // a link with a name (from the event-names page) starts a fresh search for it; otherwise the user's place is kept
-  if (name !== undefined && place.filter.name !== name) Object.assign(place, { filter: { name }, cursors: [null] });
-  const [filter, setFilter] = useState<Filter>(place.filter);
-  const [draft, setDraft] = useState<Filter>(place.filter);
-  const [cursors, setCursors] = useState(place.cursors);
-  const [auto, setAuto] = useState(place.auto);
-  Object.assign(place, { filter, cursors, auto });
-  const after = cursors[cursors.length - 1];
-  const { data, error, reload } = useQuery(
-    EVENTS,
-    { first: PAGE_SIZE, after, filter },
-    JSON.stringify([filter, after]),
-  );
-  useInterval(() => void reload(), 5000, auto);
-
-  const set = (field: keyof Filter) => (e: Event) => {
-    const value = (e.currentTarget as HTMLInputElement | HTMLSelectElement).value;
-    setDraft({ ...draft, [field]: value === '' ? undefined : value });
-  };
-  const conn = data?.events;
-
+  const list = useConnection(EVENTS, { place, select: (d) => d.events, start: { name } });
   return (
     <section>
       <PageTitle>Event log</PageTitle>
-      <form
-        class="filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilter(draft);
-          setCursors([null]);
-        }}
+      <FilterForm
+        onApply={list.apply}
+        after={
+          <label class="inline">
+            <input type="checkbox" checked={list.auto} onChange={(e) => list.setAuto(e.currentTarget.checked)} />
+            Auto-refresh
+          </label>
+        }
       >
-        <label>
-          Type
-          <select name="type" value={draft.type ?? ''} onChange={set('type')}>
-            <option value="">Any</option>
-            {EVENT_TYPES.map((t) => (
-              <option value={t}>{t}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select name="status" value={draft.status ?? ''} onChange={set('status')}>
-            <option value="">Any</option>
-            {EVENT_STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Name
-          <input name="name" value={draft.name ?? ''} onInput={set('name')} placeholder="Segment-TrackEvent:…" />
-        </label>
-        <label>
-          User id
-          <input name="userId" value={draft.userId ?? ''} onInput={set('userId')} />
-        </label>
-        <button type="submit" class="primary">
-          Apply filters
-        </button>
-        <label class="inline">
-          <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.currentTarget.checked)} />
-          Auto-refresh
-        </label>
-      </form>
-      <ErrorBox message={error} />
-      {conn && conn.edges.length === 0 && <p class="muted">No event matches these filters.</p>}
-      {conn && conn.edges.length > 0 && (
-        <TableWrap label="Events">
-          <table>
-            <caption class="sr-only">Events, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Received</th>
-                <th scope="col">Type</th>
-                <th scope="col">Name</th>
-                <th scope="col">User</th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {conn.edges.map(({ node }) => (
-                <tr key={node.id}>
-                  <td>
-                    <a href={`#/events/${encodeURIComponent(node.id)}`}>{formatTime(node.receivedAt)}</a>
-                  </td>
-                  <td>{node.type}</td>
-                  <td class="mono">{node.name ?? '—'}</td>
-                  <td class="mono">{node.userId ?? node.anonymousId ?? '—'}</td>
-                  <td>
-                    <Badge status={node.status} />
-                    {node.status === 'UNMAPPED' && node.type === 'TRACK' && (
-                      <>
-                        {' '}
-                        <a
-                          href={`#/events/${encodeURIComponent(node.id)}`}
-                          aria-label={`Map ${node.name ?? 'this event'}`}
-                        >
-                          Map
-                        </a>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
-      <Pager
-        page={cursors.length - 1}
-        hasNext={Boolean(conn?.pageInfo.hasNextPage)}
-        onFirst={() => setCursors([null])}
-        onPrev={() => setCursors(cursors.slice(0, -1))}
-        onNext={() => conn?.pageInfo.endCursor && setCursors([...cursors, conn.pageInfo.endCursor])}
-      />
+        <FilterField list={list} name="type" label="Type" options={EVENT_TYPES} />
+        <FilterField list={list} name="status" label="Status" options={EVENT_STATUSES} />
+        <FilterField list={list} name="name" label="Name" placeholder="Segment-TrackEvent:…" />
+        <FilterField list={list} name="userId" label="User id" />
+      </FilterForm>
+      <ConnectionTable
+        list={list}
+        label="Events"
+        caption="Events, newest first"
+        columns={['Received', 'Type', 'Name', 'User', 'Status']}
+        empty="No event matches these filters."
+      >
+        {(node) => (
+          <tr key={node.id}>
+            <td>
+              <a href={`#/events/${encodeURIComponent(node.id)}`}>{formatTime(node.receivedAt)}</a>
+            </td>
+            <td>{node.type}</td>
+            <td class="mono">{node.name ?? '—'}</td>
+            <td class="mono">{node.userId ?? node.anonymousId ?? '—'}</td>
+            <td>
+              <Badge status={node.status} />
+              {node.status === 'UNMAPPED' && node.type === 'TRACK' && (
+                <>
+                  {' '}
+                  <a href={`#/events/${encodeURIComponent(node.id)}`} aria-label={`Map ${node.name ?? 'this event'}`}>
+                    Map
+                  </a>
+                </>
+              )}
+            </td>
+          </tr>
+        )}
+      </ConnectionTable>
     </section>
   );
 }

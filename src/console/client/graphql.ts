@@ -254,3 +254,17 @@ export const PROFILE = graphql(`
     }
   }
 `);
+
+/** Every published version of a workflow, newest first (the workflow editor's Versions list). */
+export const WORKFLOW_VERSIONS = graphql(`
+  query ConsoleWorkflowVersions($id: ID!) {
+    workflow(id: $id) {
+      id
+      versions {
+        version
+        definition
+        publishedAt
+      }
+    }
+  }
+`);

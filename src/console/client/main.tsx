@@ -4,7 +4,8 @@
  * (`?userId=`), `#/messages/<id>`, `#/profiles`, `#/profiles/<userId>`, `#/templates`, `#/templates/<id>` and
  * `#/templates/new` (`?event=` from a Map panel: prefilled for that event name, and it maps the name once published),
  * `#/workflows`, `#/workflows/<id>`, `#/workflows/new`, `#/runs` (`?workflowKey=`), `#/runs/<id>`, `#/routing`,
- * `#/providers`, `#/topics`, `#/api-keys`.
+ * `#/providers`, `#/topics`, `#/api-keys`. Before following a hash change the router asks the pages with unsaved
+ * edits (unsaved.ts): declined, the address goes back and the page stays.
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -22,6 +23,7 @@ import { TopicsPage } from './topics';
 import { ApiKeysPage } from './api-keys';
 import { RunPage, RunsPage } from './runs';
 import { ErrorBox, PageTitle } from './ui';
+import { confirmLeave, unsavedMessage } from './unsaved';
 import { WorkflowEditorPage } from './workflow-editor';
 import { WorkflowsPage } from './workflows';
 import './console.css';
@@ -76,7 +78,15 @@ function parseRoute(hash: string): Route {
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
   useEffect(() => {
-    const onHash = () => setRoute(parseRoute(location.hash));
+    const onHash = (e: HashChangeEvent) => {
+      // A page with unsaved edits (useUnsavedChanges) may veto the change: put the old address back without a new
+      // history entry (replaceState fires no hashchange) and keep showing the page.
+      if (!confirmLeave(location.hash)) {
+        history.replaceState(history.state, '', e.oldURL);
+        return;
+      }
+      setRoute(parseRoute(location.hash));
+    };
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
@@ -171,7 +181,7 @@ function App() {
             Profiles
           </a>
           <a href="#/templates" aria-current={section === 'templates' ? 'page' : undefined}>
-            Templates and routing
+            Templates
           </a>
           <a
             href="#/workflows"
@@ -193,7 +203,14 @@ function App() {
           </a>
           <a href="/graphql">GraphQL IDE</a>
         </nav>
-        <button type="button" onClick={() => signOut()}>
+        <button
+          type="button"
+          onClick={() => {
+            // signing out forgets the page: a page with unsaved edits asks first
+            const unsaved = unsavedMessage();
+            if (unsaved === null || window.confirm(unsaved)) signOut();
+          }}
+        >
           Sign out
         </button>
       </header>

@@ -1,109 +1,44 @@
-import { useState } from 'preact/hooks';
 import { MESSAGE, MESSAGE_STATUSES, MESSAGES, type VariablesOf } from './graphql';
 import { useInterval, useQuery } from './hooks';
+import { ConnectionTable, FilterField, FilterForm, listPlace, useConnection } from './list';
 import { describe } from './timeline';
-import { Badge, ErrorBox, formatTime, Json, PageTitle, Pager, TableWrap } from './ui';
+import { Badge, ErrorBox, formatTime, Json, PageTitle, TableWrap } from './ui';
 
-const PAGE_SIZE = 25;
-type Filter = NonNullable<VariablesOf<typeof MESSAGES>['filter']>;
-
-const place: { filter: Filter; cursors: (string | null)[] } = { filter: {}, cursors: [null] };
+const place = listPlace<NonNullable<VariablesOf<typeof MESSAGES>['filter']>>({});
 
 export function MessagesPage({ userId }: { userId?: string }) {
   // a link with a user id (from a profile) starts a fresh search for it; otherwise the user's place is kept
-  if (userId !== undefined && place.filter.userId !== userId)
-    Object.assign(place, { filter: { userId }, cursors: [null] });
-  const [filter, setFilter] = useState<Filter>(place.filter);
-  const [draft, setDraft] = useState<Filter>(place.filter);
-  const [cursors, setCursors] = useState(place.cursors);
-  Object.assign(place, { filter, cursors });
-  const after = cursors[cursors.length - 1];
-  const { data, error, reload } = useQuery(
-    MESSAGES,
-    { first: PAGE_SIZE, after, filter },
-    JSON.stringify([filter, after]),
-  );
-  useInterval(() => void reload(), 5000, true);
-  const set = (field: keyof Filter) => (e: Event) => {
-    const value = (e.currentTarget as HTMLInputElement | HTMLSelectElement).value;
-    setDraft({ ...draft, [field]: value === '' ? undefined : value });
-  };
-  const conn = data?.messages;
-
+  const list = useConnection(MESSAGES, { place, select: (d) => d.messages, start: { userId } });
   return (
     <section>
       <PageTitle>Messages</PageTitle>
-      <form
-        class="filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilter(draft);
-          setCursors([null]);
-        }}
+      <FilterForm onApply={list.apply}>
+        <FilterField list={list} name="status" label="Status" options={MESSAGE_STATUSES} />
+        <FilterField list={list} name="userId" label="User id" />
+        <FilterField list={list} name="eventName" label="Event name" />
+      </FilterForm>
+      <ConnectionTable
+        list={list}
+        label="Messages"
+        caption="Messages, newest first"
+        columns={['Created', 'User', 'Template', 'Event', 'Channel', 'Status']}
+        empty="No message matches these filters."
       >
-        <label>
-          Status
-          <select name="status" value={draft.status ?? ''} onChange={set('status')}>
-            <option value="">Any</option>
-            {MESSAGE_STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          User id
-          <input name="userId" value={draft.userId ?? ''} onInput={set('userId')} />
-        </label>
-        <label>
-          Event name
-          <input name="eventName" value={draft.eventName ?? ''} onInput={set('eventName')} />
-        </label>
-        <button type="submit" class="primary">
-          Apply filters
-        </button>
-      </form>
-      <ErrorBox message={error} />
-      {conn && conn.edges.length === 0 && <p class="muted">No message matches these filters.</p>}
-      {conn && conn.edges.length > 0 && (
-        <TableWrap label="Messages">
-          <table>
-            <caption class="sr-only">Messages, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Created</th>
-                <th scope="col">User</th>
-                <th scope="col">Template</th>
-                <th scope="col">Event</th>
-                <th scope="col">Channel</th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {conn.edges.map(({ node }) => (
-                <tr key={node.id}>
-                  <td>
-                    <a href={`#/messages/${encodeURIComponent(node.id)}`}>{formatTime(node.createdAt)}</a>
-                  </td>
-                  <td class="mono">{node.userId}</td>
-                  <td class="mono">{node.template?.key ?? '—'}</td>
-                  <td class="mono">{node.eventName ?? '—'}</td>
-                  <td>{node.channel ?? '—'}</td>
-                  <td>
-                    <Badge status={node.status} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
-      <Pager
-        page={cursors.length - 1}
-        hasNext={Boolean(conn?.pageInfo.hasNextPage)}
-        onFirst={() => setCursors([null])}
-        onPrev={() => setCursors(cursors.slice(0, -1))}
-        onNext={() => conn?.pageInfo.endCursor && setCursors([...cursors, conn.pageInfo.endCursor])}
-      />
+        {(node) => (
+          <tr key={node.id}>
+            <td>
+              <a href={`#/messages/${encodeURIComponent(node.id)}`}>{formatTime(node.createdAt)}</a>
+            </td>
+            <td class="mono">{node.userId}</td>
+            <td class="mono">{node.template?.key ?? '—'}</td>
+            <td class="mono">{node.eventName ?? '—'}</td>
+            <td>{node.channel ?? '—'}</td>
+            <td>
+              <Badge status={node.status} />
+            </td>
+          </tr>
+        )}
+      </ConnectionTable>
     </section>
   );
 }

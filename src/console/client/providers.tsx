@@ -7,7 +7,8 @@ import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage, request } from './api';
 import { graphql, type ResultOf } from './graphql';
 import { useQuery } from './hooks';
-import { CopyButton, ErrorBox, PageTitle, TableWrap } from './ui';
+import { ActionNotes, ConfirmButton, DataTable, useAction } from './list';
+import { CopyButton, ErrorBox, PageTitle } from './ui';
 
 export const PROVIDERS_PAGE = graphql(`
   query ConsoleProviders {
@@ -326,24 +327,12 @@ function ProviderForm(props: {
 export function ProvidersPage() {
   const page = useQuery(PROVIDERS_PAGE, {}, 'providers');
   const [editing, setEditing] = useState<Config | 'new' | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const providers = page.data?.providers ?? [];
-
-  const remove = async (id: string) => {
-    setBusy(true);
-    setActionError(null);
-    setConfirming(null);
-    try {
+  const action = useAction();
+  const remove = (id: string) =>
+    action.run(async () => {
       await request(DELETE_PROVIDER, { id });
       await page.reload();
-    } catch (err) {
-      setActionError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <section>
@@ -353,7 +342,7 @@ export function ProvidersPage() {
         only ever shown as {MASK}.
       </p>
       <ErrorBox message={page.error} />
-      <ErrorBox message={actionError} />
+      <ActionNotes action={action} />
       {page.data && editing === null && (
         <p>
           <button type="button" class="primary" onClick={() => setEditing('new')}>
@@ -372,81 +361,50 @@ export function ProvidersPage() {
           }}
         />
       )}
-      {page.data && providers.length === 0 && <p class="muted">No provider configured yet.</p>}
-      {providers.length > 0 && (
-        <TableWrap label="Provider configurations">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Channel</th>
-                <th scope="col">Plugin</th>
-                <th scope="col">Priority</th>
-                <th scope="col">Enabled</th>
-                <th scope="col">Settings</th>
-                <th scope="col">Callback URL</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {providers.map((p) => (
-                <tr key={p.id}>
-                  <td>{p.channel}</td>
-                  <td>{p.provider}</td>
-                  <td>{p.priority}</td>
-                  <td>{p.enabled ? 'yes' : 'no'}</td>
-                  <td class="mono">
-                    {Object.entries(p.config)
-                      .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
-                      .join(', ') || '—'}
-                  </td>
-                  <td>
-                    {p.callbackUrl ? (
-                      <span class="row-actions">
-                        <code class="mono callback-url">{p.callbackUrl}</code>
-                        <CopyButton
-                          text={p.callbackUrl}
-                          label={`Copy the callback URL of ${p.provider} ${p.channel}`}
-                        />
-                      </span>
-                    ) : (
-                      <span class="muted">none</span>
-                    )}
-                  </td>
-                  <td>
-                    <span class="row-actions">
-                      <button
-                        type="button"
-                        onClick={() => setEditing(p)}
-                        aria-label={`Edit ${p.provider} ${p.channel}`}
-                      >
-                        Edit
-                      </button>
-                      {confirming === p.id ? (
-                        <>
-                          <button type="button" class="danger" disabled={busy} onClick={() => remove(p.id)}>
-                            Confirm delete
-                          </button>
-                          <button type="button" onClick={() => setConfirming(null)}>
-                            Cancel
-                          </button>
-                        </>
-                      ) : (
-                        <button
-                          type="button"
-                          onClick={() => setConfirming(p.id)}
-                          aria-label={`Delete ${p.provider} ${p.channel}`}
-                        >
-                          Delete
-                        </button>
-                      )}
-                    </span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
+      <DataTable
+        label="Provider configurations"
+        columns={['Channel', 'Plugin', 'Priority', 'Enabled', 'Settings', 'Callback URL', 'Actions']}
+        rows={page.data?.providers}
+        loading={page.loading}
+        empty="No provider configured yet."
+      >
+        {(p) => (
+          <tr key={p.id}>
+            <td>{p.channel}</td>
+            <td>{p.provider}</td>
+            <td>{p.priority}</td>
+            <td>{p.enabled ? 'yes' : 'no'}</td>
+            <td class="mono">
+              {Object.entries(p.config)
+                .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+                .join(', ') || '—'}
+            </td>
+            <td>
+              {p.callbackUrl ? (
+                <span class="row-actions">
+                  <code class="mono callback-url">{p.callbackUrl}</code>
+                  <CopyButton text={p.callbackUrl} label={`Copy the callback URL of ${p.provider} ${p.channel}`} />
+                </span>
+              ) : (
+                <span class="muted">none</span>
+              )}
+            </td>
+            <td>
+              <span class="row-actions">
+                <button type="button" onClick={() => setEditing(p)} aria-label={`Edit ${p.provider} ${p.channel}`}>
+                  Edit
+                </button>
+                <ConfirmButton
+                  verb="Delete"
+                  what={`${p.provider} ${p.channel}`}
+                  busy={action.busy}
+                  onConfirm={() => void remove(p.id)}
+                />
+              </span>
+            </td>
+          </tr>
+        )}
+      </DataTable>
     </section>
   );
 }

@@ -6,10 +6,13 @@
  */
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, errorMessage, request } from './api';
+import { ConditionEditor } from './condition-editor';
+import { describeCondition, OPERATOR_WORDS, type Json } from './condition-tree';
 import { graphql, type ResultOf } from './graphql';
 import type { introspection } from './graphql-env.d.ts';
 import { useQuery } from './hooks';
 import { Badge, ErrorBox, PageTitle, TableWrap } from './ui';
+import { useUnsavedChanges } from './unsaved';
 
 type EnumValues<Name extends keyof introspection['types']> = introspection['types'][Name] extends {
   enumValues: infer V;
@@ -114,51 +117,7 @@ function inputOf(rule: Rule, changes: Partial<Rule> = {}) {
   };
 }
 
-const OP_WORDS: Record<string, string> = {
-  EQ: 'equals',
-  NEQ: 'does not equal',
-  GT: 'is greater than',
-  GTE: 'is at least',
-  LT: 'is less than',
-  LTE: 'is at most',
-  IN: 'is one of',
-  NOT_IN: 'is none of',
-  INCLUDES: 'includes',
-  EXISTS: 'exists',
-  NOT_EXISTS: 'does not exist',
-  STARTS_WITH: 'starts with',
-  ENDS_WITH: 'ends with',
-  IS_BEFORE: 'is before',
-  IS_AFTER: 'is after',
-};
-
 const show = (v: unknown) => JSON.stringify(v);
-
-/** A condition tree in plain words, e.g. `data.total is greater than 100 and profile.plan equals "pro"`. */
-export function describeCondition(when: unknown): string {
-  if (when == null) return 'always';
-  const node = when as Record<string, unknown>;
-  if (Array.isArray(node.all)) return node.all.map((c) => `(${describeCondition(c)})`).join(' and ') || 'always';
-  if (Array.isArray(node.any)) return node.any.map((c) => `(${describeCondition(c)})`).join(' or ') || 'never';
-  if (node.not !== undefined) return `not (${describeCondition(node.not)})`;
-  if (typeof node.path === 'string') {
-    const op = OP_WORDS[String(node.op)] ?? String(node.op);
-    return node.op === 'EXISTS' || node.op === 'NOT_EXISTS'
-      ? `${node.path} ${op}`
-      : `${node.path} ${op} ${show(node.value)}`;
-  }
-  return show(when);
-}
-
-/** The typed condition in plain words, or why it cannot be read yet. */
-function readable(text: string): string {
-  if (!text.trim()) return 'always holds';
-  try {
-    return describeCondition(JSON.parse(text));
-  } catch {
-    return '(not valid JSON yet)';
-  }
-}
 
 function describeDecision(rule: Pick<Rule, 'action' | 'method' | 'channels'>): string {
   if (rule.action === 'SUPPRESS') return 'Suppress (the message is not sent)';
@@ -374,27 +333,28 @@ function RuleForm(props: {
   const [method, setMethod] = useState<RoutingMethod>(r?.method ?? 'SINGLE');
   const [channels, setChannels] = useState<Channel[]>(r?.channels ?? []);
   const [enabled, setEnabled] = useState(r?.enabled ?? true);
-  const [when, setWhen] = useState(r?.when ? JSON.stringify(r.when, null, 2) : '');
+  const [when, setWhen] = useState<Json | null>((r?.when as Json | undefined) ?? null);
+  // something typed in the condition that is not in the tree yet (invalid JSON, a value that is not a number)
+  const [whenProblem, setWhenProblem] = useState<string | null>(null);
+  const [whenPointer, setWhenPointer] = useState<string | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const title = useRef<HTMLHeadingElement>(null);
   // the form takes the focus when it opens (New rule / Edit), so keyboard users land in it
   useLayoutEffect(() => title.current?.focus(), []);
+  const snapshot = JSON.stringify([name, templateId, priority, action, method, channels, enabled, when]);
+  const initial = useRef(snapshot);
+  useUnsavedChanges(
+    snapshot !== initial.current || whenProblem !== null,
+    'This routing rule has unsaved changes. Leave this page?',
+  );
 
   const save = async (e: Event) => {
     e.preventDefault();
     const found: Record<string, string> = {};
-    let tree: Record<string, unknown> | null = null;
-    if (when.trim()) {
-      try {
-        const parsed: unknown = JSON.parse(when);
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-          found.when = 'The condition must be a JSON object.';
-        else tree = parsed as Record<string, unknown>;
-      } catch (err) {
-        found.when = `Not valid JSON: ${errorMessage(err)}`;
-      }
-    }
+    const tree = when as Record<string, unknown> | null;
+    if (whenProblem) found.when = `The condition is not saved as typed: ${whenProblem}`;
+    setWhenPointer(null);
     const prio = Number(priority);
     if (!Number.isInteger(prio)) found.priority = 'The priority must be a whole number.';
     setErrors(found);
@@ -417,6 +377,7 @@ function RuleForm(props: {
     } catch (err) {
       const message = errorMessage(err);
       setErrors({ [fieldOf(err, message)]: message });
+      if (err instanceof ApiError && typeof err.details.pointer === 'string') setWhenPointer(err.details.pointer);
     } finally {
       setBusy(false);
     }
@@ -530,28 +491,25 @@ function RuleForm(props: {
           />
           Enabled
         </label>
-        <label>
-          Condition (JSON; empty: always holds)
-          <textarea
-            name="when"
-            rows={8}
-            spellcheck={false}
-            class="mono"
-            value={when}
-            aria-invalid={errors.when ? true : undefined}
-            aria-describedby={['rule-when-help', described('when')].filter(Boolean).join(' ')}
-            onInput={(e) => setWhen(e.currentTarget.value)}
-          />
-        </label>
+        <ConditionEditor
+          id="rule-when"
+          legend="Condition (none: always holds)"
+          value={when}
+          onChange={(tree) => {
+            setWhen(tree);
+            if (errors.when) setErrors(({ when: _when, ...rest }) => rest);
+          }}
+          onProblem={setWhenProblem}
+          error={errors.when ? { message: errors.when, pointer: whenPointer } : null}
+        />
         <p id="rule-when-help" class="muted">
-          A tree of <code>all</code> / <code>any</code> / <code>not</code> over{' '}
+          A tree of <code>all</code> / <code>any</code> / <code>not</code> over comparisons such as{' '}
           <code>{'{"path": "data.total", "op": "GT", "value": 100}'}</code>; paths start at <code>data</code>,{' '}
           <code>profile</code> or <code>event</code>.
         </p>
         <p class="muted" aria-live="polite">
-          Reads: {readable(when)}
+          Reads: {describeCondition(when)}
         </p>
-        <FieldError id="rule-when-error" message={errors.when} />
         <FieldError id="rule-form-error" message={errors.form} />
         <div class="row-actions">
           <button type="submit" class="primary" disabled={busy}>
@@ -584,7 +542,7 @@ interface Evaluated {
 
 /** One evaluated leaf in plain words: `data.total is greater than 100 — it is 500: yes`. */
 function describeTrace(t: Evaluated['trace'][number]): string {
-  const op = OP_WORDS[t.op] ?? t.op;
+  const op = OPERATOR_WORDS[t.op as keyof typeof OPERATOR_WORDS] ?? t.op;
   const expected = t.op === 'EXISTS' || t.op === 'NOT_EXISTS' ? '' : ` ${show(t.expected)}`;
   const actual = t.found ? `it is ${show(t.actual)}` : 'it is missing';
   return `${t.path} ${op}${expected} — ${actual}: ${t.result ? 'yes' : 'no'}`;

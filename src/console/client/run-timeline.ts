@@ -84,9 +84,9 @@ export function describeRun(type: string, d: Detail): string {
     case 'EXITED':
       return `Step “${d.ref}” ended the run: its condition held (${conditions(d.trace, true)}).`;
     case 'CANCELLED':
-      return d.by === 'event'
-        ? `Cancelled by event “${d.eventName ?? d.eventId}” with cancel key “${d.cancelKey}”.`
-        : `Cancelled by cancelRuns with cancel key “${d.cancelKey}”.`;
+      if (d.by === 'event') return `Cancelled by event “${d.eventName ?? d.eventId}” with cancel key “${d.cancelKey}”.`;
+      if (d.by === 'cancelRun') return 'Cancelled by hand (cancelRun), this run alone.';
+      return `Cancelled by cancelRuns with cancel key “${d.cancelKey}”.`;
     case 'FAILED':
       return `Failed${d.ref ? ` at step “${d.ref}”` : ''}: ${d.reason} — ${String(d.message).replace(/\.$/, '')}.`;
     case 'COMPLETED':

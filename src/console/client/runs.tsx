@@ -1,9 +1,19 @@
 import { useState } from 'preact/hooks';
-import { errorMessage, request } from './api';
+import { ApiError, errorMessage, request } from './api';
 import { useInterval, useQuery } from './hooks';
 import { describeRun } from './run-timeline';
 import { Badge, ErrorBox, formatTime, Json, PageTitle, Pager, TableWrap } from './ui';
-import { CANCEL_RUNS, RUN_STATUSES, WORKFLOW_RUN, WORKFLOW_RUNS, type WorkflowRunStatus } from './workflow-graphql';
+import {
+  CANCEL_RUN,
+  CANCEL_RUNS,
+  MAP_CANCEL,
+  RUN_STATUSES,
+  TRIGGER_RUN,
+  WORKFLOW_RUN,
+  WORKFLOW_RUNS,
+  WORKFLOWS,
+  type WorkflowRunStatus,
+} from './workflow-graphql';
 
 const PAGE_SIZE = 25;
 interface Filter {
@@ -99,6 +109,279 @@ function CancelRuns(props: { workflowKey?: string; cancelKey?: string; onDone: (
   );
 }
 
+function FieldError({ id, message }: { id: string; message: string | null | undefined }) {
+  if (!message) return null;
+  return (
+    <p id={id} class="field-error" role="alert">
+      {message}
+    </p>
+  );
+}
+
+type Workflows = { id: string; key: string; name: string; publishedVersion: number | null }[];
+
+/** Starts a run for one user with sample data (`trigger`), and lists the runs started here, linked to their pages. */
+function TriggerRun(props: { workflows: Workflows; workflowKey?: string; onDone: () => void }) {
+  const [workflowKey, setWorkflowKey] = useState(props.workflowKey ?? '');
+  const [userId, setUserId] = useState('');
+  const [data, setData] = useState('{}');
+  const [cancelKey, setCancelKey] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const [started, setStarted] = useState<{ id: string; status: string; userId: string; workflow: string }[]>([]);
+  const key = workflowKey || props.workflows[0]?.key || '';
+  const go = async (e: Event) => {
+    e.preventDefault();
+    const found: Record<string, string> = {};
+    let parsed: Record<string, unknown> = {};
+    try {
+      const value: unknown = data.trim() ? JSON.parse(data) : {};
+      if (!value || typeof value !== 'object' || Array.isArray(value)) found.data = 'The data must be a JSON object.';
+      else parsed = value as Record<string, unknown>;
+    } catch (err) {
+      found.data = `Not valid JSON: ${errorMessage(err)}`;
+    }
+    if (!key) found.workflowKey = 'Choose a workflow.';
+    if (!userId.trim()) found.userId = 'Enter the user id to run it for.';
+    setErrors(found);
+    if (Object.keys(found).length) return;
+    setBusy(true);
+    try {
+      const res = await request(TRIGGER_RUN, {
+        input: { workflowKey: key, userId: userId.trim(), data: parsed, cancelKey: cancelKey.trim() || null },
+      });
+      const run = res.trigger;
+      setStarted((all) => [
+        { id: run.id, status: run.status, userId: run.userId, workflow: run.workflow.key },
+        ...all.filter((r) => r.id !== run.id),
+      ]);
+      props.onDone();
+    } catch (err) {
+      const field = err instanceof ApiError && typeof err.details.field === 'string' ? err.details.field : 'form';
+      setErrors({
+        [['userId', 'data', 'cancelKey', 'workflowKey'].includes(field) ? field : 'form']: errorMessage(err),
+      });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const described = (f: string) => (errors[f] ? `trigger-${f}-error` : undefined);
+  return (
+    <section class="panel" aria-labelledby="trigger-title">
+      <h2 id="trigger-title">Trigger a run</h2>
+      <p class="muted">Starts a run of the workflow's published version for one user with this data (trigger).</p>
+      <form class="filters" onSubmit={go} noValidate>
+        <label>
+          Workflow
+          <select
+            name="triggerWorkflow"
+            value={key}
+            aria-describedby={described('workflowKey')}
+            onChange={(e) => setWorkflowKey(e.currentTarget.value)}
+          >
+            {props.workflows.length === 0 && <option value="">No workflow</option>}
+            {props.workflows.map((w) => (
+              <option key={w.id} value={w.key}>
+                {w.name} ({w.key}){w.publishedVersion == null ? ' — not published' : ''}
+              </option>
+            ))}
+          </select>
+          <FieldError id="trigger-workflowKey-error" message={errors.workflowKey} />
+        </label>
+        <label>
+          User id
+          <input
+            name="triggerUserId"
+            value={userId}
+            aria-invalid={errors.userId ? true : undefined}
+            aria-describedby={described('userId')}
+            onInput={(e) => setUserId(e.currentTarget.value)}
+          />
+          <FieldError id="trigger-userId-error" message={errors.userId} />
+        </label>
+        <label>
+          Cancel key (optional)
+          <input
+            name="triggerCancelKey"
+            value={cancelKey}
+            aria-invalid={errors.cancelKey ? true : undefined}
+            aria-describedby={described('cancelKey')}
+            onInput={(e) => setCancelKey(e.currentTarget.value)}
+          />
+          <FieldError id="trigger-cancelKey-error" message={errors.cancelKey} />
+        </label>
+        <label class="grow">
+          Data (JSON)
+          <textarea
+            name="triggerData"
+            rows={3}
+            class="mono"
+            spellcheck={false}
+            value={data}
+            aria-invalid={errors.data ? true : undefined}
+            aria-describedby={described('data')}
+            onInput={(e) => setData(e.currentTarget.value)}
+          />
+          <FieldError id="trigger-data-error" message={errors.data} />
+        </label>
+        <button type="submit" class="primary" disabled={busy}>
+          Trigger
+        </button>
+      </form>
+      <FieldError id="trigger-form-error" message={errors.form} />
+      <div role="status">
+        {started.length > 0 && (
+          <ul aria-label="Runs started here">
+            {started.map((r) => (
+              <li key={r.id}>
+                <a href={`#/runs/${encodeURIComponent(r.id)}`}>
+                  Run {r.id} of {r.workflow} for {r.userId}
+                </a>{' '}
+                <Badge status={r.status} />
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    </section>
+  );
+}
+
+/** Makes an event cancel its user's runs whose cancel key equals the event's value at a path (mapCancel). */
+function MapCancel(props: { workflows: Workflows; workflowKey?: string }) {
+  const [workflowKey, setWorkflowKey] = useState(props.workflowKey ?? '');
+  const [eventName, setEventName] = useState('');
+  const [keyPath, setKeyPath] = useState('data.');
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const workflow = props.workflows.find((w) => w.key === workflowKey) ?? props.workflows[0];
+  const go = async (e: Event) => {
+    e.preventDefault();
+    setDone(null);
+    if (!workflow) return setError('Choose a workflow.');
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await request(MAP_CANCEL, {
+        eventName: eventName.trim(),
+        keyPath: keyPath.trim(),
+        workflowId: workflow.id,
+      });
+      setDone(
+        `${res.mapCancel.eventName} now cancels runs of ${workflow.key} whose cancel key is its ${res.mapCancel.keyPath}.`,
+      );
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="panel" aria-labelledby="map-cancel-title">
+      <h2 id="map-cancel-title">Cancel on event</h2>
+      <p class="muted">
+        An event of this name cancels its own user's RUNNING or WAITING runs of the workflow whose cancel key equals the
+        event's value at the key path (mapCancel).
+      </p>
+      <form class="filters" onSubmit={go}>
+        <label>
+          Workflow
+          <select
+            name="mapCancelWorkflow"
+            value={workflow?.key ?? ''}
+            onChange={(e) => setWorkflowKey(e.currentTarget.value)}
+          >
+            {props.workflows.map((w) => (
+              <option key={w.id} value={w.key}>
+                {w.name} ({w.key})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Event name
+          <input
+            name="mapCancelEvent"
+            required
+            value={eventName}
+            placeholder="Segment-TrackEvent:Order Completed"
+            aria-describedby={error ? 'map-cancel-error' : undefined}
+            onInput={(e) => setEventName(e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Key path
+          <input
+            name="mapCancelKeyPath"
+            required
+            value={keyPath}
+            class="mono"
+            aria-describedby={error ? 'map-cancel-error' : undefined}
+            onInput={(e) => setKeyPath(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={busy}>
+          Map cancel
+        </button>
+      </form>
+      <FieldError id="map-cancel-error" message={error} />
+      {done && (
+        <p class="ok" role="status">
+          {done}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** Cancels one RUNNING or WAITING run (cancelRun), after a confirm. */
+function CancelRun(props: { id: string; label?: string; onDone: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const go = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await request(CANCEL_RUN, { id: props.id });
+      setConfirming(false);
+      props.onDone();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span class="row-actions">
+      {confirming ? (
+        <span role="group" aria-label={`Cancel run ${props.label ?? ''}?`}>
+          <button type="button" class="danger" disabled={busy} onClick={go}>
+            Yes, cancel this run
+          </button>{' '}
+          <button type="button" onClick={() => setConfirming(false)}>
+            Keep it
+          </button>
+        </span>
+      ) : (
+        <button
+          type="button"
+          aria-label={props.label ? `Cancel run ${props.label}` : undefined}
+          onClick={() => setConfirming(true)}
+        >
+          Cancel run
+        </button>
+      )}
+      {error && (
+        <span class="field-error" role="alert">
+          {error}
+        </span>
+      )}
+    </span>
+  );
+}
+
 /** Workflow runs, newest first: filter by workflow, status and user, cursor paging. */
 export function RunsPage({ workflowKey }: { workflowKey?: string }) {
   if (workflowKey !== undefined && place.filter.workflowKey !== workflowKey)
@@ -114,6 +397,7 @@ export function RunsPage({ workflowKey }: { workflowKey?: string }) {
     JSON.stringify([filter, after]),
   );
   useInterval(() => void reload(), 5000, true);
+  const workflows = useQuery(WORKFLOWS, {}, 'workflows');
   const set = (field: keyof Filter) => (e: Event) => {
     const value = (e.currentTarget as HTMLInputElement | HTMLSelectElement).value;
     setDraft({ ...draft, [field]: value === '' ? undefined : value });
@@ -168,6 +452,7 @@ export function RunsPage({ workflowKey }: { workflowKey?: string }) {
                 <th scope="col">Status</th>
                 <th scope="col">Step</th>
                 <th scope="col">Resumes</th>
+                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
@@ -183,6 +468,15 @@ export function RunsPage({ workflowKey }: { workflowKey?: string }) {
                   </td>
                   <td class="mono">{node.step ?? '—'}</td>
                   <td>{node.status === 'WAITING' ? formatTime(node.resumeAt) : '—'}</td>
+                  <td>
+                    {LIVE.has(node.status) && (
+                      <CancelRun
+                        id={node.id}
+                        label={`of ${node.workflow.key} for ${node.userId} started ${formatTime(node.createdAt)}`}
+                        onDone={() => void reload()}
+                      />
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -196,7 +490,16 @@ export function RunsPage({ workflowKey }: { workflowKey?: string }) {
         onPrev={() => setCursors(cursors.slice(0, -1))}
         onNext={() => conn?.pageInfo.endCursor && setCursors([...cursors, conn.pageInfo.endCursor])}
       />
+      <ErrorBox message={workflows.error} />
+      {workflows.data && (
+        <TriggerRun
+          workflows={workflows.data.workflows}
+          workflowKey={filter.workflowKey}
+          onDone={() => void reload()}
+        />
+      )}
       <CancelRuns workflowKey={filter.workflowKey} onDone={() => void reload()} />
+      {workflows.data && <MapCancel workflows={workflows.data.workflows} workflowKey={filter.workflowKey} />}
     </section>
   );
 }
@@ -222,6 +525,12 @@ export function RunPage({ id }: { id: string }) {
             <dd>
               <Badge status={run.status} />
               {run.reason ? ` ${run.reason}` : ''}
+              {LIVE.has(run.status) && (
+                <>
+                  {' '}
+                  <CancelRun id={run.id} onDone={() => void reload()} />
+                </>
+              )}
             </dd>
             <dt>Step</dt>
             <dd class="mono">{run.step ?? '—'}</dd>

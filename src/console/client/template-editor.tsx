@@ -4,15 +4,17 @@ import { ApiError, errorMessage, request } from './api';
 import { MapPanel } from './events';
 import type { ResultOf } from './graphql';
 import { useQuery } from './hooks';
+import { useUnsavedChanges } from './unsaved';
 import {
   CREATE_TEMPLATE,
   LATEST_EVENT,
   PREVIEW_TEMPLATE,
   PUBLISH_TEMPLATE,
   TEMPLATE_EDITOR,
+  TEMPLATE_VERSIONS,
   UPDATE_TEMPLATE,
 } from './template-queries';
-import { Badge, ErrorBox, Json, PageTitle } from './ui';
+import { Badge, ErrorBox, formatTime, PageTitle, VersionPicker, VersionView } from './ui';
 
 type Loaded = ResultOf<typeof TEMPLATE_EDITOR>;
 type Saved = ResultOf<typeof CREATE_TEMPLATE>['createTemplate'];
@@ -86,6 +88,11 @@ function contentToSend(channels: Channel[], content: Content, forPreview = false
     out[lower(channel)] = entry;
   }
   return out;
+}
+
+/** The form's values as what would be saved, to compare with what was last loaded or saved. */
+function signatureOf(key: string, name: string, channels: Channel[], topic: string, content: Content): string {
+  return JSON.stringify([key.trim(), name.trim(), channels, topic, contentToSend(channels, content)]);
 }
 
 /** `Segment-TrackEvent:Order Shipped` → `order-shipped`, a valid template key. */
@@ -202,7 +209,12 @@ function Editor({ data, eventName }: { data: Loaded; eventName?: string }) {
     hasUnpublishedChanges: t?.hasUnpublishedChanges ?? true,
     published: t?.published ?? null,
   });
-  const [dirty, setDirty] = useState(t === null);
+  // what was last loaded or saved, to tell whether the form holds unsaved edits
+  const formSignature = () => signatureOf(key, name, channels, topic, content);
+  const [savedSignature, setSavedSignature] = useState(formSignature);
+  const changed = formSignature() !== savedSignature;
+  const dirty = templateId === null || changed;
+  useUnsavedChanges(changed);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<FieldError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -245,7 +257,6 @@ function Editor({ data, eventName }: { data: Loaded; eventName?: string }) {
   }, [mappedName]);
 
   const edit = () => {
-    setDirty(true);
     setNotice(null);
     setJustPublished(false);
   };
@@ -273,6 +284,7 @@ function Editor({ data, eventName }: { data: Loaded; eventName?: string }) {
   const save = async (): Promise<string | null> => {
     setError(null);
     const body = contentToSend(channels, content);
+    const signature = formSignature();
     try {
       let result: Saved;
       if (templateId === null) {
@@ -300,7 +312,7 @@ function Editor({ data, eventName }: { data: Loaded; eventName?: string }) {
       }
       loadedChannels.current = Object.keys(body);
       setSaved(result);
-      setDirty(false);
+      setSavedSignature(signature);
       return result.id;
     } catch (err) {
       setError({ field: errorField(err), message: errorMessage(err) });
@@ -326,6 +338,42 @@ function Editor({ data, eventName }: { data: Loaded; eventName?: string }) {
       setSaved(result);
       setNotice(`Published version ${result.publishedVersion}.`);
       setJustPublished(true);
+    } catch (err) {
+      setError({ field: errorField(err), message: errorMessage(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  /** Copies a published version's channels, content and topic into the draft and saves it (it does not publish). */
+  const restore = async (v: TemplateVersion) => {
+    if (templateId === null) return;
+    if (changed && !window.confirm(`Restoring version ${v.version} replaces your unsaved changes. Restore it?`)) return;
+    const nextChannels = v.channels;
+    const nextContent = contentFromDraft(v.content);
+    const nextTopic = v.topic ?? '';
+    setChannels(nextChannels);
+    setContent(nextContent);
+    setTopic(nextTopic);
+    setBusy(true);
+    setNotice(null);
+    setError(null);
+    setJustPublished(false);
+    try {
+      const body = v.content as Record<string, unknown>;
+      const removed = Object.fromEntries(
+        loadedChannels.current.filter((k) => !(k in body)).map((k) => [k, null] as const),
+      );
+      const result = (
+        await request(UPDATE_TEMPLATE, {
+          id: templateId,
+          input: { channels: nextChannels, content: { ...body, ...removed }, topic: nextTopic },
+        })
+      ).updateTemplate;
+      loadedChannels.current = Object.keys(body);
+      setSaved(result);
+      setSavedSignature(signatureOf(key, name, nextChannels, nextTopic, nextContent));
+      setNotice(`Version ${v.version} restored into the draft (not published).`);
     } catch (err) {
       setError({ field: errorField(err), message: errorMessage(err) });
     } finally {
@@ -495,7 +543,6 @@ function Editor({ data, eventName }: { data: Loaded; eventName?: string }) {
               {notice}
             </span>
           </div>
-          <Versions saved={saved} dirty={dirty} />
         </form>
         <Preview
           channels={channels}
@@ -514,6 +561,15 @@ function Editor({ data, eventName }: { data: Loaded; eventName?: string }) {
           }}
         />
       </div>
+      <Versions
+        templateId={templateId}
+        saved={saved}
+        dirty={dirty}
+        busy={busy}
+        userId={userId}
+        sample={sample}
+        onRestore={restore}
+      />
       {justPublished && eventName && templateId && (
         <MapPanel
           key={templateId}
@@ -536,39 +592,178 @@ function isShown(field: string, channels: Channel[]): boolean {
   return Boolean(c && (!name || FIELDS[c].some((f) => f.name === name)));
 }
 
-function Versions({
-  saved,
-  dirty,
-}: {
-  saved: Pick<Saved, 'publishedVersion' | 'hasUnpublishedChanges' | 'published'>;
+type TemplateVersion = NonNullable<ResultOf<typeof TEMPLATE_VERSIONS>['template']>['versions'][number];
+
+/**
+ * Which version messages use and whether the draft differs from it; the published versions, newest first: one opens
+ * read-only with its preview (over the editor's profile and sample data) and can be restored into the draft.
+ */
+function Versions(props: {
+  templateId: string | null;
+  saved: Pick<Saved, 'publishedVersion' | 'hasUnpublishedChanges'>;
   dirty: boolean;
+  busy: boolean;
+  userId: string;
+  sample: string;
+  onRestore: (v: TemplateVersion) => Promise<void>;
 }) {
+  const { saved, templateId, ...view } = props;
   return (
-    <section class="versions" aria-labelledby="versions-title">
+    <section class="versions panel" aria-labelledby="versions-title">
       <h2 id="versions-title">Versions</h2>
       {saved.publishedVersion == null ? (
         <p>
           <Badge status="DRAFT" /> Not published yet: messages use only published versions.
         </p>
       ) : (
-        <>
-          <p>
-            <Badge status="PUBLISHED" /> Version {saved.publishedVersion} is what messages use.{' '}
-            {dirty
-              ? 'You have unsaved changes.'
-              : saved.hasUnpublishedChanges
-                ? 'The saved draft differs from it: publish to make it version ' + (saved.publishedVersion + 1) + '.'
-                : 'The draft is the same as it.'}
-          </p>
-          {saved.published && (
-            <details>
-              <summary>Content of version {saved.publishedVersion}</summary>
-              <Json value={saved.published} label={`Content of version ${saved.publishedVersion}`} />
-            </details>
-          )}
-        </>
+        <p>
+          <Badge status="PUBLISHED" /> Version {saved.publishedVersion} is what messages use.{' '}
+          {props.dirty
+            ? 'You have unsaved changes.'
+            : saved.hasUnpublishedChanges
+              ? 'The saved draft differs from it: publish to make it version ' + (saved.publishedVersion + 1) + '.'
+              : 'The draft is the same as it.'}
+        </p>
+      )}
+      {templateId !== null && saved.publishedVersion != null && (
+        <VersionList templateId={templateId} current={saved.publishedVersion} {...view} />
       )}
     </section>
+  );
+}
+
+/** The published versions (read again when a new one is published); one opens below the list. */
+function VersionList(props: {
+  templateId: string;
+  current: number;
+  busy: boolean;
+  userId: string;
+  sample: string;
+  onRestore: (v: TemplateVersion) => Promise<void>;
+}) {
+  const { templateId, current, ...view } = props;
+  const [selected, setSelected] = useState<number | null>(null);
+  const loaded = useQuery(TEMPLATE_VERSIONS, { id: templateId }, `${templateId}:${current}`);
+  const versions = loaded.data?.template?.versions ?? [];
+  const shown = versions.find((v) => v.version === selected) ?? null;
+  return (
+    <>
+      <ErrorBox message={loaded.error} />
+      <VersionPicker versions={versions} current={current} selected={selected} onSelect={setSelected} />
+      {shown && <TemplateVersionView key={shown.version} version={shown} {...view} />}
+    </>
+  );
+}
+
+/** One published version, read-only: its channels, topic and content, its preview, and **Restore into draft**. */
+function TemplateVersionView(props: {
+  version: TemplateVersion;
+  busy: boolean;
+  userId: string;
+  sample: string;
+  onRestore: (v: TemplateVersion) => Promise<void>;
+}) {
+  const v = props.version;
+  const content = v.content as Record<string, Record<string, unknown> | undefined>;
+  const [result, setResult] = useState<PreviewResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    let data: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(props.sample || '{}');
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) data = parsed as Record<string, unknown>;
+    } catch {
+      // the editor's sample is being typed: render over no data
+    }
+    request(PREVIEW_TEMPLATE, { content: v.content, data, userId: props.userId.trim() || null })
+      .then((r) => {
+        if (!live) return;
+        setResult(r.previewTemplate);
+        setError(null);
+      })
+      .catch((err) => {
+        if (live) setError(errorMessage(err));
+      });
+    return () => {
+      live = false;
+    };
+  }, [v, props.userId, props.sample]);
+
+  return (
+    <VersionView
+      version={v.version}
+      busy={props.busy}
+      hint="Copies this version into the draft and saves it; publish to send it again."
+      onRestore={() => void props.onRestore(v)}
+    >
+      <p class="muted">
+        Published {formatTime(v.publishedAt)}. Channels: {v.channels.join(', ')}. Topic: {v.topic ?? 'none'}.
+      </p>
+      <div class="editor">
+        <div aria-label={`Content of version ${v.version}`} role="group">
+          {v.channels.map((c) => (
+            <article key={c} class="rendered" aria-label={`${c} content of version ${v.version}`}>
+              <h4>{c}</h4>
+              <dl>
+                {FIELDS[c]
+                  .filter((f) => content[lower(c)]?.[f.name] !== undefined)
+                  .map((f) => {
+                    const text = content[lower(c)]?.[f.name];
+                    return (
+                      <Fragment key={f.name}>
+                        <dt>{f.label}</dt>
+                        <dd class="pre mono">{typeof text === 'string' ? text : JSON.stringify(text, null, 2)}</dd>
+                      </Fragment>
+                    );
+                  })}
+              </dl>
+            </article>
+          ))}
+        </div>
+        <div class="preview" aria-label={`Preview of version ${v.version}`} role="group">
+          {error && <p class="error">Cannot render: {error}</p>}
+          {result ? (
+            <Rendered result={result} label={(c) => `${c} as version ${v.version} renders`} />
+          ) : (
+            !error && <p class="muted">Rendering…</p>
+          )}
+        </div>
+      </div>
+    </VersionView>
+  );
+}
+
+/** Rendered content, one article per channel (a field still a placeholder is left out). */
+function Rendered({
+  result,
+  stale,
+  label = (channel) => `${channel} preview`,
+}: {
+  result: PreviewResult;
+  stale?: boolean;
+  label?: (channel: string) => string;
+}) {
+  return (
+    <div class={stale ? 'stale' : undefined}>
+      {Object.entries(result.rendered).map(([channel, fields]) => (
+        <article key={channel} class="rendered" aria-label={label(channel)}>
+          <h3>{channel.toUpperCase()}</h3>
+          <dl>
+            {Object.entries((fields ?? {}) as Record<string, unknown>)
+              .filter(([, text]) => text !== PLACEHOLDER)
+              .map(([field, text]) => (
+                <Fragment key={field}>
+                  <dt>{field}</dt>
+                  <dd class={field === 'subject' || field === 'title' ? undefined : 'pre'}>
+                    {typeof text === 'string' ? text : JSON.stringify(text, null, 2)}
+                  </dd>
+                </Fragment>
+              ))}
+          </dl>
+        </article>
+      ))}
+    </div>
   );
 }
 
@@ -681,27 +876,7 @@ function Preview(props: {
         )}
       </div>
       {Object.keys(body).length === 0 && <p class="muted">Write some content to see it rendered.</p>}
-      {result && (
-        <div class={error ? 'stale' : undefined}>
-          {Object.entries(result.rendered).map(([channel, fields]) => (
-            <article key={channel} class="rendered" aria-label={`${channel} preview`}>
-              <h3>{channel.toUpperCase()}</h3>
-              <dl>
-                {Object.entries((fields ?? {}) as Record<string, unknown>)
-                  .filter(([, text]) => text !== PLACEHOLDER)
-                  .map(([field, text]) => (
-                    <Fragment key={field}>
-                      <dt>{field}</dt>
-                      <dd class={field === 'subject' || field === 'title' ? undefined : 'pre'}>
-                        {typeof text === 'string' ? text : JSON.stringify(text, null, 2)}
-                      </dd>
-                    </Fragment>
-                  ))}
-              </dl>
-            </article>
-          ))}
-        </div>
-      )}
+      {result && <Rendered result={result} stale={Boolean(error)} />}
     </section>
   );
 }

@@ -17,16 +17,13 @@ export const TEMPLATE_LIST = graphql(`
       hasUnpublishedChanges
       updatedAt
     }
-    routingRules {
-      id
+    eventNames {
       name
-      priority
-      enabled
-      action
-      method
-      channels
-      templateId
-      when
+      mapping {
+        template {
+          id
+        }
+      }
     }
   }
 `);
@@ -120,6 +117,22 @@ export const PREVIEW_TEMPLATE = graphql(`
     previewTemplate(content: $content, data: $data, userId: $userId) {
       rendered
       missingVariables
+    }
+  }
+`);
+
+/** Every published version of a template, newest first (the editor's Versions list). */
+export const TEMPLATE_VERSIONS = graphql(`
+  query ConsoleTemplateVersions($id: ID!) {
+    template(id: $id) {
+      id
+      versions {
+        version
+        channels
+        content
+        topic
+        publishedAt
+      }
     }
   }
 `);

@@ -1,105 +1,71 @@
+import { Fragment } from 'preact';
 import { useQuery } from './hooks';
+import { DataTable } from './list';
 import { TEMPLATE_LIST } from './template-queries';
-import { Badge, ErrorBox, formatTime, PageTitle, TableWrap } from './ui';
+import { Badge, ErrorBox, formatTime, PageTitle } from './ui';
 
-/** Templates (each opens its editor, template-editor.tsx; "New template" creates one) and the routing rules, read-only. */
+const bare = (name: string) => name.replace(/^Segment-TrackEvent:/, '');
+
+/**
+ * `#/templates`: each template with its status, the version messages use (and whether the draft changed since) and
+ * the event names mapped to it; a template opens its editor (template-editor.tsx), "New template" creates one.
+ * Routing rules have their own page (`#/routing`).
+ */
 export function TemplatesPage() {
-  const { data, error } = useQuery(TEMPLATE_LIST, {}, 'templates');
-  const byId = new Map(data?.templates.map((t) => [t.id, t]) ?? []);
+  const { data, error, loading } = useQuery(TEMPLATE_LIST, {}, 'templates');
+  const mapped = new Map<string, string[]>();
+  for (const n of data?.eventNames ?? []) {
+    const id = n.mapping?.template?.id;
+    if (id) mapped.set(id, [...(mapped.get(id) ?? []), n.name]);
+  }
   return (
     <section>
-      <PageTitle>Templates and routing</PageTitle>
+      <PageTitle>Templates</PageTitle>
       <ErrorBox message={error} />
       {data && (
-        <>
-          <h2>Templates</h2>
-          <p>
-            <a class="button" href="#/templates/new">
-              New template
-            </a>
-          </p>
-          {data.templates.length === 0 ? (
-            <p class="muted">No template yet.</p>
-          ) : (
-            <TableWrap label="Templates">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Name</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Channels</th>
-                    <th scope="col">Topic</th>
-                    <th scope="col">Published</th>
-                    <th scope="col">Updated</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.templates.map((t) => (
-                    <tr key={t.id}>
-                      <td class="mono">
-                        <a href={`#/templates/${encodeURIComponent(t.id)}`}>{t.key}</a>
-                      </td>
-                      <td>{t.name}</td>
-                      <td>
-                        <Badge status={t.status} />
-                      </td>
-                      <td>{t.channels.join(', ')}</td>
-                      <td class="mono">{t.topic ?? '—'}</td>
-                      <td>
-                        {t.publishedVersion == null ? 'not yet' : `version ${t.publishedVersion}`}
-                        {t.publishedVersion != null && t.hasUnpublishedChanges ? ' (draft changed since)' : ''}
-                      </td>
-                      <td>{formatTime(t.updatedAt)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
-          )}
-          <h2>Routing rules, in evaluation order</h2>
-          <p class="muted">
-            Read-only here: create, edit, reorder and test them on the <a href="#/routing">Routing rules</a> page.
-          </p>
-          {data.routingRules.length === 0 ? (
-            <p class="muted">No routing rule: each message goes to its template's channels in order (SINGLE).</p>
-          ) : (
-            <TableWrap label="Routing rules">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Priority</th>
-                    <th scope="col">Name</th>
-                    <th scope="col">For</th>
-                    <th scope="col">Decides</th>
-                    <th scope="col">When</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.routingRules.map((r) => (
-                    <tr key={r.id}>
-                      <td>{r.priority}</td>
-                      <td>
-                        {r.name}
-                        {r.enabled ? '' : ' (disabled)'}
-                      </td>
-                      <td>
-                        {r.templateId ? `template ${byId.get(r.templateId)?.key ?? r.templateId}` : 'every template'}
-                      </td>
-                      <td>
-                        {r.action}
-                        {r.method ? ` ${r.method}` : ''}
-                        {r.channels?.length ? ` on ${r.channels.join(', ')}` : ''}
-                      </td>
-                      <td class="mono">{JSON.stringify(r.when)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
-          )}
-        </>
+        <p>
+          <a class="button" href="#/templates/new">
+            New template
+          </a>
+        </p>
       )}
+      <DataTable
+        label="Templates"
+        columns={['Key', 'Name', 'Status', 'Channels', 'Topic', 'Published', 'Mapped events', 'Updated']}
+        rows={data?.templates}
+        loading={loading}
+        empty="No template yet."
+      >
+        {(t) => (
+          <tr key={t.id}>
+            <td class="mono">
+              <a href={`#/templates/${encodeURIComponent(t.id)}`}>{t.key}</a>
+            </td>
+            <td>{t.name}</td>
+            <td>
+              <Badge status={t.status} />
+            </td>
+            <td>{t.channels.join(', ')}</td>
+            <td class="mono">{t.topic ?? '—'}</td>
+            <td>
+              {t.publishedVersion == null ? 'not yet' : `version ${t.publishedVersion}`}
+              {t.publishedVersion != null && t.hasUnpublishedChanges ? ' (draft changed since)' : ''}
+            </td>
+            <td>
+              {(mapped.get(t.id) ?? []).map((name, i) => (
+                <Fragment key={name}>
+                  {i > 0 && ', '}
+                  <a href={`#/events?name=${encodeURIComponent(name)}`} class="mono" title={name}>
+                    {bare(name)}
+                  </a>
+                </Fragment>
+              ))}
+              {!mapped.has(t.id) && <span class="muted">none</span>}
+            </td>
+            <td>{formatTime(t.updatedAt)}</td>
+          </tr>
+        )}
+      </DataTable>
     </section>
   );
 }

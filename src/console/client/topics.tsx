@@ -3,7 +3,8 @@ import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage, request } from './api';
 import { graphql, type ResultOf } from './graphql';
 import { useQuery } from './hooks';
-import { ErrorBox, PageTitle, TableWrap } from './ui';
+import { ActionNotes, ConfirmButton, DataTable, useAction } from './list';
+import { ErrorBox, PageTitle } from './ui';
 
 export const TOPICS = graphql(`
   query ConsoleTopics {
@@ -144,25 +145,15 @@ function TopicForm(props: { topic: Topic | null; onDone: (status: string | null)
 export function TopicsPage() {
   const topics = useQuery(TOPICS, {}, 'topics');
   const [editing, setEditing] = useState<Topic | 'new' | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const remove = async (key: string) => {
-    setBusy(true);
-    setActionError(null);
-    setConfirming(null);
-    try {
+  const action = useAction();
+  const [saved, setSaved] = useState<string | null>(null);
+  const remove = (key: string) =>
+    action.run(async () => {
+      setSaved(null);
       await request(DELETE_TOPIC, { key });
       await topics.reload();
-      setStatus(`Deleted the topic ${key}.`);
-    } catch (err) {
-      setActionError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `Deleted the topic ${key}.`;
+    });
 
   return (
     <section>
@@ -171,12 +162,7 @@ export function TopicsPage() {
         Templates and workflows name a topic; each user's preferences for it decide whether a message is sent.
       </p>
       <ErrorBox message={topics.error} />
-      <ErrorBox message={actionError} />
-      {status && (
-        <p class="ok" role="status">
-          {status}
-        </p>
-      )}
+      <ActionNotes action={{ error: action.error, status: saved ?? action.status }} />
       {editing === null ? (
         <p>
           <button type="button" class="primary" onClick={() => setEditing('new')}>
@@ -190,57 +176,34 @@ export function TopicsPage() {
           onDone={async (done) => {
             setEditing(null);
             await topics.reload();
-            if (done) setStatus(done);
+            if (done) setSaved(done);
           }}
         />
       )}
-      {topics.data && topics.data.topics.length === 0 && <p class="muted">No topic yet.</p>}
-      {topics.data && topics.data.topics.length > 0 && (
-        <TableWrap label="Topics">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Name</th>
-                <th scope="col">Default</th>
-                <th scope="col">Commercial</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {topics.data.topics.map((t) => (
-                <tr key={t.key}>
-                  <td class="mono">{t.key}</td>
-                  <td>{t.name}</td>
-                  <td>{t.defaultState}</td>
-                  <td>{t.commercial ? 'yes' : 'no'}</td>
-                  <td>
-                    <span class="row-actions">
-                      <button type="button" onClick={() => setEditing(t)} aria-label={`Edit ${t.key}`}>
-                        Edit
-                      </button>
-                      {confirming === t.key ? (
-                        <>
-                          <button type="button" class="danger" disabled={busy} onClick={() => remove(t.key)}>
-                            Confirm delete
-                          </button>
-                          <button type="button" onClick={() => setConfirming(null)}>
-                            Cancel
-                          </button>
-                        </>
-                      ) : (
-                        <button type="button" onClick={() => setConfirming(t.key)} aria-label={`Delete ${t.key}`}>
-                          Delete
-                        </button>
-                      )}
-                    </span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
+      <DataTable
+        label="Topics"
+        columns={['Key', 'Name', 'Default', 'Commercial', 'Actions']}
+        rows={topics.data?.topics}
+        loading={topics.loading}
+        empty="No topic yet."
+      >
+        {(t) => (
+          <tr key={t.key}>
+            <td class="mono">{t.key}</td>
+            <td>{t.name}</td>
+            <td>{t.defaultState}</td>
+            <td>{t.commercial ? 'yes' : 'no'}</td>
+            <td>
+              <span class="row-actions">
+                <button type="button" onClick={() => setEditing(t)} aria-label={`Edit ${t.key}`}>
+                  Edit
+                </button>
+                <ConfirmButton verb="Delete" what={t.key} busy={action.busy} onConfirm={() => void remove(t.key)} />
+              </span>
+            </td>
+          </tr>
+        )}
+      </DataTable>
     </section>
   );
 }

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 export function Badge({ status }: { status: string }) {
   return <span class={`badge badge-${status.toLowerCase()}`}>{status}</span>;
@@ -97,5 +97,61 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
         {copied === true ? 'Copied.' : copied === false ? 'Could not copy: select the text and copy it.' : ''}
       </span>
     </>
+  );
+}
+
+/** Published versions, newest first, to open one (pressed: the one shown); the one in use is marked. */
+export function VersionPicker(props: {
+  versions: { version: number; publishedAt: string }[];
+  current: number | null;
+  selected: number | null;
+  onSelect: (version: number | null) => void;
+}) {
+  if (props.versions.length === 0) return null;
+  return (
+    <ol class="version-list" aria-label="Published versions">
+      {props.versions.map((v) => (
+        <li key={v.version}>
+          <button
+            type="button"
+            aria-pressed={props.selected === v.version}
+            onClick={() => props.onSelect(props.selected === v.version ? null : v.version)}
+          >
+            Version {v.version}
+          </button>{' '}
+          <span class="muted">
+            published {formatTime(v.publishedAt)}
+            {v.version === props.current ? ' · what messages use' : ''}
+          </span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** One published version, read-only (its heading takes the focus when it opens), and **Restore into draft**. */
+export function VersionView(props: {
+  version: number;
+  busy: boolean;
+  /** What restoring does, next to the button. */
+  hint: string;
+  onRestore: () => void;
+  children: ComponentChildren;
+}) {
+  const title = useRef<HTMLHeadingElement>(null);
+  useEffect(() => title.current?.focus(), []);
+  return (
+    <section class="version-view" aria-labelledby="version-view-title">
+      <h3 id="version-view-title" ref={title} tabIndex={-1}>
+        Version {props.version} (read-only)
+      </h3>
+      {props.children}
+      <div class="actions">
+        <button type="button" class="primary" disabled={props.busy} onClick={props.onRestore}>
+          Restore into draft
+        </button>
+        <span class="muted">{props.hint}</span>
+      </div>
+    </section>
   );
 }

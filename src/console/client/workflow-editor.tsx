@@ -7,7 +7,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, errorMessage, request } from './api';
 import { useQuery } from './hooks';
-import { Badge, ErrorBox, PageTitle } from './ui';
+import { navigateAway, useUnsavedChanges } from './unsaved';
+import { WORKFLOW_VERSIONS, type ResultOf } from './graphql';
+import { Badge, ErrorBox, formatTime, PageTitle, VersionPicker, VersionView } from './ui';
 import { CREATE_WORKFLOW, PUBLISH_WORKFLOW, UPDATE_WORKFLOW, WORKFLOW, WORKFLOW_TEMPLATES } from './workflow-graphql';
 
 type StepType = 'delay' | 'send' | 'throttle' | 'digest' | 'exit';
@@ -118,6 +120,11 @@ function fromDefinition(d: Record<string, unknown>, key: string): Draft {
   };
 }
 
+/** The draft's content for comparing with what was saved: the steps' uids are local, not part of it. */
+function signatureOf(d: Draft): string {
+  return JSON.stringify({ ...d, steps: d.steps.map(({ uid: _uid, ...step }) => step) });
+}
+
 class LocalError extends Error {
   constructor(readonly placed: Placed) {
     super(placed.message);
@@ -211,12 +218,19 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
   const [error, setError] = useState<Placed | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [dirty, setDirty] = useState(false);
+  // the draft as last loaded or saved (JSON without the steps' local uids), to tell unsaved edits
+  const [savedSignature, setSavedSignature] = useState<string | null>(() => (draft ? signatureOf(draft) : null));
+  const dirty = draft !== null && savedSignature !== null && signatureOf(draft) !== savedSignature;
+  useUnsavedChanges(dirty);
   const [addType, setAddType] = useState<StepType>('send');
   const focusAfter = useRef<string | null>(null);
 
   useEffect(() => {
-    if (!draft && workflow) setDraft(fromDefinition(workflow.draft, workflow.key));
+    if (!draft && workflow) {
+      const loadedDraft = fromDefinition(workflow.draft, workflow.key);
+      setDraft(loadedDraft);
+      setSavedSignature(signatureOf(loadedDraft));
+    }
   }, [workflow, draft]);
   useEffect(() => {
     if (focusAfter.current) {
@@ -228,7 +242,6 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
   const templates = templatesQuery.data?.templates ?? [];
   const update = (patch: Partial<Draft>) => {
     setDraft({ ...draft!, ...patch });
-    setDirty(true);
     setStatus(null);
   };
   const updateStep = (uid: number, patch: Partial<StepDraft>) =>
@@ -247,12 +260,12 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
       const input = toInput(draft);
       if (isNew) {
         const created = await request(CREATE_WORKFLOW, { input });
-        setDirty(false);
-        location.hash = `#/workflows/${encodeURIComponent(created.createWorkflow.id)}`;
+        setSavedSignature(signatureOf(draft));
+        navigateAway(`#/workflows/${encodeURIComponent(created.createWorkflow.id)}`);
         return;
       }
       await request(UPDATE_WORKFLOW, { id: id!, input });
-      setDirty(false);
+      setSavedSignature(signatureOf(draft));
       setStatus('Draft saved.');
       void loaded.reload();
     } catch (err) {
@@ -273,6 +286,27 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
       void loaded.reload();
     } catch (err) {
       setError({ uid: null, field: null, message: errorMessage(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  /** Copies a published version into the draft and saves it (it does not publish). */
+  const restore = async (v: WorkflowVersion) => {
+    if (!workflow) return;
+    if (dirty && !window.confirm(`Restoring version ${v.version} replaces your unsaved changes. Restore it?`)) return;
+    const restored = fromDefinition(v.definition, workflow.key);
+    setDraft(restored);
+    setBusy(true);
+    setError(null);
+    setStatus(null);
+    try {
+      await request(UPDATE_WORKFLOW, { id: workflow.id, input: toInput(restored) });
+      setSavedSignature(signatureOf(restored));
+      setStatus(`Version ${v.version} restored into the draft (not published).`);
+      void loaded.reload();
+    } catch (err) {
+      setError(place(err, restored.steps));
     } finally {
       setBusy(false);
     }
@@ -532,6 +566,83 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
           </div>
         </form>
       )}
+      {workflow && (
+        <WorkflowVersions
+          id={workflow.id}
+          publishedVersion={workflow.publishedVersion}
+          busy={busy}
+          onRestore={restore}
+        />
+      )}
     </section>
+  );
+}
+
+type WorkflowVersion = NonNullable<ResultOf<typeof WORKFLOW_VERSIONS>['workflow']>['versions'][number];
+
+/** The published versions, newest first: one opens read-only (its settings and steps) with **Restore into draft**. */
+function WorkflowVersions(props: {
+  id: string;
+  publishedVersion: number | null;
+  busy: boolean;
+  onRestore: (v: WorkflowVersion) => Promise<void>;
+}) {
+  const loaded = useQuery(WORKFLOW_VERSIONS, { id: props.id }, `${props.id}:${props.publishedVersion ?? 0}`);
+  const [selected, setSelected] = useState<number | null>(null);
+  const versions = loaded.data?.workflow?.versions ?? [];
+  const shown = versions.find((v) => v.version === selected) ?? null;
+  return (
+    <section class="versions panel" aria-labelledby="versions-title">
+      <h2 id="versions-title">Versions</h2>
+      <ErrorBox message={loaded.error} />
+      {loaded.data && versions.length === 0 && <p class="muted">Not published yet: no run uses this workflow.</p>}
+      <VersionPicker versions={versions} current={props.publishedVersion} selected={selected} onSelect={setSelected} />
+      {shown && (
+        <WorkflowVersionView key={shown.version} version={shown} busy={props.busy} onRestore={props.onRestore} />
+      )}
+    </section>
+  );
+}
+
+function WorkflowVersionView(props: {
+  version: WorkflowVersion;
+  busy: boolean;
+  onRestore: (v: WorkflowVersion) => Promise<void>;
+}) {
+  const v = props.version;
+  const d = v.definition as { name?: string; topic?: string | null; cancelKeyPath?: string | null; window?: unknown };
+  const steps = Array.isArray(v.definition.steps) ? (v.definition.steps as Record<string, unknown>[]) : [];
+  return (
+    <VersionView
+      version={v.version}
+      busy={props.busy}
+      hint="Copies this version into the draft and saves it; publish to run it."
+      onRestore={() => void props.onRestore(v)}
+    >
+      <dl>
+        <dt>Published</dt>
+        <dd>{formatTime(v.publishedAt)}</dd>
+        <dt>Name</dt>
+        <dd>{d.name ?? '—'}</dd>
+        <dt>Topic</dt>
+        <dd class="mono">{d.topic ?? '—'}</dd>
+        <dt>Cancel key path</dt>
+        <dd class="mono">{d.cancelKeyPath ?? '—'}</dd>
+        <dt>Send window</dt>
+        <dd class="mono">{d.window ? JSON.stringify(d.window) : '—'}</dd>
+      </dl>
+      <h4>Steps</h4>
+      <ol class="steps" aria-label={`Steps of version ${v.version}`}>
+        {steps.map((step, i) => {
+          const { ref, type, ...rest } = step;
+          return (
+            <li key={i}>
+              <span class="mono">{String(ref ?? '')}</span> ({String(type ?? '')}){' '}
+              <span class="mono">{Object.keys(rest).length ? JSON.stringify(rest) : ''}</span>
+            </li>
+          );
+        })}
+      </ol>
+    </VersionView>
   );
 }

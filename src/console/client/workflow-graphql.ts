@@ -164,3 +164,35 @@ export const CANCEL_RUNS = graphql(`
     cancelRuns(workflowKey: $workflowKey, cancelKey: $cancelKey)
   }
 `);
+
+export const TRIGGER_RUN = graphql(`
+  mutation ConsoleTrigger($input: TriggerInput!) {
+    trigger(input: $input) {
+      id
+      status
+      userId
+      createdAt
+      workflow {
+        key
+      }
+    }
+  }
+`);
+
+export const MAP_CANCEL = graphql(`
+  mutation ConsoleMapCancel($eventName: String!, $keyPath: String!, $workflowId: ID!) {
+    mapCancel(eventName: $eventName, keyPath: $keyPath, workflowId: $workflowId) {
+      eventName
+      keyPath
+    }
+  }
+`);
+
+export const CANCEL_RUN = graphql(`
+  mutation ConsoleCancelRun($id: ID!) {
+    cancelRun(id: $id) {
+      id
+      status
+    }
+  }
+`);

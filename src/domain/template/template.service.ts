@@ -46,6 +46,11 @@ export interface PublishedTemplate {
   topic: string | null;
 }
 
+/** A published version with when it was published, as `Template.versions` lists them. */
+export interface TemplateVersionRecord extends PublishedTemplate {
+  publishedAt: Date;
+}
+
 export interface PreviewInput {
   templateId?: string | null;
   content?: Record<string, unknown> | null;
@@ -373,6 +378,40 @@ export class TemplateService implements TopicReferences {
         channels: parseJsonColumn(r.channels),
         content: parseJsonColumn(r.content),
         topic: r.topic ?? null,
+      });
+    }
+    return map;
+  }
+
+  /** Every published version of each template, newest first (none for a template of another workspace). */
+  async versionHistory(
+    ctx: RequestContext,
+    templateIds: readonly string[],
+  ): Promise<Map<string, TemplateVersionRecord[]>> {
+    const map = new Map<string, TemplateVersionRecord[]>(templateIds.map((id) => [id, []]));
+    if (!templateIds.length) return map;
+    const rows = await this.db.rows<{
+      template_id: string;
+      version: number;
+      channels: unknown;
+      content: unknown;
+      topic: string | null;
+      published_at: unknown;
+    }>(
+      `SELECT v.template_id, v.version, v.channels, v.content, v.topic, v.published_at
+       FROM template_versions v JOIN templates t ON t.id = v.template_id
+       WHERE t.workspace_id = ? AND t.id IN (${placeholders(templateIds.length)})
+       ORDER BY v.template_id, v.version DESC`,
+      [ctx.workspaceId, ...templateIds],
+    );
+    for (const r of rows) {
+      map.get(r.template_id)?.push({
+        templateId: r.template_id,
+        version: Number(r.version),
+        channels: parseJsonColumn(r.channels),
+        content: parseJsonColumn(r.content),
+        topic: r.topic ?? null,
+        publishedAt: fromDbTime(r.published_at),
       });
     }
     return map;

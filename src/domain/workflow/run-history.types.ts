@@ -50,8 +50,13 @@ export interface RunHistoryDetails {
   SENT: { ref: string; messageId: string; template: string; templateId: string; channels?: string[]; method?: string };
   /** An exit step's condition held. */
   EXITED: { ref: string; trace: ConditionTrace[] };
-  /** The run ended because another event or `cancelRuns` cancelled it. */
-  CANCELLED: { by: 'cancelRuns' | 'event'; cancelKey: string; eventId?: string; eventName?: string };
+  /** The run ended because an event, `cancelRuns` or `cancelRun` (this run alone; its key may be null) cancelled it. */
+  CANCELLED: {
+    by: 'cancelRuns' | 'event' | 'cancelRun';
+    cancelKey: string | null;
+    eventId?: string;
+    eventName?: string;
+  };
   /** The run failed: the reason and what it was about. */
   FAILED: { reason: string; ref?: string; message: string };
   /** Every step ran. */

@@ -1,7 +1,7 @@
 import type { Sql } from '../../db/database';
 import { toDbTime } from '../../db/dialect';
 import { insertRows, placeholders } from '../../db/rows';
-import type { RunHistoryEntry } from './run-history.types';
+import type { RunHistoryDetails, RunHistoryEntry } from './run-history.types';
 import type { LeadingWait } from './workflow-steps';
 import { dropBucketsOfIn } from './step-stores';
 import { OPEN_RUN_STATUSES, toRun, WorkflowRunStatus, type RunRow, type WorkflowRun } from './workflow-run';
@@ -251,29 +251,48 @@ export class RunStore {
       [...params, ...open],
     );
     const ids = rows.map((r) => r.id);
-    if (!ids.length) return [];
+    await this.endCancelledIn(tx, ids, at, {
+      by: request.by,
+      cancelKey: request.cancelKey,
+      ...(request.eventId ? { eventId: request.eventId } : {}),
+      ...(request.eventName ? { eventName: request.eventName } : {}),
+    });
+    return ids;
+  }
+
+  /**
+   * `cancelRun`: locks one run of the workspace (like {@link cancelIn}, `FOR UPDATE`, so a batch of the runner
+   * holding it is waited for and a later one sees `CANCELLED`) and, when it is RUNNING or WAITING, ends it the
+   * way {@link cancelIn} ends each of its runs. Returns the run as it was before (null: no such run here); the
+   * caller tells an ended run by its status.
+   */
+  async cancelOneIn(tx: Sql, workspaceId: number, runId: string, at: Date): Promise<WorkflowRun | null> {
+    const [run] = await this.lockIn(tx, workspaceId, [runId]);
+    if (!run) return null;
+    if (!OPEN_RUN_STATUSES.includes(run.status)) return run;
+    await this.endCancelledIn(tx, [run.id], at, { by: 'cancelRun', cancelKey: run.cancelKey });
+    return run;
+  }
+
+  /** Ends locked open runs CANCELLED: status, history entry, waiting jobs, digest buckets — all in `tx`. */
+  private async endCancelledIn(
+    tx: Sql,
+    ids: readonly string[],
+    at: Date,
+    detail: RunHistoryDetails['CANCELLED'],
+  ): Promise<void> {
+    if (!ids.length) return;
     await tx.run(
       `UPDATE workflow_runs SET status = ?, resume_at = NULL, updated_at = ? WHERE id IN (${placeholders(ids.length)})`,
       [WorkflowRunStatus.CANCELLED, toDbTime(at), ...ids],
     );
     await this.appendHistoryIn(
       tx,
-      ids.map((runId) => ({
-        runId,
-        at,
-        type: 'CANCELLED' as const,
-        detail: {
-          by: request.by,
-          cancelKey: request.cancelKey,
-          ...(request.eventId ? { eventId: request.eventId } : {}),
-          ...(request.eventName ? { eventName: request.eventName } : {}),
-        },
-      })),
+      ids.map((runId) => ({ runId, at, type: 'CANCELLED' as const, detail })),
     );
     await this.scheduler.dropRunJobsIn(tx, ids);
     // a cancelled run that was collecting a digest: its bucket closes with it
     await dropBucketsOfIn(tx, ids, at);
-    return ids;
   }
 
   /** Makes a WAITING run due at `at` (its digest bucket was closed by another run). */

@@ -212,6 +212,25 @@ export class WorkflowRunService {
     return ids.length;
   }
 
+  /**
+   * `cancelRun`: cancels one RUNNING or WAITING run of the workspace, as `cancelRuns` cancels each of its runs
+   * (the run locked, the CANCELLED entry, its job and digest bucket dropped, in one transaction). A run that has
+   * ended is refused (BAD_USER_INPUT, nothing written); an unknown id, or another workspace's, is NOT_FOUND.
+   */
+  async cancelRun(ctx: RequestContext, id: string): Promise<WorkflowRun> {
+    const before = await this.db.transaction(async (tx) => {
+      const run = await this.store.cancelOneIn(tx, ctx.workspaceId, id, new Date());
+      if (!run) throw new NotFoundError('Workflow run', id);
+      if (!run.isOpen)
+        throw new InvalidInputError(
+          `The run has already ended (${run.status}); only a RUNNING or WAITING run can be cancelled`,
+          { field: 'id', status: run.status },
+        );
+      return run;
+    });
+    return (await this.get(ctx, before.id))!;
+  }
+
   wake(): void {
     this.store.wake();
   }

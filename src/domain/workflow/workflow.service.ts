@@ -21,6 +21,14 @@ export interface WorkflowInput {
   steps: unknown[];
 }
 
+/** A published version with when it was published, as `Workflow.versions` lists them. */
+export interface WorkflowVersionRecord {
+  workflowId: string;
+  version: number;
+  definition: WorkflowDefinition;
+  publishedAt: Date;
+}
+
 interface WorkflowRow {
   id: string;
   workspace_id: number;
@@ -219,6 +227,36 @@ export class WorkflowService implements TopicReferences {
       }
     }
     return found;
+  }
+
+  /** Every published version of each workflow, newest first (none for a workflow of another workspace). */
+  async versionHistory(
+    ctx: RequestContext,
+    workflowIds: readonly string[],
+  ): Promise<Map<string, WorkflowVersionRecord[]>> {
+    const map = new Map<string, WorkflowVersionRecord[]>(workflowIds.map((id) => [id, []]));
+    if (!workflowIds.length) return map;
+    const rows = await this.db.rows<{
+      workflow_id: string;
+      version: number;
+      definition: unknown;
+      published_at: unknown;
+    }>(
+      `SELECT v.workflow_id, v.version, v.definition, v.published_at
+       FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id
+       WHERE w.workspace_id = ? AND w.id IN (${placeholders(workflowIds.length)})
+       ORDER BY v.workflow_id, v.version DESC`,
+      [ctx.workspaceId, ...workflowIds],
+    );
+    for (const r of rows) {
+      map.get(r.workflow_id)?.push({
+        workflowId: r.workflow_id,
+        version: Number(r.version),
+        definition: parseJsonColumn<WorkflowDefinition>(r.definition),
+        publishedAt: fromDbTime(r.published_at),
+      });
+    }
+    return map;
   }
 
   /**

@@ -9,6 +9,7 @@ import { Workspace } from '../workspace.decorator';
 import type { RequestContext } from '../../domain/request-context';
 import { TemplateInput } from '../inputs/template.input';
 import { TemplatePreview } from '../types/template-preview.type';
+import { TemplateVersion } from '../types/template-version.type';
 
 @UseMiddleware(requireAdminKey)
 @Resolver(() => Template)
@@ -88,6 +89,18 @@ export class TemplateResolver {
     if (!template.publishedVersion) return null;
     const published = await ctx.services.templates.published(workspace, template.id, template.publishedVersion);
     return (published?.content as Record<string, unknown>) ?? null;
+  }
+
+  @FieldResolver(() => [TemplateVersion], { description: 'Every published version, newest first' })
+  async versions(@Root() template: Template, @Ctx() ctx: GraphQLContext): Promise<TemplateVersion[]> {
+    const versions = await ctx.loaders.templateVersions.load(template.id);
+    return versions.map((v) => ({
+      version: v.version,
+      channels: v.channels,
+      content: v.content as Record<string, unknown>,
+      topic: v.topic,
+      publishedAt: v.publishedAt,
+    }));
   }
 
   @FieldResolver(() => TemplateStatus)

@@ -60,6 +60,18 @@ export class WorkflowRunResolver {
     return ctx.services.runs.cancelRuns(workspace, workflowKey, cancelKey);
   }
 
+  @Mutation(() => WorkflowRun, {
+    description:
+      'Cancels one RUNNING or WAITING run, as cancelRuns cancels each of its runs. BAD_USER_INPUT for a run that has ended; NOT_FOUND for an unknown id',
+  })
+  cancelRun(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Workspace() workspace: RequestContext,
+  ): Promise<WorkflowRun> {
+    return ctx.services.runs.cancelRun(workspace, id);
+  }
+
   @FieldResolver(() => Workflow)
   async workflow(@Root() run: WorkflowRun, @Ctx() ctx: GraphQLContext): Promise<Workflow> {
     return (await ctx.loaders.workflows.load(run.workflowId))!;

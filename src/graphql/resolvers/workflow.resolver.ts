@@ -1,9 +1,10 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import type { RequestContext } from '../../domain/request-context';
 import { Workflow } from '../../domain/workflow/workflow.entity';
 import type { GraphQLContext } from '../context.type';
 import { WorkflowInput } from '../inputs/workflow.input';
 import { requireAdminKey } from '../require-admin-key.middleware';
+import { WorkflowVersion } from '../types/workflow-version.type';
 import { Workspace } from '../workspace.decorator';
 
 @UseMiddleware(requireAdminKey)
@@ -50,5 +51,16 @@ export class WorkflowResolver {
     @Workspace() workspace: RequestContext,
   ): Promise<Workflow> {
     return ctx.services.workflows.publish(workspace, id);
+  }
+
+  @FieldResolver(() => [WorkflowVersion], { description: 'Every published version, newest first' })
+  async versions(@Root() workflow: Workflow, @Ctx() ctx: GraphQLContext): Promise<WorkflowVersion[]> {
+    const versions = await ctx.loaders.workflowVersions.load(workflow.id);
+    return versions.map((v) => ({
+      version: v.version,
+      definition: v.definition as unknown as Record<string, unknown>,
+      steps: v.definition.steps as unknown as Record<string, unknown>[],
+      publishedAt: v.publishedAt,
+    }));
   }
 }

@@ -199,7 +199,10 @@ run('the console in a browser', () => {
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('link', { name: userId }).click();
     await page.getByRole('heading', { name: `Profile ${userId}` }).waitFor();
-    await page.getByLabel('Traits').getByText('"firstName": "Ada"').waitFor();
+    // the traits arrive in their editor, as JSON
+    await page.waitForFunction(() =>
+      (globalThis as any).document.querySelector('textarea[name="traits"]')?.value.includes('"firstName": "Ada"'),
+    );
     const preference = page.getByLabel('Preferences').getByRole('row').filter({ hasText: 'every topic' });
     await preference.getByText('opted out').waitFor();
     expect(await preference.getByRole('cell').nth(1).textContent()).toBe('SMS');
@@ -217,14 +220,19 @@ run('the console in a browser', () => {
       .waitFor();
   });
 
-  it('templates and routing rules, read-only', async () => {
+  it('templates: status, version and the event names mapped to each; routing rules are on their own page', async () => {
     const { page } = rig;
-    await page.getByRole('link', { name: 'Templates and routing', exact: true }).click();
-    await page.getByRole('heading', { name: 'Templates and routing' }).waitFor();
-    await page.getByRole('row').filter({ hasText: templateName }).getByText('version 1').waitFor();
-    await page.getByRole('row').filter({ hasText: 'VIP by email' }).getByText('ROUTE SINGLE on EMAIL').waitFor();
+    await page.getByRole('link', { name: 'Templates', exact: true }).click();
+    await page.getByRole('heading', { name: 'Templates', exact: true }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: templateName });
+    await row.getByText('version 1').waitFor();
+    await row.getByRole('link', { name: eventName, exact: true }).waitFor();
+    expect(await page.getByText('VIP by email').count()).toBe(0);
     expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'templates');
+    await page.getByRole('link', { name: 'Routing rules' }).click();
+    await page.getByRole('heading', { name: 'Routing rules', level: 1 }).waitFor();
+    await page.getByText('VIP by email').first().waitFor();
   });
 
   it('a key revoked mid-session signs the user out with a message', async () => {

@@ -72,7 +72,9 @@ run('routing rules in the console', () => {
     await page.getByLabel('Name').fill('Big orders by SMS');
     await page.getByLabel('Priority (lower is evaluated first)').fill('20');
     await page.getByRole('checkbox', { name: 'SMS' }).check();
-    const when = page.getByLabel('Condition (JSON; empty: always holds)');
+    // the condition as JSON (the editor's JSON view)
+    await page.getByRole('button', { name: 'JSON', exact: true }).click();
+    const when = page.getByLabel('Condition as JSON (empty: always holds)');
     await when.fill('{"path": "data.total", "op": "GT"}');
     await page.getByRole('button', { name: 'Create rule' }).click();
     const error = page.locator('#rule-when-error');
@@ -132,5 +134,100 @@ run('routing rules in the console', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     expect(await axeViolations(page)).toEqual([]);
     await page.setViewportSize({ width: 1200, height: 900 });
+  });
+  it("builds a condition with the structured editor, in sync with its JSON; the server's error is shown at the node", async () => {
+    await page.getByRole('button', { name: 'New rule' }).click();
+    await page.getByLabel('Name').fill('Pro customers by email');
+    await page.getByLabel('Priority (lower is evaluated first)').fill('1');
+    await page.getByRole('checkbox', { name: 'EMAIL' }).check();
+    const editor = page.getByRole('group', { name: 'Condition (none: always holds)' });
+    await editor.getByRole('button', { name: 'Add a group' }).click();
+    const first = editor.getByRole('group', { name: 'Condition when.all[0]' });
+    await first.locator('[name$="-path"]').fill('profile.plan');
+    await first.locator('[name$="-value"]').fill('pro');
+    await editor.getByRole('button', { name: 'Add condition to group when' }).click();
+    const second = editor.getByRole('group', { name: 'Condition when.all[1]' });
+    await second.locator('[name$="-path"]').fill('data.total');
+    await second.locator('[name$="-op"]').selectOption('GTE');
+    // a value that is not a number yet: an error at the value, the text kept, and saving is refused
+    await second.locator('[name$="-value"]').fill('12abc');
+    await second.getByRole('alert').getByText('Enter a number, e.g. 100 or 10.5.').waitFor();
+    expect(await second.locator('[name$="-value"]').inputValue()).toBe('12abc');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByText(/^The condition is not saved as typed: A value is not valid/).waitFor();
+    await second.locator('[name$="-value"]').fill('50');
+    await page.getByText('Reads: (profile.plan equals "pro") and (data.total is at least 50)').waitFor();
+    // negate and un-negate a node
+    await editor.getByRole('button', { name: 'Negate condition when.all[0]' }).click();
+    await page.getByText('Reads: (not (profile.plan equals "pro")) and (data.total is at least 50)').waitFor();
+    await editor.getByRole('button', { name: 'Un-negate not when.all[0]' }).click();
+    await page.getByText('Reads: (profile.plan equals "pro") and (data.total is at least 50)').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    // leaving with the unsaved rule asks first; declined, the form stays as it was
+    const asked: string[] = [];
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
+    await page.getByRole('link', { name: 'Event log' }).click();
+    for (let i = 0; i < 100 && asked.length === 0; i++) await page.waitForTimeout(50);
+    expect(asked).toEqual(['This routing rule has unsaved changes. Leave this page?']);
+    expect(await second.locator('[name$="-path"]').inputValue()).toBe('data.total');
+
+    // the JSON view shows the same tree; invalid text is an error and is kept
+    const tree = {
+      all: [
+        { path: 'profile.plan', op: 'EQ', value: 'pro' },
+        { path: 'data.total', op: 'GTE', value: 50 },
+      ],
+    };
+    const toggle = editor.getByRole('button', { name: 'JSON', exact: true });
+    await toggle.click();
+    const json = editor.getByLabel('Condition as JSON (empty: always holds)');
+    expect(JSON.parse(await json.inputValue())).toEqual(tree);
+    await json.fill('{"all": [');
+    await editor
+      .getByRole('alert')
+      .getByText(/^Not valid JSON/)
+      .waitFor();
+    expect(await json.inputValue()).toBe('{"all": [');
+    expect(await toggle.isDisabled()).toBe(true);
+    await json.fill(JSON.stringify({ all: [...tree.all, { any: [] }] }));
+    await toggle.click();
+
+    // back in the visual editor, with the empty group the JSON added: the server refuses it, and says so there
+    const empty = editor.getByRole('group', { name: 'Group when.all[2]' });
+    await empty.getByText('Empty group: add a condition to it.').waitFor();
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await empty
+      .getByRole('alert')
+      .getByText(/^when\.all\[2\]: "any" must be a non-empty array/)
+      .waitFor();
+    expect(await page.getByLabel('Name').inputValue()).toBe('Pro customers by email'); // nothing typed is lost
+    expect(await first.locator('[name$="-value"]').inputValue()).toBe('pro');
+    expect(await axeViolations(page)).toEqual([]);
+    await empty.getByRole('button', { name: 'Remove group when.all[2]' }).click();
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByText('Created "Pro customers by email".').waitFor();
+    const row = page.getByRole('row').filter({ hasText: 'Pro customers by email' });
+    await row.getByText('(profile.plan equals "pro") and (data.total is at least 50)').waitFor();
+    const { data } = await rig.t.gql<any>('{ routingRules { name when } }');
+    expect(data!.routingRules.find((r: any) => r.name === 'Pro customers by email').when).toEqual(tree);
+
+    // test it: the profile's plan is pro, the order 60
+    await page.getByLabel('Template').selectOption({ label: `${templateName} (${templateKey})` });
+    await page.getByLabel('Profile (user id)').fill(userId);
+    await page.getByLabel('Sample data (JSON)').fill('{"orderId": "A-2", "total": 60}');
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    await page.getByText('Matched rule: Pro customers by email').waitFor();
+    await page.getByText('data.total is at least 50 — it is 60: yes').waitFor();
+    await page.getByText(/would send SINGLE on EMAIL/).waitFor();
+
+    // editing it opens the same tree in the structured editor
+    await page.getByRole('button', { name: 'Edit Pro customers by email' }).click();
+    expect(
+      await editor.getByRole('group', { name: 'Condition when.all[1]' }).locator('[name$="-value"]').inputValue(),
+    ).toBe('50');
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
   });
 });

@@ -128,7 +128,7 @@ run('the template editor in a browser', () => {
     await worker.stop(1000);
 
     // the list: status, version, channels; a template opens its editor with its versions
-    await page.getByRole('link', { name: 'Templates and routing', exact: true }).click();
+    await page.getByRole('link', { name: 'Templates', exact: true }).click();
     const row = page.getByRole('row').filter({ hasText: goodKey });
     await row.getByText('PUBLISHED').waitFor();
     await row.getByText('version 1').waitFor();

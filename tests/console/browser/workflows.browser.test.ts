@@ -206,4 +206,73 @@ run('workflows in the console', () => {
     await page.getByText(`is now mapped to workflow “${workflowName}”`, { exact: false }).waitFor();
     await row.getByText(`Workflow ${workflowName}`).waitFor();
   });
+  it('triggers a run from the runs page, cancels that one run, and maps a cancelling event', async () => {
+    const { page, t } = rig;
+    await page.goto(`${rig.base}/console#/runs`);
+    await page.getByRole('heading', { name: 'Workflow runs' }).waitFor();
+    const panel = page.getByRole('region', { name: 'Trigger a run' });
+    await panel.getByLabel('Workflow').selectOption(workflowKey);
+    // bad data: the error at the field, and the text is kept
+    await panel.getByLabel('User id').fill(userId);
+    await panel.getByLabel('Data (JSON)').fill('{"name": "Ada"');
+    await panel.getByRole('button', { name: 'Trigger' }).click();
+    await panel
+      .locator('#trigger-data-error')
+      .getByText(/^Not valid JSON/)
+      .waitFor();
+    expect(await panel.getByLabel('Data (JSON)').inputValue()).toBe('{"name": "Ada"');
+    // the server's refusal is shown too (a cancel key longer than 255 characters)
+    await panel.getByLabel('Data (JSON)').fill('{"name": "Ada"}');
+    await panel.getByLabel('Cancel key (optional)').fill('k'.repeat(256));
+    await panel.getByRole('button', { name: 'Trigger' }).click();
+    await panel.locator('#trigger-cancelKey-error').getByText('cancelKey must be 1–255 characters').waitFor();
+    await panel.getByLabel('Cancel key (optional)').fill('');
+    await panel.getByRole('button', { name: 'Trigger' }).click();
+    const started = panel.getByRole('list', { name: 'Runs started here' }).getByRole('link');
+    await started.waitFor();
+    const runId = (await started.textContent())!.match(/^Run (\S+) of/)![1];
+    const stored = await t.gql<any>('query($id: ID!) { workflowRun(id: $id) { status data userId } }', { id: runId });
+    expect(stored.data!.workflowRun).toEqual({ status: 'WAITING', data: { name: 'Ada' }, userId });
+    await axe(page);
+
+    // the run's page: Cancel run, after a confirm; its history says so, and its delay never sends
+    await started.click();
+    await page.getByRole('heading', { name: `Run of ${workflowKey} for ${userId}` }).waitFor();
+    await page.getByRole('button', { name: 'Cancel run', exact: true }).click();
+    await axe(page);
+    await page.getByRole('button', { name: 'Yes, cancel this run' }).click();
+    await page.locator('dt:text-is("Status") + dd').getByText('CANCELLED').waitFor();
+    await page
+      .getByRole('list', { name: 'Run history' })
+      .getByText('Cancelled by hand (cancelRun), this run alone.')
+      .waitFor();
+    expect(await page.getByRole('button', { name: 'Cancel run', exact: true }).count()).toBe(0);
+    await t.worker().drain(1500);
+    const after = await t.gql<any>('query($id: ID!) { workflowRun(id: $id) { status messages { id } } }', {
+      id: runId,
+    });
+    expect(after.data!.workflowRun).toEqual({ status: 'CANCELLED', messages: [] });
+
+    // cancel on event: mapCancel, and the server's refusal of a bad key path next to the form
+    await page.goto(`${rig.base}/console#/runs`);
+    const map = page.getByRole('region', { name: 'Cancel on event' });
+    await map.getByLabel('Workflow').selectOption(workflowKey);
+    await map.getByLabel('Event name').fill('Segment-TrackEvent:Order Completed');
+    await map.getByLabel('Key path').fill('cartId');
+    await map.getByRole('button', { name: 'Map cancel' }).click();
+    await map.locator('#map-cancel-error').waitFor();
+    expect(await map.getByLabel('Event name').inputValue()).toBe('Segment-TrackEvent:Order Completed');
+    await map.getByLabel('Key path').fill('data.cartId');
+    await map.getByRole('button', { name: 'Map cancel' }).click();
+    await map
+      .getByRole('status')
+      .getByText(/now cancels runs of .* whose cancel key is its data\.cartId/)
+      .waitFor();
+    const { data } = await t.gql<any>('{ cancelMappings { eventName keyPath } }');
+    expect(data!.cancelMappings).toContainEqual({
+      eventName: 'Segment-TrackEvent:Order Completed',
+      keyPath: 'data.cartId',
+    });
+    await axe(page);
+  });
 });
