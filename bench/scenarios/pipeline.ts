@@ -9,6 +9,28 @@ import { freePort, waitQuiet } from './harness';
 import { gql, mariaUrl, onMaria, postBatches, startPigeon, stopPigeon, type Pigeon } from './pigeon';
 
 const PIPELINE_EVENTS = 20_000;
+
+/** MariaDB's counters read around each run (server-wide: anything else using the server meanwhile counts too). */
+const STATUS_VARS = [
+  'Questions',
+  'Com_select',
+  'Com_insert',
+  'Com_update',
+  'Com_delete',
+  'Com_begin',
+  'Com_commit',
+  'Com_rollback',
+  'Com_stmt_execute',
+  'Bytes_received',
+];
+
+async function statementCounters(): Promise<Record<string, number>> {
+  const [rows] = await shared.admin!.query<any[]>(
+    `SHOW GLOBAL STATUS WHERE Variable_name IN (${STATUS_VARS.map(() => '?').join(', ')})`,
+    STATUS_VARS,
+  );
+  return Object.fromEntries(rows.map((r) => [r.Variable_name, Number(r.Value)]));
+}
 /** Each pipeline set must be delivered within this (≥ 222 deliveries/s). */
 export const PIPELINE_TIMEOUT_S = 90;
 
@@ -69,6 +91,7 @@ export async function scenario5(): Promise<void> {
       send(fake, { type: 'expect', set, count: PIPELINE_EVENTS });
       await waitQuiet(key);
 
+      const counters0 = await statementCounters();
       const spawnAt = Date.now();
       const procs: Pigeon[] = [];
       for (let w = 0; w < workers; w++) {
@@ -93,6 +116,11 @@ export async function scenario5(): Promise<void> {
       const cpu = meter.end();
       await sleep(2000); // late doubles would show up here
       const final = await fakeStats();
+      const counters1 = await statementCounters();
+      // per delivery, the workers' whole life until now (boot, idle polling after the last delivery included)
+      const perDelivery = Object.fromEntries(
+        STATUS_VARS.map((v) => [v, Math.round(((counters1[v] - counters0[v]) / PIPELINE_EVENTS) * 100) / 100]),
+      );
       s = final.sets[set] ?? { distinct: 0, requests: 0, doubledByN: 0, doubledByKey: 0 };
       await Promise.all(procs.map((p) => stopPigeon(p)));
       const [statuses] = await shared.admin!.query<any[]>(
@@ -110,6 +138,11 @@ export async function scenario5(): Promise<void> {
           `in ${((endAt - spawnAt) / 1000).toFixed(2)} s from spawn (${Math.round(fromSpawn)}/s), ` +
           `${((endAt - s.firstAt) / 1000).toFixed(2)} s from the first delivery (${Math.round(fromFirst)}/s); ` +
           `lost ${lost}, doubled ${doubled}; CPU fake ${cpu.gen}% workers ${cpu.server}% db ${cpu.db}%`,
+      );
+      log(
+        `  ${workers} worker(s), per delivery: ${Object.entries(perDelivery)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
       );
       measured[key] = {
         figure: Math.round(fromSpawn),
@@ -133,6 +166,7 @@ export async function scenario5(): Promise<void> {
           ingestSeconds: ingestS,
           messageStatuses: Object.fromEntries(statuses.map((r: any) => [r.status, Number(r.n)])),
           jobsLeft: Number(jobs),
+          serverCountersPerDelivery: perDelivery,
         },
       };
       if (!complete) {

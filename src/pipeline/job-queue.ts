@@ -214,9 +214,14 @@ export class JobQueue implements MessageScheduler, RunScheduler {
   }
 
   /** The jobs are finished: they are deleted (only those this worker still holds). */
-  async complete(jobs: ClaimedJob[], workerId: string): Promise<void> {
+  async complete(jobs: readonly ClaimedJob[], workerId: string): Promise<void> {
+    if (jobs.length) await this.db.transaction((tx) => this.completeIn(tx, jobs, workerId));
+  }
+
+  /** {@link complete} inside the caller's transaction: the one that finishes the jobs' messages. */
+  async completeIn(tx: Sql, jobs: readonly Pick<ClaimedJob, 'id'>[], workerId: string): Promise<void> {
     if (!jobs.length) return;
-    await this.db.run(`DELETE FROM jobs WHERE locked_by = ? AND id IN (${placeholders(jobs.length)})`, [
+    await tx.run(`DELETE FROM jobs WHERE locked_by = ? AND id IN (${placeholders(jobs.length)})`, [
       workerId,
       ...jobs.map((j) => j.id),
     ]);

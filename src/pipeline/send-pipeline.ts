@@ -1,3 +1,4 @@
+import type { Sql } from '../db/database';
 import type { Channel } from '../domain/channel/channel.enum';
 import type { Delivery } from '../domain/message/delivery.entity';
 import type { HistoryEntry } from '../domain/message/message-history.types';
@@ -27,7 +28,14 @@ import { loadInputs, loadPreferencesIn, loadSuppressionsIn, type RoutingSources 
  * What one pipeline run ended with: finished, to be run again at `retryAt`, or `failed` unexpectedly
  * (database down, a bug: the worker backs off and runs it again).
  */
-export type RunOutcome = { done: true } | { done: false; retryAt: Date } | { done: false; failed: unknown };
+export type RunOutcome =
+  { done: true; completed?: boolean } | { done: false; retryAt: Date } | { done: false; failed: unknown };
+
+/**
+ * Takes the jobs of finished messages off the queue inside the transaction that finishes them (the worker
+ * hands in its queue's `completeIn`), so a batch's end is one commit; their outcome says `completed`.
+ */
+export type CompleteJobsIn = (tx: Sql, messageIds: readonly string[]) => Promise<void>;
 
 /** `afterSend`: a delivery of the channel bounced or failed after it was sent (a callback; it failed over already). */
 type ChannelOutcome =
@@ -99,11 +107,13 @@ export class SendPipeline {
    * a fast path: routing inputs are loaded once per workspace, the decisions and first attempts are
    * written in one transaction, the first sends go out together, and their results are written in a
    * second transaction. Whatever the fast path does not finish — a failed attempt, a retry, a message
-   * already ROUTED — continues through {@link run}, one message at a time.
+   * already ROUTED — continues through {@link run}, one message at a time. With `completeIn`, the jobs
+   * of the messages the fast path finishes are completed in the transaction that finishes them.
    */
   async runMany(
     jobs: { workspaceId: number; messageId: string }[],
     signal: AbortSignal = new AbortController().signal,
+    completeIn?: CompleteJobsIn,
   ): Promise<RunOutcome[]> {
     const outcomes = new Map<string, RunOutcome>();
     const byWorkspace = new Map<number, string[]>();
@@ -117,8 +127,9 @@ export class SendPipeline {
         const found = await this.deps.messages.getByIds(ctx, ids);
         const fresh = [...found.values()].filter((m) => m.status === MessageStatus.ENQUEUED);
         rest = ids.filter((id) => !fresh.some((m) => m.id === id));
-        unfinished = fresh.length ? await this.fastPath(ctx, fresh, signal) : [];
-        for (const m of fresh) if (!unfinished.includes(m.id)) outcomes.set(m.id, { done: true });
+        unfinished = fresh.length ? await this.fastPath(ctx, fresh, signal, completeIn) : [];
+        const finished: RunOutcome = { done: true, completed: Boolean(completeIn) };
+        for (const m of fresh) if (!unfinished.includes(m.id)) outcomes.set(m.id, finished);
       } catch (failed) {
         for (const id of ids) outcomes.set(id, { done: false, failed });
         continue;
@@ -136,7 +147,12 @@ export class SendPipeline {
   }
 
   /** Routes and sends the first attempt of new messages in bulk; returns the ids it did not finish. */
-  private async fastPath(ctx: RequestContext, messages: Message[], signal: AbortSignal): Promise<string[]> {
+  private async fastPath(
+    ctx: RequestContext,
+    messages: Message[],
+    signal: AbortSignal,
+    completeIn?: CompleteJobsIn,
+  ): Promise<string[]> {
     const { db, store, telemetry } = this.deps;
     const inputs = await loadInputs(this.deps, ctx, messages);
     const configs = new Map(inputs.configs.map((c) => [c.id, c]));
@@ -196,6 +212,9 @@ export class SendPipeline {
           ofMessage(message.id, withEnd(decision.status, decision.reason, decision.history)),
         ),
       );
+      // a message routing ended (filtered, unroutable, …) is finished here, and so is its job
+      const ended = decided.flatMap(({ message, decision }) => (decision.plan ? [] : [message.id]));
+      if (completeIn && ended.length) await completeIn(tx, ended);
       return made;
     });
     for (const { message, decision } of decided) {
@@ -224,8 +243,10 @@ export class SendPipeline {
       message,
       end: sentOutcome(plan.method, channels, [], delivered),
     }));
+    const finishedAt = new Date();
     await db.transaction(async (tx) => {
-      await store.saveDeliveriesIn(
+      // the deliveries were stored with their try counted in the first transaction: only what the try changed
+      await store.saveDeliveryStateIn(
         tx,
         results.map((r) => r.a.delivery),
       );
@@ -233,16 +254,22 @@ export class SendPipeline {
       for (const { outcome } of results) {
         if (outcome.suppress) await this.deps.suppressions.suppressIn(tx, ctx, outcome.suppress);
       }
-      await store.saveRoutingIn(
+      await store.saveStatusIn(
         tx,
         finished.map(({ message, end }) =>
-          Object.assign(message, { status: end.status, channel: end.channel, updatedAt: new Date() }),
+          Object.assign(message, { status: end.status, channel: end.channel, updatedAt: finishedAt }),
         ),
       );
       await store.appendHistoryIn(tx, [
         ...results.map((r) => ({ messageId: r.a.message.id, ...r.outcome.entry })),
         ...finished.map(({ message, end }) => ({ messageId: message.id, ...end.entry })),
       ]);
+      if (completeIn && finished.length) {
+        await completeIn(
+          tx,
+          finished.map(({ message }) => message.id),
+        );
+      }
     });
     for (const { message } of finished) {
       telemetry?.status({ ...telemetryIds(message), status: message.status, reason: null });

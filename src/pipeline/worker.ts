@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import type { Logger } from 'pino';
+import type { Sql } from '../db/database';
 import type { CallbackApplier } from './callback-applier';
 import type { ClaimedJob, JobQueue } from './job-queue';
 import { crashDelayMs } from './retry-policy';
@@ -19,6 +20,12 @@ export interface WorkerOptions {
   /** Only these workspaces' jobs (read at every claim); all workspaces when absent. */
   workspaceIds?: readonly number[];
 }
+
+/**
+ * How long the send loop waits (at most `pollMs`) before it looks for provider callbacks again after a look
+ * that found no full batch: a busy loop runs many batches a second, and each look is a query.
+ */
+const CALLBACK_LOOK_MS = 100;
 
 /** Batches one worker keeps in flight. */
 const MAX_BATCHES = 2;
@@ -49,6 +56,8 @@ export class Worker {
   private runLoops: Promise<void>[] = [];
   private readonly inflight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  /** When the send loop looks for provider callbacks next (see {@link CALLBACK_LOOK_MS}). */
+  private callbacksAt = 0;
 
   constructor(
     private readonly queue: JobQueue,
@@ -114,7 +123,11 @@ export class Worker {
   private async run(): Promise<void> {
     while (this.running) {
       // callbacks first, one batch a loop: the intake never wakes workers, and a full batch means more wait
-      const moreCallbacks = await this.applyCallbacks();
+      let moreCallbacks = false;
+      if (Date.now() >= this.callbacksAt) {
+        moreCallbacks = await this.applyCallbacks();
+        this.callbacksAt = moreCallbacks ? 0 : Date.now() + Math.min(CALLBACK_LOOK_MS, this.options.pollMs);
+      }
       let claimed: ClaimedJob[] = [];
       if (this.inflight.size < MAX_BATCHES) {
         try {
@@ -210,9 +223,21 @@ export class Worker {
       Math.max(100, Math.floor(this.options.leaseMs / 3)),
     );
     try {
-      const outcomes = await this.pipeline.runMany(jobs, this.abort.signal);
+      // the jobs of messages the pipeline finishes in bulk are deleted in the transaction that finishes them
+      const completeIn = (tx: Sql, messageIds: readonly string[]) => {
+        const ids = new Set(messageIds);
+        return this.queue.completeIn(
+          tx,
+          jobs.filter((j) => ids.has(j.messageId)),
+          this.id,
+        );
+      };
+      const outcomes = await this.pipeline.runMany(jobs, this.abort.signal, completeIn);
       await this.queue.complete(
-        jobs.filter((_, i) => outcomes[i].done),
+        jobs.filter((_, i) => {
+          const outcome = outcomes[i];
+          return outcome.done && !outcome.completed;
+        }),
         this.id,
       );
       // jobs that failed unexpectedly (only theirs: one workspace's failure never holds up another's),

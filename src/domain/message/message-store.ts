@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Sql } from '../../db/database';
 import { toDbTime } from '../../db/dialect';
-import { chunks, insertRows, placeholders } from '../../db/rows';
+import { CHUNK_ROWS, chunks, placeholders } from '../../db/rows';
 import type { Channel } from '../channel/channel.enum';
 import { RoutingMethod } from '../routing/routing.enums';
 import { Delivery } from './delivery.entity';
@@ -65,23 +65,6 @@ export function withEnd(status: MessageStatus, reason: string | null, entries: H
   return [...entries, { type: status as EndType, detail: { reason } }];
 }
 
-const MESSAGE_COLUMNS = [
-  'id',
-  'workspace_id',
-  'status',
-  'reason',
-  'template_id',
-  'template_version',
-  'event_id',
-  'event_name',
-  'user_id',
-  'data',
-  'channel',
-  'plan',
-  'idempotency_key',
-  'created_at',
-  'updated_at',
-];
 const DELIVERY_COLUMNS = [
   'id',
   'message_id',
@@ -98,6 +81,97 @@ const DELIVERY_COLUMNS = [
   'updated_at',
 ];
 const time = (t: Date | null) => (t ? toDbTime(t) : null);
+
+/** Rows per {@link updateById} statement (its `CASE id` lists grow with it). */
+const UPDATE_CHUNK = 200;
+
+/** Columns {@link updateById} writes: each column and its value from a row in memory. */
+type ColumnValues<T> = readonly (readonly [string, (row: T) => unknown])[];
+
+/** The routing state {@link MessageStore.saveRoutingIn} writes. */
+const ROUTING_COLUMNS: ColumnValues<Message> = [
+  ['status', (m) => m.status],
+  ['reason', (m) => m.reason],
+  ['channel', (m) => m.channel],
+  ['template_version', (m) => m.templateVersion],
+  ['plan', (m) => (m.plan ? JSON.stringify(m.plan) : null)],
+  ['updated_at', (m) => toDbTime(m.updatedAt)],
+];
+
+/** A routed message's end ({@link MessageStore.saveStatusIn}). */
+const STATUS_COLUMNS: ColumnValues<Message> = [
+  ['status', (m) => m.status],
+  ['reason', (m) => m.reason],
+  ['channel', (m) => m.channel],
+  ['updated_at', (m) => toDbTime(m.updatedAt)],
+];
+
+/** What a try changes on a delivery ({@link MessageStore.saveDeliveryStateIn}). */
+const DELIVERY_STATE_COLUMNS: ColumnValues<Delivery> = [
+  ['status', (x) => x.status],
+  ['attempts', (x) => x.attempts],
+  ['last_error', (x) => x.lastError],
+  ['external_id', (x) => x.externalId],
+  ['sent_at', (x) => time(x.sentAt)],
+  ['next_attempt_at', (x) => time(x.nextAttemptAt)],
+  ['updated_at', (x) => toDbTime(x.updatedAt)],
+];
+
+/**
+ * Writes `columns` of stored rows of `table` by their `id`: one `UPDATE … WHERE id IN (…)` per
+ * {@link UPDATE_CHUNK} rows, a value the rows share set once and the others by `CASE id`. Only these
+ * columns travel, and a row that is gone stays gone (an upsert would bring it back).
+ */
+async function updateById<T extends { id: string }>(
+  tx: Sql,
+  table: string,
+  columns: ColumnValues<T>,
+  rows: readonly T[],
+): Promise<void> {
+  for (const part of chunks(rows, UPDATE_CHUNK)) {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, valueOf] of columns) {
+      const values = part.map(valueOf);
+      if (values.every((v) => v === values[0])) {
+        sets.push(`${column} = ?`);
+        params.push(values[0]);
+      } else {
+        sets.push(`${column} = CASE id${' WHEN ? THEN ?'.repeat(part.length)} END`);
+        part.forEach((row, i) => params.push(row.id, values[i]));
+      }
+    }
+    await tx.runPrepared(`UPDATE ${table} SET ${sets.join(', ')} WHERE id IN (${placeholders(part.length)})`, [
+      ...params.map(orNull),
+      ...part.map((row) => row.id),
+    ]);
+  }
+}
+
+/** A parameter as prepared statements take it (they refuse `undefined`). */
+const orNull = (v: unknown) => (v === undefined ? null : v);
+
+/**
+ * Inserts `rows` into `table` in statements of at most {@link CHUNK_ROWS} rows, as `insertRows` of
+ * `db/rows.ts` does, but as prepared statements on MySQL/MariaDB (`Sql.runPrepared`): the JSON of a
+ * message's data and history is not escaped into the text, and the server parses each shape once.
+ */
+async function insertPrepared<T>(
+  tx: Sql,
+  table: string,
+  columns: readonly string[],
+  rows: readonly T[],
+  values: (row: T) => unknown[],
+  suffix = '',
+): Promise<void> {
+  const one = `(${placeholders(columns.length)})`;
+  for (const part of chunks(rows, CHUNK_ROWS)) {
+    await tx.runPrepared(
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => one).join(', ')}${suffix ? ` ${suffix}` : ''}`,
+      part.flatMap((row) => values(row).map(orNull)),
+    );
+  }
+}
 
 /**
  * A new PENDING delivery of a message through one provider configuration, `attempts` tries counted,
@@ -151,7 +225,7 @@ export class MessageStore {
   ): Promise<void> {
     if (!messages.length) return;
     const now = toDbTime(at);
-    await insertRows(
+    await insertPrepared(
       tx,
       'messages',
       [
@@ -216,36 +290,25 @@ export class MessageStore {
 
   /**
    * Writes the routing state of existing messages (status, reason, channel, template version, plan,
-   * updatedAt) as they are in memory, in multi-row upserts that only ever update.
+   * updatedAt) as they are in memory: one `UPDATE … WHERE id IN (…)` per {@link ROUTING_CHUNK} messages, a
+   * column the messages share set once and the others by `CASE id`. Only these columns travel (a message's
+   * data is never sent back), and a message that is gone stays gone.
    */
-  async saveRoutingIn(tx: Sql, messages: readonly Message[]): Promise<void> {
-    if (!messages.length) return;
-    const d = tx.dialect;
-    const changed = ['status', 'reason', 'channel', 'template_version', 'plan', 'updated_at'];
-    await insertRows(
-      tx,
-      'messages',
-      MESSAGE_COLUMNS,
-      messages,
-      (m) => [
-        m.id,
-        m.workspaceId,
-        m.status,
-        m.reason,
-        m.templateId,
-        m.templateVersion,
-        m.eventId,
-        m.eventName,
-        m.userId,
-        JSON.stringify(m.data ?? {}),
-        m.channel,
-        m.plan ? JSON.stringify(m.plan) : null,
-        m.idempotencyKey,
-        toDbTime(m.createdAt),
-        toDbTime(m.updatedAt),
-      ],
-      d.onConflictUpdate(['id'], changed.map((c) => `${c} = ${d.inserted(c)}`).join(', ')),
-    );
+  saveRoutingIn(tx: Sql, messages: readonly Message[]): Promise<void> {
+    return updateById(tx, 'messages', ROUTING_COLUMNS, messages);
+  }
+
+  /** Writes the status, reason, channel and updatedAt of messages whose plan is stored already (their end). */
+  saveStatusIn(tx: Sql, messages: readonly Message[]): Promise<void> {
+    return updateById(tx, 'messages', STATUS_COLUMNS, messages);
+  }
+
+  /**
+   * Writes what a try changed on deliveries that are stored already (status, tries, last error, external id,
+   * sent and retry times, updatedAt), as they are in memory; like {@link saveRoutingIn}, by id.
+   */
+  saveDeliveryStateIn(tx: Sql, deliveries: readonly Delivery[]): Promise<void> {
+    return updateById(tx, 'deliveries', DELIVERY_STATE_COLUMNS, deliveries);
   }
 
   /** Inserts deliveries as they are in memory, or updates their outcome when they exist (multi-row upserts). */
@@ -253,7 +316,7 @@ export class MessageStore {
     if (!deliveries.length) return;
     const d = tx.dialect;
     const changed = ['status', 'attempts', 'last_error', 'external_id', 'sent_at', 'next_attempt_at', 'updated_at'];
-    await insertRows(
+    await insertPrepared(
       tx,
       'deliveries',
       DELIVERY_COLUMNS,
@@ -281,7 +344,7 @@ export class MessageStore {
   async appendHistoryIn(tx: Sql, records: readonly HistoryRecord[], at: Date = new Date()): Promise<void> {
     if (!records.length) return;
     const stamp = toDbTime(at);
-    await insertRows(tx, 'message_history', ['message_id', 'at', 'type', 'detail'], records, (h) => [
+    await insertPrepared(tx, 'message_history', ['message_id', 'at', 'type', 'detail'], records, (h) => [
       h.messageId,
       stamp,
       h.type,
