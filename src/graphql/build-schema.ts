@@ -5,7 +5,7 @@ import { EventResolver } from './resolvers/event.resolver';
 import { GroupResolver } from './resolvers/group.resolver';
 import { ProfileResolver } from './resolvers/profile.resolver';
 import { PreferenceResolver, TopicResolver } from './resolvers/preference.resolver';
-import { EventNameResolver, MappingResolver } from './resolvers/mapping.resolver';
+import { MappingResolver } from './resolvers/mapping.resolver';
 import { InboundEventMessageResolver, MessageResolver } from './resolvers/message.resolver';
 import { ProviderResolver } from './resolvers/provider.resolver';
 import { RoutingRuleResolver } from './resolvers/routing-rule.resolver';
@@ -30,7 +30,6 @@ export function buildGraphQLSchema(): GraphQLSchema {
       ApiKeyResolver,
       TemplateResolver,
       MappingResolver,
-      EventNameResolver,
       RoutingRuleResolver,
       RoutingPreviewResolver,
       ProviderResolver,

@@ -8,6 +8,7 @@ import { KeyRefusedError } from '../domain/workspace/key-refused.error';
 import type { WorkspaceService } from '../domain/workspace/workspace.service';
 import type { Services } from '../services';
 import { buildGraphQLSchema } from './build-schema';
+import { compiledQueries } from './compiled-queries';
 import type { GraphQLAuth, GraphQLContext } from './context.type';
 import { formatError } from './errors';
 import { graphqlLimits } from './limits';
@@ -73,7 +74,13 @@ export async function registerGraphQL(app: FastifyInstance, deps: GraphQLDeps): 
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
     // no cache-control hints are used: the plugin would otherwise wrap every field's resolver
-    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginCacheControlDisabled(), ...limits.plugins],
+    // Apollo runs every plugin's didResolveOperation (the limits) before any responseForOperation (compiledQueries)
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      ApolloServerPluginCacheControlDisabled(),
+      ...limits.plugins,
+      compiledQueries<GraphQLContext>(),
+    ],
   });
   await apollo.start();
   // a browser opening /graphql gets the offline GraphQL IDE (GraphiQL from the console's bundle) instead of

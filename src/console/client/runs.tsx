@@ -1,8 +1,10 @@
 import { useState } from 'preact/hooks';
 import { ApiError, errorMessage, request } from './api';
+import type { VariablesOf } from './graphql';
 import { useInterval, useQuery } from './hooks';
+import { ConnectionTable, FilterField, FilterForm, listPlace, useConnection } from './list';
 import { describeRun } from './run-timeline';
-import { Badge, ErrorBox, formatTime, Json, PageTitle, Pager, TableWrap } from './ui';
+import { Badge, ErrorBox, formatTime, Json, PageTitle } from './ui';
 import {
   CANCEL_RUN,
   CANCEL_RUNS,
@@ -12,17 +14,9 @@ import {
   WORKFLOW_RUN,
   WORKFLOW_RUNS,
   WORKFLOWS,
-  type WorkflowRunStatus,
 } from './workflow-graphql';
 
-const PAGE_SIZE = 25;
-interface Filter {
-  workflowKey?: string;
-  status?: WorkflowRunStatus;
-  userId?: string;
-}
-
-const place: { filter: Filter; cursors: (string | null)[] } = { filter: {}, cursors: [null] };
+const place = listPlace<NonNullable<VariablesOf<typeof WORKFLOW_RUNS>['filter']>>({});
 const LIVE = new Set(['RUNNING', 'WAITING']);
 const FINAL = new Set(['COMPLETED', 'EXITED', 'CANCELLED', 'THROTTLED', 'DIGESTED', 'FAILED']);
 
@@ -384,122 +378,59 @@ function CancelRun(props: { id: string; label?: string; onDone: () => void }) {
 
 /** Workflow runs, newest first: filter by workflow, status and user, cursor paging. */
 export function RunsPage({ workflowKey }: { workflowKey?: string }) {
-  if (workflowKey !== undefined && place.filter.workflowKey !== workflowKey)
-    Object.assign(place, { filter: { workflowKey }, cursors: [null] });
-  const [filter, setFilter] = useState<Filter>(place.filter);
-  const [draft, setDraft] = useState<Filter>(place.filter);
-  const [cursors, setCursors] = useState(place.cursors);
-  Object.assign(place, { filter, cursors });
-  const after = cursors[cursors.length - 1];
-  const { data, error, reload } = useQuery(
-    WORKFLOW_RUNS,
-    { first: PAGE_SIZE, after, filter },
-    JSON.stringify([filter, after]),
-  );
-  useInterval(() => void reload(), 5000, true);
+  // a link with a workflow key (from a workflow) starts a fresh search for it; otherwise the user's place is kept
+  const list = useConnection(WORKFLOW_RUNS, { place, select: (d) => d.workflowRuns, start: { workflowKey } });
+  const { reload } = list;
+  const filteredKey = list.filter.workflowKey ?? undefined;
   const workflows = useQuery(WORKFLOWS, {}, 'workflows');
-  const set = (field: keyof Filter) => (e: Event) => {
-    const value = (e.currentTarget as HTMLInputElement | HTMLSelectElement).value;
-    setDraft({ ...draft, [field]: value === '' ? undefined : value });
-  };
-  const conn = data?.workflowRuns;
   return (
     <section>
       <p>
         <a href="#/workflows">← Workflows</a>
       </p>
       <PageTitle>Workflow runs</PageTitle>
-      <form
-        class="filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilter(draft);
-          setCursors([null]);
-        }}
+      <FilterForm onApply={list.apply}>
+        <FilterField list={list} name="workflowKey" label="Workflow key" />
+        <FilterField list={list} name="status" label="Status" options={RUN_STATUSES} />
+        <FilterField list={list} name="userId" label="User id" />
+      </FilterForm>
+      <ConnectionTable
+        list={list}
+        label="Workflow runs"
+        caption="Workflow runs, newest first"
+        columns={['Started', 'Workflow', 'User', 'Status', 'Step', 'Resumes', 'Actions']}
+        empty="No run matches these filters."
       >
-        <label>
-          Workflow key
-          <input name="workflowKey" value={draft.workflowKey ?? ''} onInput={set('workflowKey')} />
-        </label>
-        <label>
-          Status
-          <select name="status" value={draft.status ?? ''} onChange={set('status')}>
-            <option value="">Any</option>
-            {RUN_STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          User id
-          <input name="userId" value={draft.userId ?? ''} onInput={set('userId')} />
-        </label>
-        <button type="submit" class="primary">
-          Apply filters
-        </button>
-      </form>
-      <ErrorBox message={error} />
-      {conn && conn.edges.length === 0 && <p class="muted">No run matches these filters.</p>}
-      {conn && conn.edges.length > 0 && (
-        <TableWrap label="Workflow runs">
-          <table>
-            <caption class="sr-only">Workflow runs, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Started</th>
-                <th scope="col">Workflow</th>
-                <th scope="col">User</th>
-                <th scope="col">Status</th>
-                <th scope="col">Step</th>
-                <th scope="col">Resumes</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {conn.edges.map(({ node }) => (
-                <tr key={node.id}>
-                  <td>
-                    <a href={`#/runs/${encodeURIComponent(node.id)}`}>{formatTime(node.createdAt)}</a>
-                  </td>
-                  <td class="mono">{node.workflow.key}</td>
-                  <td class="mono">{node.userId}</td>
-                  <td>
-                    <Badge status={node.status} />
-                  </td>
-                  <td class="mono">{node.step ?? '—'}</td>
-                  <td>{node.status === 'WAITING' ? formatTime(node.resumeAt) : '—'}</td>
-                  <td>
-                    {LIVE.has(node.status) && (
-                      <CancelRun
-                        id={node.id}
-                        label={`of ${node.workflow.key} for ${node.userId} started ${formatTime(node.createdAt)}`}
-                        onDone={() => void reload()}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
-      <Pager
-        page={cursors.length - 1}
-        hasNext={Boolean(conn?.pageInfo.hasNextPage)}
-        onFirst={() => setCursors([null])}
-        onPrev={() => setCursors(cursors.slice(0, -1))}
-        onNext={() => conn?.pageInfo.endCursor && setCursors([...cursors, conn.pageInfo.endCursor])}
-      />
+        {(node) => (
+          <tr key={node.id}>
+            <td>
+              <a href={`#/runs/${encodeURIComponent(node.id)}`}>{formatTime(node.createdAt)}</a>
+            </td>
+            <td class="mono">{node.workflow.key}</td>
+            <td class="mono">{node.userId}</td>
+            <td>
+              <Badge status={node.status} />
+            </td>
+            <td class="mono">{node.step ?? '—'}</td>
+            <td>{node.status === 'WAITING' ? formatTime(node.resumeAt) : '—'}</td>
+            <td>
+              {LIVE.has(node.status) && (
+                <CancelRun
+                  id={node.id}
+                  label={`of ${node.workflow.key} for ${node.userId} started ${formatTime(node.createdAt)}`}
+                  onDone={() => void reload()}
+                />
+              )}
+            </td>
+          </tr>
+        )}
+      </ConnectionTable>
       <ErrorBox message={workflows.error} />
       {workflows.data && (
-        <TriggerRun
-          workflows={workflows.data.workflows}
-          workflowKey={filter.workflowKey}
-          onDone={() => void reload()}
-        />
+        <TriggerRun workflows={workflows.data.workflows} workflowKey={filteredKey} onDone={() => void reload()} />
       )}
-      <CancelRuns workflowKey={filter.workflowKey} onDone={() => void reload()} />
-      {workflows.data && <MapCancel workflows={workflows.data.workflows} workflowKey={filter.workflowKey} />}
+      <CancelRuns workflowKey={filteredKey} onDone={() => void reload()} />
+      {workflows.data && <MapCancel workflows={workflows.data.workflows} workflowKey={filteredKey} />}
     </section>
   );
 }

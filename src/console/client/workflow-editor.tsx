@@ -1,11 +1,15 @@
 /**
  * A workflow's draft: key, name, topic, cancel key path, send window and its steps — one form per step with the
- * common fields of its type, and a JSON box for `when` and the rest. Saving sends the whole draft; the server's
- * error (its extensions name the step index and field) is shown next to that step and field, and takes the focus.
- * Nothing typed is lost on an error.
+ * common fields of its type, its `when` in the visual condition editor (README, "Console" → routing rules; after a
+ * digest step, paths may also read `digest.`), and a JSON box for the rest. Saving sends the whole draft; the
+ * server's error (its extensions name the step index and field, `when…` being a pointer into the condition) is
+ * shown next to that step and field, or at that node of the condition, and takes the focus. Nothing typed is lost
+ * on an error.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, errorMessage, request } from './api';
+import { ConditionEditor } from './condition-editor';
+import { CONDITION_ROOTS, type Json } from './condition-tree';
 import { useQuery } from './hooks';
 import { navigateAway, useUnsavedChanges } from './unsaved';
 import { WORKFLOW_VERSIONS, type ResultOf } from './graphql';
@@ -57,7 +61,9 @@ interface StepDraft {
   ref: string;
   type: StepType;
   fields: Record<string, string>;
-  /** `when` and the fields without an input (e.g. delay `at`, send `window`), as JSON. */
+  /** The step's condition (null: none, the step always runs). */
+  when: Json | null;
+  /** The fields without an input (e.g. delay `at`, send `window`), as JSON. */
   extra: string;
 }
 
@@ -70,12 +76,28 @@ interface Draft {
   steps: StepDraft[];
 }
 
-/** A server or local error, placed: `uid` names the step (null: the workflow), `field` the input (null: the step). */
+/**
+ * A server or local error, placed: `uid` names the step (null: the workflow), `field` the input (null: the step);
+ * for `when`, `pointer` names the node of the condition (`when.all[1]`).
+ */
 interface Placed {
   uid: number | null;
   field: string | null;
   message: string;
+  pointer?: string;
 }
+
+/** The paths a step's condition may read; `digest.` only holds after a digest step, which the server checks. */
+const STEP_ROOTS = [...CONDITION_ROOTS, 'digest'];
+
+/** What a step type takes besides its inputs and `when`, as a hint in its JSON box. */
+const EXTRA_HINTS: Record<StepType, string | undefined> = {
+  delay: '{"at": {"time": "09:00", "days": ["MON"]}}',
+  send: '{"window": {"from": "08:00", "until": "20:00"}}',
+  throttle: undefined,
+  digest: undefined,
+  exit: undefined,
+};
 
 let nextUid = 1;
 
@@ -85,7 +107,7 @@ function fromStep(step: Record<string, unknown>): StepDraft {
   const extra: Record<string, unknown> = {};
   const names = FORM_FIELDS[type].map((f) => f.name);
   for (const [k, v] of Object.entries(step)) {
-    if (k === 'ref' || k === 'type') continue;
+    if (k === 'ref' || k === 'type' || k === 'when') continue;
     if (names.includes(k) && (typeof v === 'string' || typeof v === 'number')) fields[k] = String(v);
     else if (names.includes(k) && Array.isArray(v)) fields[k] = v.join(', ');
     else extra[k] = v;
@@ -95,6 +117,7 @@ function fromStep(step: Record<string, unknown>): StepDraft {
     ref: typeof step.ref === 'string' ? step.ref : '',
     type,
     fields,
+    when: step.when === undefined ? null : (step.when as Json),
     extra: Object.keys(extra).length ? JSON.stringify(extra, null, 2) : '',
   };
 }
@@ -105,7 +128,8 @@ function emptyStep(type: StepType, index: number): StepDraft {
     ref: `${type}-${index + 1}`,
     type,
     fields: {},
-    extra: type === 'exit' ? '{"when": {"path": "data.done", "op": "EQ", "value": true}}' : '',
+    when: type === 'exit' ? { path: 'data.done', op: 'EQ', value: true } : null,
+    extra: '',
   };
 }
 
@@ -139,7 +163,7 @@ function parseJson(text: string, uid: number | null, field: string): Record<stri
   } catch (err) {
     throw new LocalError({ uid, field, message: `Not valid JSON: ${errorMessage(err)}` });
   }
-  throw new LocalError({ uid, field, message: 'Must be a JSON object, e.g. {"when": {…}}.' });
+  throw new LocalError({ uid, field, message: 'Must be a JSON object, e.g. {"at": {"time": "09:00"}}.' });
 }
 
 function toStep(s: StepDraft): Record<string, unknown> {
@@ -155,7 +179,14 @@ function toStep(s: StepDraft): Record<string, unknown> {
         .filter(Boolean);
     else out[spec.name] = raw;
   }
-  return { ...out, ...parseJson(s.extra, s.uid, 'extra') };
+  const extra = parseJson(s.extra, s.uid, 'extra');
+  if ('when' in extra)
+    throw new LocalError({
+      uid: s.uid,
+      field: 'extra',
+      message: 'Edit the condition in the step’s Condition editor; this box is for the other fields.',
+    });
+  return { ...out, ...(s.when === null ? {} : { when: s.when }), ...extra };
 }
 
 function toInput(d: Draft) {
@@ -178,6 +209,7 @@ function place(err: unknown, sent: StepDraft[]): Placed {
   if (typeof details.step === 'number' && sent[details.step]) {
     const step = sent[details.step];
     const top = field?.split(/[.[]/)[0] ?? null;
+    if (top === 'when') return { uid: step.uid, field: 'when', message, pointer: field! };
     if (top === 'ref' || top === 'type') return { uid: step.uid, field: top, message };
     if (top && FORM_FIELDS[step.type].some((f) => f.name === top)) return { uid: step.uid, field: top, message };
     return { uid: step.uid, field: top ? 'extra' : null, message };
@@ -186,6 +218,8 @@ function place(err: unknown, sent: StepDraft[]): Placed {
   if (field?.startsWith('window')) return { uid: null, field: 'window', message };
   return { uid: null, field: null, message };
 }
+
+const MOVE_BLOCKED = 'Finish or undo the condition being typed before moving this step:';
 
 const inputId = (uid: number | null, field: string) => (uid === null ? `wf-${field}` : `step-${uid}-${field}`);
 
@@ -220,9 +254,17 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
   const [busy, setBusy] = useState(false);
   // the draft as last loaded or saved (JSON without the steps' local uids), to tell unsaved edits
   const [savedSignature, setSavedSignature] = useState<string | null>(() => (draft ? signatureOf(draft) : null));
-  const dirty = draft !== null && savedSignature !== null && signatureOf(draft) !== savedSignature;
+  // what a step's condition editor holds that is not in its tree yet (JSON being typed…), by step uid
+  const [whenProblems, setWhenProblems] = useState<Record<number, string>>({});
+  const dirty =
+    draft !== null &&
+    savedSignature !== null &&
+    (signatureOf(draft) !== savedSignature || Object.keys(whenProblems).length > 0);
   useUnsavedChanges(dirty);
   const [addType, setAddType] = useState<StepType>('send');
+  // how often each step (by uid) was moved: a moved step's condition editor is mounted afresh, as Preact crashed the
+  // page when it reordered a step whose condition editor shows a tree
+  const [moves, setMoves] = useState<Record<number, number>>({});
   const focusAfter = useRef<string | null>(null);
 
   useEffect(() => {
@@ -234,7 +276,12 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
   }, [workflow, draft]);
   useEffect(() => {
     if (focusAfter.current) {
-      document.getElementById(focusAfter.current)?.focus();
+      const target = document.getElementById(focusAfter.current);
+      // a condition: the inputs of the node the error names, else its JSON box, else the whole editor
+      const inner = target?.classList.contains('step-when')
+        ? target.querySelector<HTMLElement>('.cond-invalid input, .cond-invalid select, textarea')
+        : null;
+      (inner ?? target)?.focus();
       focusAfter.current = null;
     }
   });
@@ -248,6 +295,12 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
     update({ steps: draft!.steps.map((s) => (s.uid === uid ? { ...s, ...patch } : s)) });
   const errorFor = (uid: number | null, field: string | null) =>
     error && error.uid === uid && error.field === field ? error.message : null;
+  const setWhenProblem = (uid: number, problem: string | null) =>
+    setWhenProblems((all) => {
+      if ((all[uid] ?? null) === problem) return all;
+      const { [uid]: _old, ...rest } = all;
+      return problem === null ? rest : { ...rest, [uid]: problem };
+    });
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -257,6 +310,13 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
     setStatus(null);
     const sent = draft.steps;
     try {
+      const unsaved = sent.find((s) => whenProblems[s.uid] !== undefined);
+      if (unsaved)
+        throw new LocalError({
+          uid: unsaved.uid,
+          field: 'when',
+          message: `The condition is not saved as typed: ${whenProblems[unsaved.uid]}`,
+        });
       const input = toInput(draft);
       if (isNew) {
         const created = await request(CREATE_WORKFLOW, { input });
@@ -297,6 +357,7 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
     if (dirty && !window.confirm(`Restoring version ${v.version} replaces your unsaved changes. Restore it?`)) return;
     const restored = fromDefinition(v.definition, workflow.key);
     setDraft(restored);
+    setWhenProblems({});
     setBusy(true);
     setError(null);
     setStatus(null);
@@ -315,8 +376,22 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
   const move = (index: number, by: number) => {
     const steps = [...draft!.steps];
     const [step] = steps.splice(index, 1);
+    const other = steps[index + by - (by > 0 ? 1 : 0)];
+    // the two steps' condition editors start afresh (see `moves`): what is typed but not in a tree yet must not be lost
+    const pending = [step, other].find((s) => whenProblems[s.uid] !== undefined);
+    if (pending) {
+      setError({
+        uid: pending.uid,
+        field: 'when',
+        message: `${MOVE_BLOCKED} ${whenProblems[pending.uid]}`,
+      });
+      focusAfter.current = inputId(pending.uid, 'when');
+      return;
+    }
     steps.splice(index + by, 0, step);
     update({ steps });
+    if (error?.message.startsWith(MOVE_BLOCKED)) setError(null);
+    setMoves({ ...moves, [step.uid]: (moves[step.uid] ?? 0) + 1, [other.uid]: (moves[other.uid] ?? 0) + 1 });
     focusAfter.current = `step-${step.uid}-${by < 0 ? 'up' : 'down'}`;
   };
 
@@ -451,20 +526,42 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
                         );
                       })}
                     </div>
+                    <div
+                      key={`${s.uid}:${moves[s.uid] ?? 0}`}
+                      id={inputId(s.uid, 'when')}
+                      class="step-when"
+                      tabIndex={-1}
+                    >
+                      <ConditionEditor
+                        id={inputId(s.uid, 'when')}
+                        legend={
+                          s.type === 'exit'
+                            ? 'Condition (required: the run exits when it holds)'
+                            : 'Condition (none: the step always runs)'
+                        }
+                        value={s.when}
+                        onChange={(when) => updateStep(s.uid, { when })}
+                        onProblem={(problem) => setWhenProblem(s.uid, problem)}
+                        error={
+                          error && error.uid === s.uid && error.field === 'when'
+                            ? { message: error.message, pointer: error.pointer ?? null }
+                            : null
+                        }
+                        roots={STEP_ROOTS}
+                      />
+                    </div>
                     <div class="field">
                       <label for={inputId(s.uid, 'extra')}>
-                        {s.type === 'exit'
-                          ? 'When (required) and other fields, as JSON'
-                          : s.type === 'delay'
-                            ? 'When, at and other fields, as JSON (optional)'
-                            : 'When and other fields, as JSON (optional)'}
+                        {s.type === 'delay'
+                          ? 'At and other fields, as JSON (optional)'
+                          : 'Other fields, as JSON (optional)'}
                       </label>
                       <textarea
                         id={inputId(s.uid, 'extra')}
                         class="mono"
                         rows={s.extra ? Math.min(10, s.extra.split('\n').length + 1) : 2}
                         value={s.extra}
-                        placeholder='{"when": {"path": "data.plan", "op": "EQ", "value": "pro"}}'
+                        placeholder={EXTRA_HINTS[s.type]}
                         aria-invalid={errorFor(s.uid, 'extra') ? 'true' : undefined}
                         aria-describedby={errorFor(s.uid, 'extra') ? `${inputId(s.uid, 'extra')}-error` : undefined}
                         onInput={(e) => updateStep(s.uid, { extra: e.currentTarget.value })}
@@ -495,6 +592,7 @@ export function WorkflowEditorPage({ id }: { id: string | null }) {
                         aria-label={`Remove step ${s.ref || index + 1}`}
                         onClick={() => {
                           update({ steps: draft.steps.filter((x) => x.uid !== s.uid) });
+                          setWhenProblem(s.uid, null);
                           focusAfter.current = 'add-step-type';
                         }}
                       >

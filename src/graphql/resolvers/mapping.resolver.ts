@@ -7,7 +7,6 @@ import { requireAdminKey } from '../require-admin-key.middleware';
 import type { GraphQLContext } from '../context.type';
 import { Workspace } from '../workspace.decorator';
 import type { RequestContext } from '../../domain/request-context';
-import { EventName } from '../types/event-name.type';
 
 @UseMiddleware(requireAdminKey)
 @Resolver(() => EventMapping)
@@ -86,14 +85,5 @@ export class CancelMappingResolver {
   @FieldResolver(() => Workflow)
   async workflow(@Root() mapping: CancelMapping, @Ctx() ctx: GraphQLContext): Promise<Workflow> {
     return (await ctx.loaders.workflows.load(mapping.workflowId))!;
-  }
-}
-
-@UseMiddleware(requireAdminKey)
-@Resolver(() => EventName)
-export class EventNameResolver {
-  @FieldResolver(() => EventMapping, { nullable: true, description: 'The mapping of this name, if any' })
-  mapping(@Root() name: EventName, @Ctx() ctx: GraphQLContext): Promise<EventMapping | null> {
-    return ctx.loaders.mappings.load(name.name);
   }
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { configureProvider, createTemplate, identify } from '../../helpers/pipeline';
 import { uid } from '../../helpers/test-app';
 import { axeViolations, chromiumAvailable, startRig, type BrowserRig } from './browser';
@@ -44,6 +44,11 @@ run('workflows in the console', () => {
   });
 
   const axe = async (page: Page) => expect(await axeViolations(page)).toEqual([]);
+  /** Waits until `target` has the focus (the editor moves it after the render). */
+  const focused = async (target: Locator) =>
+    rig.page.waitForFunction((el) => el === (globalThis as any).document.activeElement, await target.elementHandle(), {
+      timeout: 5000,
+    });
   const trigger = async (cancelKey?: string) => {
     const res = await rig.t.gql<any>('mutation($i: TriggerInput!) { trigger(input: $i) { id status } }', {
       i: { workflowKey, userId, data: { name: 'Ada' }, ...(cancelKey ? { cancelKey } : {}) },
@@ -84,20 +89,58 @@ run('workflows in the console', () => {
     await page.getByRole('button', { name: 'Create workflow' }).click();
     await delay.getByText(/^step "delay-1"\.duration: /).waitFor();
     expect(await duration.getAttribute('aria-invalid')).toBe('true');
-    expect(await duration.evaluate((el) => el === (globalThis as any).document.activeElement)).toBe(true);
+    await focused(duration);
     await axe(page);
     await shot(page, 'workflows-editor-error');
 
-    // a `digest.` path before any digest step: the message names the `when` of that step
-    await send.getByLabel(/^When and other fields/).fill('{"when": {"path": "digest.count", "op": "GT", "value": 1}}');
+    // the send step's condition, built in the visual editor: a `digest.` path before any digest step is refused by
+    // the server, whose message is shown at that node of that step's condition, which takes the focus
+    const when = send.getByRole('group', { name: /^Condition \(none: the step always runs\)/ });
+    await when.getByRole('button', { name: 'Add a condition' }).click();
+    const leaf = when.getByRole('group', { name: 'Condition when', exact: true });
+    await leaf.getByLabel('Path').fill('digest.count');
+    await leaf.getByLabel('Operator').selectOption('GT');
+    await leaf.locator('[name$="-value"]').fill('1');
     await duration.fill('PT1S');
     await page.getByRole('button', { name: 'Create workflow' }).click();
-    await send.getByText(/^step "send-2"\.when/).waitFor();
-    expect(await send.getByLabel(/^When and other fields/).getAttribute('aria-invalid')).toBe('true');
+    await leaf
+      .getByRole('alert')
+      .getByText(/^step "send-2"\.when: .*digest/)
+      .waitFor();
+    await focused(leaf.getByLabel('Path'));
+    expect(await delay.getByRole('alert').count()).toBe(0);
+    expect(await leaf.getByLabel('Path').inputValue()).toBe('digest.count'); // nothing typed is lost
+    await axe(page);
 
-    // fixed: created, then the editor of the saved draft; publish
-    await send.getByLabel(/^When and other fields/).fill('');
+    // fixed: a group of two comparisons; created, then the editor of the saved draft shows it after a reload
+    await leaf.getByLabel('Path').fill('data.name');
+    await leaf.getByLabel('Operator').selectOption('EQ');
+    // a value that is not a number yet is not sent: the save is refused at that step's condition, the text is kept
+    await leaf.locator('[name$="-value"]').fill('Ada');
     await page.getByRole('button', { name: 'Create workflow' }).click();
+    await when.getByText(/^The condition is not saved as typed: A value is not valid/).waitFor();
+    expect(await leaf.locator('[name$="-value"]').inputValue()).toBe('Ada');
+    await leaf.getByLabel('Value type').selectOption('string');
+    await leaf.locator('[name$="-value"]').fill('Ada');
+    await when.getByRole('button', { name: 'Nest condition when in a group' }).click();
+    const group = when.getByRole('group', { name: 'Group when', exact: true });
+    await group.getByRole('button', { name: 'Add condition to group when' }).click();
+    const second = group.getByRole('group', { name: 'Condition when.all[1]', exact: true });
+    await second.getByLabel('Path').fill('data.name');
+    await second.getByLabel('Operator').selectOption('NEQ');
+    await second.locator('[name$="-value"]').fill('Bob');
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await page.getByRole('heading', { name: `Workflow ${workflowKey}` }).waitFor();
+    const expected = {
+      all: [
+        { path: 'data.name', op: 'EQ', value: 'Ada' },
+        { path: 'data.name', op: 'NEQ', value: 'Bob' },
+      ],
+    };
+    const saved = await rig.t.gql<any>('{ workflows { key draft } }');
+    const savedSteps = saved.data!.workflows.find((w: any) => w.key === workflowKey).draft.steps;
+    expect(savedSteps[1].when).toEqual(expected);
+    await page.reload();
     await page.getByRole('heading', { name: `Workflow ${workflowKey}` }).waitFor();
     expect(
       await page
@@ -105,6 +148,16 @@ run('workflows in the console', () => {
         .getByLabel('Duration')
         .inputValue(),
     ).toBe('PT1S');
+    const reloaded = page.getByRole('group', { name: /^Step 2: send-2/ });
+    const savedWhen = reloaded.getByRole('group', { name: 'Group when', exact: true });
+    expect(await savedWhen.getByRole('group', { name: 'Condition when.all[0]' }).getByLabel('Path').inputValue()).toBe(
+      'data.name',
+    );
+    expect(
+      await savedWhen.getByRole('group', { name: 'Condition when.all[1]' }).locator('[name$="-value"]').inputValue(),
+    ).toBe('Bob');
+    expect(await reloaded.getByLabel('Other fields, as JSON (optional)').inputValue()).toBe('');
+    await axe(page);
     await page.getByRole('button', { name: 'Publish' }).click();
     await page.getByText('Published as version 1.').waitFor();
     await page.getByText('Published version 1.').waitFor();
@@ -114,9 +167,20 @@ run('workflows in the console', () => {
     // steps can be added, reordered and removed (not saved)
     await page.getByLabel('New step type').selectOption('exit');
     await page.getByRole('button', { name: 'Add step' }).click();
-    await page.getByRole('group', { name: /^Step 3: exit-3/ }).waitFor();
+    const exit = page.getByRole('group', { name: /^Step 3: exit-3/ });
+    // a condition being typed as JSON that is not valid yet: the step does not move, and the text is kept
+    await exit.getByRole('button', { name: 'JSON', exact: true }).click();
+    const text = exit.getByLabel(/^Condition as JSON/);
+    await text.fill('{"path": "data.done"');
+    await page.getByRole('button', { name: 'Move up step exit-3' }).click();
+    await exit.getByText(/^Finish or undo the condition being typed before moving this step/).waitFor();
+    expect(await text.inputValue()).toBe('{"path": "data.done"');
+    await text.fill('{"path": "data.done", "op": "EQ", "value": true}');
     await page.getByRole('button', { name: 'Move up step exit-3' }).click();
     await page.getByRole('group', { name: /^Step 2: exit-3/ }).waitFor();
+    expect(await page.getByText(/^Finish or undo/).count()).toBe(0);
+    const moved = page.getByRole('group', { name: /^Step 2: exit-3/ }).getByRole('group', { name: 'Condition when' });
+    expect(await moved.getByLabel('Path').inputValue()).toBe('data.done');
     await page.getByRole('button', { name: 'Remove step exit-3' }).click();
     await page.getByRole('group', { name: /^Step 2: send-2/ }).waitFor();
 
@@ -190,6 +254,41 @@ run('workflows in the console', () => {
       .getByRole('list', { name: 'Run history' })
       .getByText(`Cancelled by cancelRuns with cancel key “${cancelKey}”.`)
       .waitFor();
+  });
+  it('filters the runs list by status (the shared list: filter form, table and pager)', async () => {
+    const { page } = rig;
+    await page.goto(`${rig.base}/console#/runs`);
+    await page.getByRole('heading', { name: 'Workflow runs' }).waitFor();
+    const table = page.getByRole('region', { name: 'Workflow runs' });
+    const rows = table.getByRole('row').filter({ hasText: workflowKey });
+    await rows.filter({ hasText: 'CANCELLED' }).first().waitFor();
+    await rows.filter({ hasText: 'COMPLETED' }).first().waitFor();
+
+    await page.getByRole('combobox', { name: /^Status/ }).selectOption('COMPLETED');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForFunction(
+      () => !(globalThis as any).document.querySelector('tbody')?.textContent.includes('CANCELLED'),
+    );
+    expect(await rows.filter({ hasText: 'COMPLETED' }).count()).toBe(1);
+    expect(
+      await table
+        .getByRole('row')
+        .filter({ hasText: /CANCELLED|WAITING/ })
+        .count(),
+    ).toBe(0);
+    expect(await page.getByRole('combobox', { name: /^Status/ }).inputValue()).toBe('COMPLETED');
+    await axe(page);
+
+    await page.getByRole('combobox', { name: /^Status/ }).selectOption('RUNNING');
+    await page.getByLabel('Workflow key', { exact: true }).first().fill(workflowKey);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('No run matches these filters.').waitFor();
+    await axe(page);
+
+    await page.getByRole('combobox', { name: /^Status/ }).selectOption('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await rows.filter({ hasText: 'CANCELLED' }).first().waitFor();
+    await rows.filter({ hasText: 'COMPLETED' }).first().waitFor();
   });
 
   it('the Map panel offers the published workflow', async () => {
