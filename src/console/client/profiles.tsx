@@ -17,6 +17,7 @@ import {
   type Channel,
   type PreferenceState,
 } from './profile-graphql';
+import { useAction } from './list';
 import { Badge, ErrorBox, formatTime, Json, PageTitle, Pager, TableWrap } from './ui';
 import { navigateAway, useUnsavedChanges } from './unsaved';
 
@@ -294,26 +295,17 @@ function Preferences(props: { profile: Profile; topics: Loaded['topics']; onChan
   const [topic, setTopic] = useState('');
   const [channel, setChannel] = useState<Channel | ''>('');
   const [state, setState] = useState<PreferenceState>('OPTED_OUT');
-  const [error, setError] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  const { busy, error, status } = action;
   const userId = props.profile.userId;
   const what = (t: string | null, c: string | null) => `${t ?? 'every topic'}, ${c ?? 'every channel'}`;
 
-  const act = async (done: string, work: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(null);
-    setStatus(null);
-    try {
+  const act = (done: string, work: () => Promise<unknown>) =>
+    action.run(async () => {
       await work();
       await props.onChanged();
-      setStatus(done);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return done;
+    });
 
   return (
     <section aria-labelledby="preferences-title">

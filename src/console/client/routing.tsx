@@ -11,6 +11,7 @@ import { describeCondition, OPERATOR_WORDS, type Json } from './condition-tree';
 import { graphql, type ResultOf } from './graphql';
 import type { introspection } from './graphql-env.d.ts';
 import { useQuery } from './hooks';
+import { ActionNotes, useAction } from './list';
 import { Badge, ErrorBox, PageTitle, TableWrap } from './ui';
 import { useUnsavedChanges } from './unsaved';
 
@@ -134,27 +135,18 @@ export function RoutingPage() {
   const page = useQuery(ROUTING_PAGE, {}, 'routing');
   const [editing, setEditing] = useState<Rule | 'new' | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
+  const action = useAction();
+  const busy = action.busy;
   const rules = page.data?.routingRules ?? [];
   const templates = page.data?.templates ?? [];
   const byId = new Map(templates.map((t) => [t.id, t]));
 
-  const act = async (what: string, work: () => Promise<unknown>) => {
-    setBusy(true);
-    setActionError(null);
-    setStatus(null);
-    try {
+  const act = (what: string, work: () => Promise<unknown>) =>
+    action.run(async () => {
       await work();
       await page.reload();
-      setStatus(what);
-    } catch (err) {
-      setActionError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return what;
+    });
 
   const move = (index: number, by: -1 | 1) => {
     const order = [...rules];
@@ -176,12 +168,7 @@ export function RoutingPage() {
         channels, SINGLE.
       </p>
       <ErrorBox message={page.error} />
-      <ErrorBox message={actionError} />
-      {status && (
-        <p class="ok" role="status">
-          {status}
-        </p>
-      )}
+      <ActionNotes action={action} />
       {editing === null && (
         <p>
           <button type="button" class="primary" onClick={() => setEditing('new')}>
@@ -198,7 +185,7 @@ export function RoutingPage() {
           onDone={async (saved) => {
             setEditing(null);
             await page.reload();
-            if (saved) setStatus(saved);
+            if (saved) void action.run(async () => saved);
           }}
         />
       )}
