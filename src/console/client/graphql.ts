@@ -233,28 +233,6 @@ export const PROFILES = graphql(`
   }
 `);
 
-export const PROFILE = graphql(`
-  query ConsoleProfile($userId: String!) {
-    profile(userId: $userId) {
-      userId
-      anonymousIds
-      createdAt
-      updatedAt
-      traits
-      groups {
-        groupId
-        traits
-      }
-      preferences {
-        topic
-        channel
-        state
-        updatedAt
-      }
-    }
-  }
-`);
-
 /** Every published version of a workflow, newest first (the workflow editor's Versions list). */
 export const WORKFLOW_VERSIONS = graphql(`
   query ConsoleWorkflowVersions($id: ID!) {

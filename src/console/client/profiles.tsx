@@ -17,7 +17,7 @@ import {
   type Channel,
   type PreferenceState,
 } from './profile-graphql';
-import { useAction } from './list';
+import { DataTable, useAction } from './list';
 import { Badge, ErrorBox, formatTime, Json, PageTitle, Pager, TableWrap } from './ui';
 import { navigateAway, useUnsavedChanges } from './unsaved';
 
@@ -310,47 +310,35 @@ function Preferences(props: { profile: Profile; topics: Loaded['topics']; onChan
   return (
     <section aria-labelledby="preferences-title">
       <h2 id="preferences-title">Preferences</h2>
-      {props.profile.preferences.length === 0 ? (
-        <p class="muted">No choice stored: every topic's default applies.</p>
-      ) : (
-        <TableWrap label="Preferences">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Topic</th>
-                <th scope="col">Channel</th>
-                <th scope="col">Choice</th>
-                <th scope="col">Since</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.profile.preferences.map((p) => (
-                <tr key={`${p.topic ?? ''}|${p.channel ?? ''}`}>
-                  <td class="mono">{p.topic ?? 'every topic'}</td>
-                  <td>{p.channel ?? 'every channel'}</td>
-                  <td>{p.state === 'OPTED_OUT' ? 'opted out' : 'opted in'}</td>
-                  <td>{formatTime(p.updatedAt)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      disabled={busy}
-                      aria-label={`Clear the preference for ${what(p.topic ?? null, p.channel ?? null)}`}
-                      onClick={() =>
-                        act(`Cleared the preference for ${what(p.topic ?? null, p.channel ?? null)}.`, () =>
-                          request(CLEAR_PREFERENCE, { userId, topic: p.topic ?? null, channel: p.channel ?? null }),
-                        )
-                      }
-                    >
-                      Clear
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
+      <DataTable
+        label="Preferences"
+        columns={['Topic', 'Channel', 'Choice', 'Since', 'Actions']}
+        rows={props.profile.preferences}
+        empty="No choice stored: every topic's default applies."
+      >
+        {(p) => (
+          <tr key={`${p.topic ?? ''}|${p.channel ?? ''}`}>
+            <td class="mono">{p.topic ?? 'every topic'}</td>
+            <td>{p.channel ?? 'every channel'}</td>
+            <td>{p.state === 'OPTED_OUT' ? 'opted out' : 'opted in'}</td>
+            <td>{formatTime(p.updatedAt)}</td>
+            <td>
+              <button
+                type="button"
+                disabled={busy}
+                aria-label={`Clear the preference for ${what(p.topic ?? null, p.channel ?? null)}`}
+                onClick={() =>
+                  act(`Cleared the preference for ${what(p.topic ?? null, p.channel ?? null)}.`, () =>
+                    request(CLEAR_PREFERENCE, { userId, topic: p.topic ?? null, channel: p.channel ?? null }),
+                  )
+                }
+              >
+                Clear
+              </button>
+            </td>
+          </tr>
+        )}
+      </DataTable>
       <form
         class="filters"
         aria-label="Set a preference"
@@ -468,46 +456,34 @@ function Suppressions({ traits }: { traits: Record<string, unknown> }) {
       <h2 id="suppressions-title">Suppressions</h2>
       {addresses.length === 0 ? (
         <p class="muted">No email or phone trait: no address to suppress.</p>
-      ) : rows === null ? (
-        !error && <p class="muted">Loading…</p>
-      ) : rows.length === 0 ? (
-        <p class="muted">None of {addresses.join(', ')} is suppressed.</p>
       ) : (
-        <TableWrap label="Suppressions">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Address</th>
-                <th scope="col">Channel</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Since</th>
-                <th scope="col">Until</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((s) => (
-                <tr key={`${s.channel}|${s.address}`}>
-                  <td class="mono">{s.address}</td>
-                  <td>{s.channel}</td>
-                  <td>{s.reason}</td>
-                  <td>{formatTime(s.createdAt)}</td>
-                  <td>{s.expiresAt ? formatTime(s.expiresAt) : 'until lifted'}</td>
-                  <td>
-                    <button
-                      type="button"
-                      disabled={busy}
-                      aria-label={`Lift the suppression of ${s.address} on ${s.channel}`}
-                      onClick={() => lift(s)}
-                    >
-                      Lift
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable
+          label="Suppressions"
+          columns={['Address', 'Channel', 'Reason', 'Since', 'Until', 'Actions']}
+          rows={rows}
+          loading={!error}
+          empty={`None of ${addresses.join(', ')} is suppressed.`}
+        >
+          {(s) => (
+            <tr key={`${s.channel}|${s.address}`}>
+              <td class="mono">{s.address}</td>
+              <td>{s.channel}</td>
+              <td>{s.reason}</td>
+              <td>{formatTime(s.createdAt)}</td>
+              <td>{s.expiresAt ? formatTime(s.expiresAt) : 'until lifted'}</td>
+              <td>
+                <button
+                  type="button"
+                  disabled={busy}
+                  aria-label={`Lift the suppression of ${s.address} on ${s.channel}`}
+                  onClick={() => lift(s)}
+                >
+                  Lift
+                </button>
+              </td>
+            </tr>
+          )}
+        </DataTable>
       )}
       <FieldError id="suppression-error" message={error} />
       <Status message={status} />
