@@ -18,6 +18,7 @@ import { PreferenceService } from './domain/preference/preference.service';
 import { TopicService, type TopicReferences } from './domain/preference/topic.service';
 import { PreferenceLinks } from './domain/preference/preference-links';
 import { WorkspaceService } from './domain/workspace/workspace.service';
+import { SENDING_SCOPES } from './domain/workspace/api-key-scope.enum';
 import { SuppressionService } from './domain/suppression/suppression.service';
 import { WorkflowService } from './domain/workflow/workflow.service';
 import { JobQueue } from './pipeline/job-queue';
@@ -113,7 +114,10 @@ export function createServices(
   const runStore = new RunStore(queue);
   const runs = new WorkflowRunService(db, workflows, runStore);
   const eventMapper = new EventMapper(db, mappings, profiles, messages, runs);
-  const events = new EventLogService(db, profiles, groups, eventMapper);
+  // ingest callers' keys are checked in the transaction that stores their events
+  const events = new EventLogService(db, profiles, groups, eventMapper, {
+    authenticateIn: (tx, secrets) => workspaces.authenticateIn(tx, secrets, SENDING_SCOPES),
+  });
   const runner = new WorkflowRunner({
     db,
     queue,

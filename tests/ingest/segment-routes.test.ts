@@ -110,6 +110,80 @@ describe('Segment ingest routes', () => {
         expect(res.json()).toEqual({ code: 'FORBIDDEN', message: 'This API key has been revoked' });
       }
     });
+
+    it('answers a bad key before a bad body, on every route', async () => {
+      const ws = await t.newWorkspace();
+      const created = await t.gql<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
+        'mutation { createApiKey(scope: INGEST) { apiKey { id } secret } }',
+        {},
+        ws.adminKey,
+      );
+      const { secret: revokedKey, apiKey } = created.data!.createApiKey;
+      await t.gql(`mutation { revokeApiKey(id: "${apiKey.id}") { revokedAt } }`, {}, ws.adminKey);
+      const badBodies: [string, unknown][] = [
+        ['/segment', { type: 'track', userId: 'u1' }], // a track without its event
+        ['/v1/identify', { traits: {} }], // neither userId nor anonymousId
+        ['/v1/batch', { batch: 'not an array' }],
+        ['/v1/batch', { batch: Array.from({ length: 2501 }, () => ({})) }],
+      ];
+      for (const [route, body] of badBodies) {
+        expect((await t.send(route, body, 'pgn_i_not-a-real-key')).statusCode).toBe(401);
+        expect((await t.send(route, body, revokedKey)).statusCode).toBe(403);
+        expect((await t.send(route, body, ws.ingestKey)).statusCode).toBe(
+          route === '/v1/batch' && Array.isArray((body as any).batch) ? 413 : 400,
+        );
+      }
+      // a batch whose every message is invalid stores nothing, but its key is still checked
+      const allInvalid = { batch: [{ type: 'track', userId: 'u1' }] };
+      expect((await t.send('/v1/batch', allInvalid, 'pgn_i_not-a-real-key')).statusCode).toBe(401);
+      expect((await t.send('/v1/batch', allInvalid, revokedKey)).statusCode).toBe(403);
+      const accepted = await t.send('/v1/batch', allInvalid, ws.ingestKey);
+      expect(accepted.statusCode).toBe(200);
+      expect(accepted.json()).toEqual({ success: true, rejected: [{ index: 0, message: expect.any(String) }] });
+    });
+
+    it('requests with good and refused keys that commit together each get their own answer and workspace', async () => {
+      // the key is checked in the transaction that stores the events: concurrent requests share that
+      // transaction (group commit), so one refused key must neither fail the others nor mix up workspaces
+      const [wsA, wsB] = [await t.newWorkspace(), await t.newWorkspace()];
+      const created = await t.gql<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
+        'mutation { createApiKey(scope: INGEST) { apiKey { id } secret } }',
+        {},
+        wsB.adminKey,
+      );
+      const { secret: revokedKey, apiKey } = created.data!.createApiKey;
+      await t.gql(`mutation { revokeApiKey(id: "${apiKey.id}") { revokedAt } }`, {}, wsB.adminKey);
+      const user = uid();
+      const calls = Array.from({ length: 40 }, (_, i) => {
+        const [key, expected] = (
+          [
+            [wsA.ingestKey, 202],
+            [wsB.ingestKey, 202],
+            ['pgn_i_' + 'x'.repeat(40), 401],
+            [revokedKey, 403],
+            [wsA.adminKey, 202],
+          ] as const
+        )[i % 5];
+        const route = i % 2 ? '/segment' : '/v1/batch';
+        const msg = fixture('track', { userId: user, messageId: `${user}-${i}`, event: `Mixed ${i}` });
+        return { key, expected: route === '/v1/batch' && expected === 202 ? 200 : expected, route, msg };
+      });
+      const answers = await Promise.all(
+        calls.map((c) => t.send(c.route, c.route === '/v1/batch' ? { batch: [c.msg] } : c.msg, c.key)),
+      );
+      expect(answers.map((a) => a.statusCode)).toEqual(calls.map((c) => c.expected));
+      const stored = async (adminKey: string) => {
+        const res = await t.gql(EVENTS_QUERY, { filter: { userId: user }, first: 100 }, adminKey);
+        return res.data!.events.edges.map((e: any) => e.node.messageId).sort();
+      };
+      const expectedIn = (keys: string[]) =>
+        calls
+          .filter((c) => keys.includes(c.key))
+          .map((c) => c.msg.messageId)
+          .sort();
+      expect(await stored(wsA.adminKey)).toEqual(expectedIn([wsA.ingestKey, wsA.adminKey]));
+      expect(await stored(wsB.adminKey)).toEqual(expectedIn([wsB.ingestKey]));
+    });
   });
 
   describe('POST /segment', () => {

@@ -46,14 +46,24 @@ const GROUP_MAX_EVENTS = 1000;
  */
 const GROUP_OVERLAP_EVENTS = 200;
 
-interface IngestRequest {
-  workspaceId: number;
-  events: IncomingEvent[];
-}
+/** One ingest call: its workspace, or the key its caller presented (checked in the group's transaction). */
+type IngestRequest = { events: IncomingEvent[] } & ({ workspaceId: number } | { secret: string });
 
 interface IngestResult {
+  /** The workspace the events were stored in. */
+  workspaceId: number;
   outcomes: IngestOutcome[];
   mapped: number;
+}
+
+/**
+ * Checks the keys of ingest callers in the transaction that stores their events (the composition root
+ * wires in `WorkspaceService.authenticateIn` with the sending scopes), so the event log does not depend on
+ * workspaces and a request costs one transaction, not a key lookup and then a transaction.
+ */
+export interface IngestKeys {
+  /** The workspace of each key that may send events, or the error that refuses it (a `DomainError`). */
+  authenticateIn(tx: Sql, secrets: readonly string[]): Promise<({ workspaceId: number } | DomainError)[]>;
 }
 
 /**
@@ -112,6 +122,7 @@ export class EventLogService {
     private readonly profiles: ProfileService,
     private readonly groups: GroupService,
     private readonly mapper: TrackMapper,
+    private readonly keys?: IngestKeys,
   ) {
     this.committer = new Batcher((requests) => this.commitGroup(requests), {
       // SQLite has one writer. On MySQL/MariaDB small calls (single events) wait for the running
@@ -134,10 +145,28 @@ export class EventLogService {
    */
   async ingest(ctx: RequestContext, events: IncomingEvent[]): Promise<IngestOutcome[]> {
     if (!events.length) return [];
-    const result = await this.committer.submit({ workspaceId: ctx.workspaceId, events });
+    return (await this.submit({ workspaceId: ctx.workspaceId, events })).outcomes;
+  }
+
+  /**
+   * {@link ingest} for a caller known by the key it presented: the key is checked in the transaction that
+   * stores the events (with {@link IngestKeys}), so a refused key stores nothing and throws the refusal
+   * (a `KeyRefusedError`); an accepted one answers its workspace. With no events only the key is checked.
+   */
+  async ingestWithKey(
+    secret: string,
+    events: IncomingEvent[],
+  ): Promise<{ workspaceId: number; outcomes: IngestOutcome[] }> {
+    if (!this.keys) throw new Error('EventLogService was built without IngestKeys');
+    const { workspaceId, outcomes } = await this.submit({ secret, events });
+    return { workspaceId, outcomes };
+  }
+
+  private async submit(request: IngestRequest): Promise<IngestResult> {
+    const result = await this.committer.submit(request);
     if (result instanceof Error) throw result;
     if (result.mapped) this.mapper.wake();
-    return result.outcomes;
+    return result;
   }
 
   /**
@@ -153,7 +182,7 @@ export class EventLogService {
     }
   }
 
-  private async commitWithRetry(requests: IngestRequest[]): Promise<IngestResult[]> {
+  private async commitWithRetry(requests: IngestRequest[]): Promise<(IngestResult | Error)[]> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.db.transaction((tx) => this.ingestGroup(tx, requests));
@@ -166,10 +195,15 @@ export class EventLogService {
   }
 
   /** One transaction for the group: the events of each workspace go through {@link ingestIn} together, in order. */
-  private async ingestGroup(tx: Sql, requests: IngestRequest[]): Promise<IngestResult[]> {
-    const results: IngestResult[] = requests.map(() => ({ outcomes: [], mapped: 0 }));
+  private async ingestGroup(tx: Sql, requests: IngestRequest[]): Promise<(IngestResult | Error)[]> {
+    const workspaces = await this.workspacesOf(tx, requests);
+    const results: (IngestResult | Error)[] = workspaces.map((w) =>
+      w instanceof Error ? w : { workspaceId: w, outcomes: [], mapped: 0 },
+    );
     const byWorkspace = new Map<number, number[]>();
-    requests.forEach((r, i) => byWorkspace.set(r.workspaceId, [...(byWorkspace.get(r.workspaceId) ?? []), i]));
+    workspaces.forEach((w, i) => {
+      if (!(w instanceof Error) && requests[i].events.length) byWorkspace.set(w, [...(byWorkspace.get(w) ?? []), i]);
+    });
     for (const [workspaceId, indexes] of byWorkspace) {
       const { outcomes, mapped } = await this.ingestIn(
         tx,
@@ -178,12 +212,24 @@ export class EventLogService {
       );
       let offset = 0;
       for (const i of indexes) {
-        results[i].outcomes = outcomes.slice(offset, offset + requests[i].events.length);
+        (results[i] as IngestResult).outcomes = outcomes.slice(offset, offset + requests[i].events.length);
         offset += requests[i].events.length;
       }
-      results[indexes[0]].mapped += mapped;
+      (results[indexes[0]] as IngestResult).mapped += mapped;
     }
     return results;
+  }
+
+  /** The workspace of each request: given, or its caller's key checked through `tx` (a refusal is its error). */
+  private async workspacesOf(tx: Sql, requests: IngestRequest[]): Promise<(number | Error)[]> {
+    const secrets = requests.flatMap((r) => ('secret' in r ? [r.secret] : []));
+    const checked = secrets.length ? await this.keys!.authenticateIn(tx, secrets) : [];
+    let next = 0;
+    return requests.map((r) => {
+      if ('workspaceId' in r) return r.workspaceId;
+      const check = checked[next++];
+      return check instanceof Error ? check : check.workspaceId;
+    });
   }
 
   private async ingestIn(

@@ -7,3 +7,6 @@ export enum ApiKeyScope {
 }
 
 registerEnumType(ApiKeyScope, { name: 'ApiKeyScope', description: 'What a key may do' });
+
+/** The scopes whose keys may send events (the ingest routes and `EventLogService.ingestWithKey`). */
+export const SENDING_SCOPES: readonly ApiKeyScope[] = [ApiKeyScope.INGEST, ApiKeyScope.ADMIN];

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingEvent } from '../../domain/event-log/incoming-event';
+import type { IncomingEvent, IngestOutcome } from '../../domain/event-log/incoming-event';
 import { isJsonObject, type JsonObject } from '../../lib/json';
 import type { RequestContext } from '../../domain/request-context';
-import { ApiKeyScope } from '../../domain/workspace/api-key-scope.enum';
+import { SENDING_SCOPES } from '../../domain/workspace/api-key-scope.enum';
 import { KeyRefusedError } from '../../domain/workspace/key-refused.error';
 import type { Services } from '../../services';
 import { bodyKey, headerKey } from '../credentials';
@@ -11,9 +11,6 @@ import { rawType, recordStored, type IngestTelemetry } from '../ingest-telemetry
 import { acceptJsonOfAnyContentType, decompressBody } from '../request-body';
 import { MAX_BATCH_ITEMS, MessageRejection, normalizeMessage, type BatchDefaults } from './normalize';
 import { SEGMENT_TYPES, type SegmentType } from './segment.schemas';
-
-/** The scopes that may send events. */
-const SENDING_SCOPES = [ApiKeyScope.INGEST, ApiKeyScope.ADMIN];
 
 /** A refused key as the ingest routes answer it: 401 for a missing or unknown key, else 403. */
 function refusal(err: KeyRefusedError): HttpError {
@@ -52,11 +49,21 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
   app.addHook('preParsing', decompressBody);
   acceptJsonOfAnyContentType(app);
 
-  async function authenticate(request: FastifyRequest): Promise<RequestContext> {
+  /** The key the caller presented; 401 when there is none. */
+  function presentedKey(request: FastifyRequest): string {
     const key = headerKey(request) ?? bodyKey(request.body);
+    if (key === undefined) throw refusal(new KeyRefusedError('missing'));
+    return key;
+  }
+
+  /**
+   * Checks the caller's key on its own. Only a request refused before it reaches the event log takes this
+   * extra round trip, so that a bad key is answered 401/403 before a bad body is answered 400.
+   */
+  async function authenticate(request: FastifyRequest): Promise<RequestContext> {
     let caller;
     try {
-      caller = await services.workspaces.authenticate(key, SENDING_SCOPES);
+      caller = await services.workspaces.authenticate(presentedKey(request), SENDING_SCOPES);
     } catch (err) {
       throw err instanceof KeyRefusedError ? refusal(err) : err;
     }
@@ -64,19 +71,45 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
     return { workspaceId: caller.workspaceId };
   }
 
-  function one(request: FastifyRequest, forcedType?: SegmentType): IncomingEvent {
+  /** Refuses the request with `error`, once its key is known to be good (a bad key answers first). */
+  async function refuse(request: FastifyRequest, error: HttpError, rejectedTypes: unknown[] = []): Promise<never> {
+    await authenticate(request);
+    if (rejectedTypes.length)
+      telemetry.record(
+        request,
+        rejectedTypes.map((type) => ({ type, outcome: 'rejected' })),
+      );
+    throw error;
+  }
+
+  /**
+   * Stores `events` for the caller whose key is checked in the same transaction (one database round trip
+   * for an accepted request); a refused key answers 401/403 and stores nothing.
+   */
+  async function store(request: FastifyRequest, events: IncomingEvent[]): Promise<IngestOutcome[]> {
+    try {
+      const { workspaceId, outcomes } = await services.events.ingestWithKey(presentedKey(request), events);
+      request.workspaceId = workspaceId;
+      return outcomes;
+    } catch (err) {
+      throw err instanceof KeyRefusedError ? refusal(err) : err;
+    }
+  }
+
+  async function one(request: FastifyRequest, forcedType?: SegmentType): Promise<IncomingEvent> {
     const event = normalizeMessage(request.body, new Date(), { forcedType });
     if (event instanceof MessageRejection) {
-      telemetry.record(request, [{ type: forcedType ?? rawType(request.body), outcome: 'rejected' }]);
-      throw new HttpError(event.status, event.code, event.message);
+      return refuse(request, new HttpError(event.status, event.code, event.message), [
+        forcedType ?? rawType(request.body),
+      ]);
     }
     return event;
   }
 
   const destination = async (request: FastifyRequest, reply: FastifyReply) => {
-    const ctx = await authenticate(request);
-    const event = one(request);
-    recordStored(telemetry, request, [event], await services.events.ingest(ctx, [event]));
+    presentedKey(request);
+    const event = await one(request);
+    recordStored(telemetry, request, [event], await store(request, [event]));
     return reply.code(202).send({ messageId: event.messageId });
   };
   app.post('/segment', destination);
@@ -84,24 +117,30 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
 
   for (const type of SEGMENT_TYPES) {
     app.post(`/v1/${type}`, async (request, reply) => {
-      const ctx = await authenticate(request);
-      const event = one(request, type);
-      recordStored(telemetry, request, [event], await services.events.ingest(ctx, [event]));
+      presentedKey(request);
+      const event = await one(request, type);
+      recordStored(telemetry, request, [event], await store(request, [event]));
       return reply.code(200).send({ success: true });
     });
   }
 
   app.post('/v1/batch', async (request, reply) => {
-    const ctx = await authenticate(request);
+    presentedKey(request);
     const body = request.body;
     if (!isJsonObject(body) || !Array.isArray(body.batch)) {
-      throw new HttpError(400, 'INVALID_EVENT', 'batch must be an array of messages: {"batch": [...]}');
+      return refuse(
+        request,
+        new HttpError(400, 'INVALID_EVENT', 'batch must be an array of messages: {"batch": [...]}'),
+      );
     }
     if (body.batch.length > MAX_BATCH_ITEMS) {
-      throw new HttpError(
-        413,
-        'PAYLOAD_TOO_LARGE',
-        `a batch holds at most ${MAX_BATCH_ITEMS} messages, got ${body.batch.length}`,
+      return refuse(
+        request,
+        new HttpError(
+          413,
+          'PAYLOAD_TOO_LARGE',
+          `a batch holds at most ${MAX_BATCH_ITEMS} messages, got ${body.batch.length}`,
+        ),
       );
     }
     const defaults: BatchDefaults = {
@@ -111,16 +150,27 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
     };
     const receivedAt = new Date();
     const events: IncomingEvent[] = [];
-    const rejected: { index: number; message: string }[] = [];
+    const rejected: { index: number; message: string; type: unknown }[] = [];
     body.batch.forEach((item: unknown, index: number) => {
       const result = normalizeMessage(item, receivedAt, { defaults });
-      if (result instanceof MessageRejection) {
-        rejected.push({ index, message: result.message });
-        telemetry.record(request, [{ type: rawType(item), outcome: 'rejected' }]);
-      } else events.push(result);
+      if (result instanceof MessageRejection) rejected.push({ index, message: result.message, type: rawType(item) });
+      else events.push(result);
     });
-    recordStored(telemetry, request, events, await services.events.ingest(ctx, events));
-    return reply.code(200).send(rejected.length ? { success: true, rejected } : { success: true });
+    // the key is checked where the events are stored (with none valid, only the key is checked)
+    const outcomes = await store(request, events);
+    if (rejected.length)
+      telemetry.record(
+        request,
+        rejected.map((r) => ({ type: r.type, outcome: 'rejected' })),
+      );
+    recordStored(telemetry, request, events, outcomes);
+    return reply
+      .code(200)
+      .send(
+        rejected.length
+          ? { success: true, rejected: rejected.map(({ index, message }) => ({ index, message })) }
+          : { success: true },
+      );
   });
 }
 
