@@ -15,6 +15,7 @@ import { CreateTopicsAndPreferences1764800000000 } from './1764800000000-create-
 import { AddTemplateTopic1764800001000 } from './1764800001000-add-template-topic';
 import { CreateDeliveryOutcomes1764900000000 } from './1764900000000-create-delivery-outcomes';
 import { JobsByKind1764900001000 } from './1764900001000-jobs-by-kind';
+import { EventNameShards1765000002000 } from './1765000002000-event-name-shards';
 
 /**
  * Every migration, in order. A new one (`npm run migration:generate -- migrations/<name>`)
@@ -38,4 +39,5 @@ export const MIGRATIONS = [
   AddTemplateTopic1764800001000,
   CreateDeliveryOutcomes1764900000000,
   JobsByKind1764900001000,
+  EventNameShards1765000002000,
 ];

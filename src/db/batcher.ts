@@ -35,8 +35,15 @@ export class Batcher<I, O> {
   /** A deferred {@link pump} is scheduled (see {@link BatcherOptions.gatherTurn}). */
   private gathering = false;
 
+  /** Slots of running batches (see {@link run}'s `slot`). */
+  private readonly busySlots = new Set<number>();
+
+  /**
+   * `run` gets the batch and a slot: a number in [0, maxInFlight) that no other running batch holds, so
+   * concurrent batches can write to different rows (e.g. counter shards) and never wait for each other.
+   */
   constructor(
-    private readonly run: (items: I[]) => Promise<O[]>,
+    private readonly run: (items: I[], slot: number) => Promise<O[]>,
     private readonly options: BatcherOptions<I>,
   ) {}
 
@@ -73,12 +80,19 @@ export class Batcher<I, O> {
       }
       this.queuedSize -= size;
       this.inFlight++;
-      this.run(batch.map((b) => b.item))
+      let slot = 0;
+      while (this.busySlots.has(slot)) slot++;
+      this.busySlots.add(slot);
+      this.run(
+        batch.map((b) => b.item),
+        slot,
+      )
         .then(
           (results) => batch.forEach((b, i) => b.resolve(results[i])),
           (err) => batch.forEach((b) => b.reject(err)),
         )
         .finally(() => {
+          this.busySlots.delete(slot);
           this.inFlight--;
           this.schedule();
         });

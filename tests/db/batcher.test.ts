@@ -107,6 +107,30 @@ describe('Batcher (group commit)', () => {
     expect(batches).toEqual([[1], [2]]);
   });
 
+  it('gives each running batch a slot no other running batch holds, and frees it when the batch ends', async () => {
+    const slots: number[] = [];
+    const finishers: (() => void)[] = [];
+    const b = new Batcher<number, number>(
+      (items, slot) =>
+        new Promise<number[]>((resolve) => {
+          slots.push(slot);
+          finishers.push(() => resolve(items));
+        }),
+      { maxInFlight: 3, maxItems: 1 },
+    );
+    const calls = [1, 2, 3, 4, 5].map((i) => b.submit(i));
+    expect(slots).toEqual([0, 1, 2]);
+    finishers[1]();
+    await tick();
+    // slot 1 came free: the next batch takes it while 0 and 2 still run
+    expect(slots).toEqual([0, 1, 2, 1]);
+    finishers[0]();
+    await tick();
+    expect(slots).toEqual([0, 1, 2, 1, 0]);
+    finishers.slice(2).forEach((f) => f());
+    expect(await Promise.all(calls)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('a failed batch rejects each of its calls, and the next batch still runs', async () => {
     let n = 0;
     const b = new Batcher<number, number>(

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Database, Sql } from '../../db/database';
 import { isConnectionError, isUniqueViolation } from '../../db/database';
 import { Batcher } from '../../db/batcher';
@@ -45,6 +46,14 @@ const GROUP_MAX_EVENTS = 1000;
  * batch requests from a few clients overlap instead of queueing behind each other.
  */
 const GROUP_OVERLAP_EVENTS = 200;
+
+/**
+ * Shards of each `event_names` counter. The group commits running at once in one process count into
+ * different shards (their batcher slot), so they never wait for each other's row locks; another process
+ * starts at a random shard, so two processes rarely meet. `eventNames` sums the shards of a name.
+ */
+const EVENT_NAME_SHARDS = 16;
+const SHARD_OFFSET = randomInt(EVENT_NAME_SHARDS);
 
 /** One ingest call: its workspace, or the key its caller presented (checked in the group's transaction). */
 type IngestRequest = { events: IncomingEvent[] } & ({ workspaceId: number } | { secret: string });
@@ -124,18 +133,21 @@ export class EventLogService {
     private readonly mapper: TrackMapper,
     private readonly keys?: IngestKeys,
   ) {
-    this.committer = new Batcher((requests) => this.commitGroup(requests), {
-      // SQLite has one writer. On MySQL/MariaDB small calls (single events) wait for the running
-      // transaction and commit together in the next one — one commit for many requests is cheaper
-      // than several half-empty ones in parallel — and once batch requests worth a transaction wait,
-      // they overlap, up to 4 at once (the pool has 10 connections)
-      maxInFlight: db.kind === 'sqlite' ? 1 : 4,
-      // better-sqlite3 never yields to I/O inside a transaction: gather what the event loop has read first
-      gatherTurn: db.kind === 'sqlite',
-      overlapAt: GROUP_OVERLAP_EVENTS,
-      maxItems: GROUP_MAX_EVENTS,
-      sizeOf: (r) => r.events.length,
-    });
+    this.committer = new Batcher(
+      (requests, slot) => this.commitGroup(requests, (SHARD_OFFSET + slot) % EVENT_NAME_SHARDS),
+      {
+        // SQLite has one writer. On MySQL/MariaDB small calls (single events) wait for the running
+        // transaction and commit together in the next one — one commit for many requests is cheaper
+        // than several half-empty ones in parallel — and once batch requests worth a transaction wait,
+        // they overlap, up to 4 at once (the pool has 10 connections)
+        maxInFlight: db.kind === 'sqlite' ? 1 : 4,
+        // better-sqlite3 never yields to I/O inside a transaction: gather what the event loop has read first
+        gatherTurn: db.kind === 'sqlite',
+        overlapAt: GROUP_OVERLAP_EVENTS,
+        maxItems: GROUP_MAX_EVENTS,
+        sizeOf: (r) => r.events.length,
+      },
+    );
   }
 
   /**
@@ -173,19 +185,20 @@ export class EventLogService {
    * Commits a group of ingest calls in one transaction. When that fails for a reason other than the
    * database being unreachable, each call is tried on its own, so one bad call never fails the others.
    */
-  private async commitGroup(requests: IngestRequest[]): Promise<(IngestResult | Error)[]> {
+  private async commitGroup(requests: IngestRequest[], shard: number): Promise<(IngestResult | Error)[]> {
     try {
-      return await this.commitWithRetry(requests);
+      return await this.commitWithRetry(requests, shard);
     } catch (err) {
       if (requests.length === 1 || isConnectionError(err)) return requests.map(() => asIngestError(err));
-      return Promise.all(requests.map((r) => this.commitWithRetry([r]).then((res) => res[0], asIngestError)));
+      return Promise.all(requests.map((r) => this.commitWithRetry([r], shard).then((res) => res[0], asIngestError)));
     }
   }
 
-  private async commitWithRetry(requests: IngestRequest[]): Promise<(IngestResult | Error)[]> {
+  /** Commits the group, counting its track names into `shard` of their counters. */
+  private async commitWithRetry(requests: IngestRequest[], shard: number): Promise<(IngestResult | Error)[]> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction((tx) => this.ingestGroup(tx, requests));
+        return await this.db.transaction((tx) => this.ingestGroup(tx, requests, shard));
       } catch (err) {
         // a concurrent call stored one of these messageIds first: run again, it is a duplicate now
         if (isUniqueViolation(err) && attempt < UNIQUE_RACE_RETRIES) continue;
@@ -195,7 +208,7 @@ export class EventLogService {
   }
 
   /** One transaction for the group: the events of each workspace go through {@link ingestIn} together, in order. */
-  private async ingestGroup(tx: Sql, requests: IngestRequest[]): Promise<(IngestResult | Error)[]> {
+  private async ingestGroup(tx: Sql, requests: IngestRequest[], shard: number): Promise<(IngestResult | Error)[]> {
     const workspaces = await this.workspacesOf(tx, requests);
     const results: (IngestResult | Error)[] = workspaces.map((w) =>
       w instanceof Error ? w : { workspaceId: w, outcomes: [], mapped: 0 },
@@ -209,6 +222,7 @@ export class EventLogService {
         tx,
         workspaceId,
         indexes.flatMap((i) => requests[i].events),
+        shard,
       );
       let offset = 0;
       for (const i of indexes) {
@@ -236,6 +250,7 @@ export class EventLogService {
     tx: Sql,
     workspaceId: number,
     events: IncomingEvent[],
+    shard: number,
   ): Promise<{ outcomes: IngestOutcome[]; mapped: number }> {
     const outcomes: IngestOutcome[] = events.map(() => 'duplicate');
     const firstIndex = new Map<string, number>();
@@ -262,7 +277,7 @@ export class EventLogService {
     if (!fresh.length) return { outcomes, mapped: 0 };
 
     await this.applyEffects(tx, workspaceId, fresh);
-    await this.countNames(tx, workspaceId, fresh);
+    await this.countNames(tx, workspaceId, fresh, shard);
     const mapped = await this.mapper.mapTracksIn(tx, workspaceId, fresh);
     return { outcomes, mapped };
   }
@@ -410,7 +425,7 @@ export class EventLogService {
   }
 
   /** Maintains the per-name counters behind `eventNames` (sorted, so concurrent batches lock in one order). */
-  private async countNames(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<void> {
+  private async countNames(tx: Sql, workspaceId: number, events: IncomingEvent[], shard: number): Promise<void> {
     const counts = new Map<string, { n: number; last: Date }>();
     for (const e of events) {
       if (e.type !== EventType.TRACK) continue;
@@ -427,11 +442,11 @@ export class EventLogService {
     await insertRows(
       tx,
       'event_names',
-      ['workspace_id', 'name', 'event_count', 'last_seen_at'],
+      ['workspace_id', 'name', 'shard', 'event_count', 'last_seen_at'],
       names,
-      (n) => [workspaceId, n, counts.get(n)!.n, toDbTime(counts.get(n)!.last)],
+      (n) => [workspaceId, n, shard, counts.get(n)!.n, toDbTime(counts.get(n)!.last)],
       d.onConflictUpdate(
-        ['workspace_id', 'name'],
+        ['workspace_id', 'name', 'shard'],
         `event_count = event_count + ${d.inserted('event_count')}, last_seen_at = ${d.greatest('last_seen_at', d.inserted('last_seen_at'))}`,
       ),
     );
@@ -487,7 +502,8 @@ export class EventLogService {
   /** Distinct track names with their counts, from the maintained counters (no scan of the log). */
   async names(ctx: RequestContext): Promise<EventNameCount[]> {
     const rows = await this.db.rows<{ name: string; event_count: string | number; last_seen_at: unknown }>(
-      'SELECT name, event_count, last_seen_at FROM event_names WHERE workspace_id = ? ORDER BY name',
+      `SELECT name, SUM(event_count) AS event_count, MAX(last_seen_at) AS last_seen_at
+       FROM event_names WHERE workspace_id = ? GROUP BY name ORDER BY name`,
       [ctx.workspaceId],
     );
     return rows.map((r) => ({ name: r.name, count: Number(r.event_count), lastSeenAt: fromDbTime(r.last_seen_at) }));

@@ -10,6 +10,10 @@ export class EventNameStat {
   @PrimaryColumn({ type: 'varchar', length: 255 })
   name!: string;
 
+  /** Concurrent ingest transactions count into different shards of a name; `eventNames` sums them. */
+  @PrimaryColumn({ type: 'smallint', default: 0 })
+  shard!: number;
+
   @Column({ type: 'bigint', name: 'event_count' })
   count!: string;
 
