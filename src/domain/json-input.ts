@@ -17,7 +17,8 @@ const LONE_SURROGATES = /\p{Cs}/gu;
 
 /**
  * Whether `value` nests objects/arrays more than `limit` levels deep (`{}` and `[]` are 1, a scalar 0).
- * Iterative, so any depth is safe to measure, and it stops at the first path over the limit.
+ * It stops at the first path over the limit, so it never recurses more than `limit` + 1 calls deep, however
+ * deep the value is; it allocates nothing (it runs for every ingested event).
  *
  * @example
  * ```ts
@@ -25,15 +26,23 @@ const LONE_SURROGATES = /\p{Cs}/gu;
  * ```
  */
 export function jsonDeeperThan(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length) {
-    const [current, depth] = stack.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
-    if (depth + 1 > limit) return true;
-    const children = Array.isArray(current) ? current : Object.values(current);
-    for (const child of children) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  if (typeof value !== 'object' || value === null) return false;
+  return limit < 1 || childrenDeeperThan(value, limit - 1);
+}
+
+/** Whether any child of the object or array `value` is deeper than `limit`. */
+function childrenDeeperThan(value: object, limit: number): boolean {
+  if (Array.isArray(value)) {
+    for (const child of value) {
+      if (typeof child === 'object' && child !== null && (limit < 1 || childrenDeeperThan(child, limit - 1)))
+        return true;
     }
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child === 'object' && child !== null && (limit < 1 || childrenDeeperThan(child, limit - 1))) return true;
   }
   return false;
 }

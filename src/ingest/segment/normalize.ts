@@ -3,7 +3,7 @@ import { EventType } from '../../domain/event-log/event-type.enum';
 import type { IncomingEvent } from '../../domain/event-log/incoming-event';
 import { jsonDeeperThan, LONE_SURROGATE, MAX_JSON_DEPTH, wellFormedJson } from '../../domain/json-input';
 import { isJsonObject, type JsonObject } from '../../lib/json';
-import { isSegmentType, validateMessage, type SegmentType } from './segment.schemas';
+import { isSegmentType, SEGMENT_TYPES, validateMessage, type SegmentType } from './segment.schemas';
 
 /** Segment's limit on one message, in bytes of JSON. */
 export const MAX_EVENT_BYTES = 32 * 1024;
@@ -22,7 +22,7 @@ export class MessageRejection {
 }
 
 /** Keys where Segment libraries send `null` to mean "not set" (analytics.js: `userId: null`). */
-const NULLABLE_KEYS = [
+const NULLABLE_KEYS = new Set([
   'userId',
   'anonymousId',
   'messageId',
@@ -35,7 +35,7 @@ const NULLABLE_KEYS = [
   'traits',
   'properties',
   'name',
-];
+]);
 
 export interface BatchDefaults {
   context?: JsonObject;
@@ -57,8 +57,12 @@ export function normalizeMessage(
   if (jsonDeeperThan(raw, MAX_JSON_DEPTH)) return tooDeep();
   const message: JsonObject = {};
   for (const key of Object.keys(raw)) {
-    if (raw[key] === null && NULLABLE_KEYS.includes(key)) continue;
-    Object.defineProperty(message, key, { value: raw[key], enumerable: true, writable: true, configurable: true });
+    const value = raw[key];
+    if (value === null && NULLABLE_KEYS.has(key)) continue;
+    // a "__proto__" key is data here: assigning it would set the copy's prototype instead
+    if (key === '__proto__') {
+      Object.defineProperty(message, key, { value, enumerable: true, writable: true, configurable: true });
+    } else message[key] = value;
   }
   const type = options.forcedType ?? message.type;
   if (type === undefined) return new MessageRejection(400, 'INVALID_EVENT', 'type is required');
@@ -79,7 +83,8 @@ export function normalizeMessage(
 
   // MySQL/MariaDB compare ids ignoring trailing spaces (PAD SPACE collations): "a " is "a" there, so it is
   // everywhere — else a repeated messageId with a trailing space would fail the unique key for good
-  for (const key of [...IDENTIFIERS, ...(TYPE_IDENTIFIERS[type] ?? [])]) {
+  const identifiers = IDENTIFIERS_OF[type];
+  for (const key of identifiers) {
     const value = message[key];
     if (typeof value === 'string' && value.endsWith(' ')) message[key] = value.replace(/ +$/, '');
   }
@@ -87,9 +92,7 @@ export function normalizeMessage(
   const problem = validateMessage(type, message);
   if (problem) return new MessageRejection(400, 'INVALID_EVENT', problem);
   // a lone surrogate is not Unicode: stored as U+FFFD, two different ids would become one
-  const notUnicode = [...IDENTIFIERS, ...(TYPE_IDENTIFIERS[type] ?? [])].find(
-    (k) => typeof message[k] === 'string' && LONE_SURROGATE.test(message[k]),
-  );
+  const notUnicode = identifiers.find((k) => typeof message[k] === 'string' && LONE_SURROGATE.test(message[k]));
   if (notUnicode) {
     return new MessageRejection(
       400,
@@ -113,7 +116,7 @@ export function normalizeMessage(
   let json = JSON.stringify(message);
   // lone surrogates elsewhere (a string cut in the middle of an emoji) become U+FFFD rather than lose the
   // event; JSON.stringify writes them as \udXXX escapes, so text without one has none (the walk is rare)
-  if (ESCAPED_SURROGATE.test(json)) {
+  if (json.includes('\\u') && ESCAPED_SURROGATE.test(json)) {
     stored = wellFormedJson(message);
     json = JSON.stringify(stored);
   }
@@ -146,6 +149,10 @@ const TYPE_IDENTIFIERS: Partial<Record<SegmentType, string[]>> = {
   group: ['groupId'],
   alias: ['previousId'],
 };
+/** {@link IDENTIFIERS} and the type's own, per type (built once: this runs for every event). */
+const IDENTIFIERS_OF = Object.fromEntries(
+  SEGMENT_TYPES.map((t) => [t, [...IDENTIFIERS, ...(TYPE_IDENTIFIERS[t] ?? [])]]),
+) as unknown as Record<SegmentType, readonly string[]>;
 
 /** A `\\udXXX` escape of a surrogate in JSON text (JSON.stringify escapes only lone ones). */
 const ESCAPED_SURROGATE = /\\ud[89a-f]/i;
