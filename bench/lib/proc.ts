@@ -274,9 +274,10 @@ export class RssSampler {
     if (this.timer) clearInterval(this.timer);
   }
 
-  get overall(): { label: string; mb: number } {
+  /** The largest maximum among the labels `which` accepts (all by default). */
+  overall(which: (label: string) => boolean = () => true): { label: string; mb: number } {
     let best = { label: '', mb: 0 };
-    for (const [label, mb] of this.max) if (mb > best.mb) best = { label, mb };
+    for (const [label, mb] of this.max) if (which(label) && mb > best.mb) best = { label, mb };
     return best;
   }
 }
