@@ -16,6 +16,7 @@ import { AddTemplateTopic1764800001000 } from './1764800001000-add-template-topi
 import { CreateDeliveryOutcomes1764900000000 } from './1764900000000-create-delivery-outcomes';
 import { JobsByKind1764900001000 } from './1764900001000-jobs-by-kind';
 import { EventNameShards1765000002000 } from './1765000002000-event-name-shards';
+import { EventListIndexes1765000003000 } from './1765000003000-event-list-indexes';
 
 /**
  * Every migration, in order. A new one (`npm run migration:generate -- migrations/<name>`)
@@ -40,4 +41,5 @@ export const MIGRATIONS = [
   CreateDeliveryOutcomes1764900000000,
   JobsByKind1764900001000,
   EventNameShards1765000002000,
+  EventListIndexes1765000003000,
 ];

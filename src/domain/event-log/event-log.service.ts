@@ -12,7 +12,7 @@ import type { GroupChange, GroupService } from '../group/group.service';
 import type { ProfileService, TraitPatch } from '../profile/profile.service';
 import { EventStatus } from './event-status.enum';
 import { EventType } from './event-type.enum';
-import { eventWhere, type EventFilter } from './event-filter';
+import { ALL_EVENT_FIELDS, eventListRead, eventWhere, type EventField, type EventFilter } from './event-filter';
 import { InboundEvent, trackEventName } from './inbound-event.entity';
 import type { IncomingEvent, IngestOutcome } from './incoming-event';
 
@@ -94,15 +94,14 @@ function asIngestError(err: unknown): Error {
 const INSERT_BYTES = 4 * 1024 * 1024;
 const UNIQUE_RACE_RETRIES = 3;
 
-/** Every column of `inbound_events` but the payload (the largest, and JSON to parse). */
-const EVENT_COLUMNS_BUT_PAYLOAD =
-  'id, workspace_id, message_id, type, name, user_id, anonymous_id, status, timestamp, received_at, message_ref';
-
-/** An event from its row; without a `payload` column (see {@link EventLogService.list}) its payload is undefined. */
+/**
+ * An event from its row. A read of some columns only ({@link EventLogService.list} with `fields`) leaves
+ * the fields of the others undefined.
+ */
 function toEvent(row: EventRow): InboundEvent {
   return Object.assign(new InboundEvent(), {
     id: String(row.id),
-    workspaceId: Number(row.workspace_id),
+    workspaceId: row.workspace_id === undefined ? undefined : Number(row.workspace_id),
     messageId: row.message_id,
     type: row.type as EventType,
     name: row.name,
@@ -110,7 +109,7 @@ function toEvent(row: EventRow): InboundEvent {
     anonymousId: row.anonymous_id,
     status: row.status as EventStatus,
     payload: parseJsonColumn(row.payload),
-    timestamp: fromDbTime(row.timestamp),
+    timestamp: row.timestamp === undefined ? undefined : fromDbTime(row.timestamp),
     receivedAt: fromDbTime(row.received_at),
     messageRef: row.message_ref,
   });
@@ -456,19 +455,22 @@ export class EventLogService {
 
   /**
    * Events newest first (receivedAt, then id), keyset-paginated so pages stay stable under inserts.
-   * With `withPayload: false` the payload is neither read nor parsed: the events' `payload` is undefined.
+   * Only the columns of `fields` (and the keyset, `id` and `receivedAt`) are read: the events' other fields
+   * are undefined. A filter by user or name reads through that index, from the index alone when it holds
+   * every field asked for ({@link eventListRead}).
    */
   async list(
     ctx: RequestContext,
     filter: EventFilter,
     first: number,
     after?: string | null,
-    { withPayload = true }: { withPayload?: boolean } = {},
+    { fields = ALL_EVENT_FIELDS }: { fields?: readonly EventField[] } = {},
   ): Promise<Page<InboundEvent>> {
     const { where, params } = eventWhere(ctx.workspaceId, filter);
-    return newestFirstPage(this.db, {
-      table: 'inbound_events',
-      columns: withPayload ? '*' : EVENT_COLUMNS_BUT_PAYLOAD,
+    const read = eventListRead(filter, fields, this.db.kind);
+    const page = await newestFirstPage(this.db, {
+      table: read.source,
+      columns: read.columns,
       timeColumn: 'received_at',
       where,
       params,
@@ -478,6 +480,17 @@ export class EventLogService {
       idPattern: /^\d{1,19}$/,
       keyOf: (e: InboundEvent) => ({ time: e.receivedAt, id: e.id }),
     });
+    // messageIds longer than the list index holds: from the rows (a messageId is never null)
+    const cut = read.shortMessageIds ? page.items.filter((e) => e.messageId === null) : [];
+    if (cut.length) {
+      const rows = await this.db.rows<Pick<EventRow, 'id' | 'message_id'>>(
+        `SELECT id, message_id FROM inbound_events WHERE workspace_id = ? AND id IN (${placeholders(cut.length)})`,
+        [ctx.workspaceId, ...cut.map((e) => e.id)],
+      );
+      const messageIds = new Map(rows.map((r) => [String(r.id), r.message_id]));
+      for (const event of cut) event.messageId = messageIds.get(event.id) ?? event.messageId;
+    }
+    return page;
   }
 
   async get(ctx: RequestContext, id: string): Promise<InboundEvent | null> {

@@ -17,6 +17,9 @@ export function trackEventName(event: string): string {
 @Entity('inbound_events')
 @Unique('UQ_inbound_events_workspace_message', ['workspaceId', 'messageId'])
 @Index('IDX_inbound_events_ws_received', ['workspaceId', 'receivedAt', 'id'])
+// the list indexes of a name and of a user also hold what a page of the events list shows (migration
+// EventListIndexes1765000003000, with the virtual column `list_message_id` no entity field maps): they are
+// declared there, and here only by their leading columns
 @Index('IDX_inbound_events_ws_name_received', ['workspaceId', 'name', 'receivedAt', 'id'])
 @Index('IDX_inbound_events_ws_status_received', ['workspaceId', 'status', 'receivedAt', 'id'])
 @Index('IDX_inbound_events_ws_user_received', ['workspaceId', 'userId', 'receivedAt', 'id'])

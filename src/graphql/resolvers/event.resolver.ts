@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, ID, Info, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
+import type { EventField } from '../../domain/event-log/event-filter';
 import { InboundEvent } from '../../domain/event-log/inbound-event.entity';
 import { pageSize } from '../../domain/pagination';
 import { requireAdminKey } from '../require-admin-key.middleware';
@@ -12,8 +13,38 @@ import { EventConnection } from '../types/event-connection.type';
 import { EventName } from '../types/event-name.type';
 import { selectsBelow } from '../selection';
 
-/** Whether an events query asks for payloads (the largest column, JSON to parse): else they are not read. */
-const selectsPayload = selectsBelow('payload');
+/**
+ * The fields of InboundEvent an `events` query needs from the database, each with the GraphQL field that
+ * asks for it (`message` is found by the event's `messageRef`). A field selected nowhere below `events` is
+ * not read: the payload (the largest column, JSON to parse) least of all.
+ */
+const EVENT_FIELDS: [EventField, (info: GraphQLResolveInfo) => boolean][] = (
+  [
+    ['messageId', 'messageId'],
+    ['type', 'type'],
+    ['name', 'name'],
+    ['userId', 'userId'],
+    ['anonymousId', 'anonymousId'],
+    ['status', 'status'],
+    ['payload', 'payload'],
+    ['timestamp', 'timestamp'],
+    ['messageRef', 'message'],
+  ] as const
+).map(([field, graphqlField]) => [field, selectsBelow(graphqlField)]);
+
+/** The event fields below the `events` field being resolved ({@link EVENT_FIELDS}); worked out once per document. */
+const fieldsOf = (() => {
+  const answers = new WeakMap<object, EventField[]>();
+  return (info: GraphQLResolveInfo): EventField[] => {
+    let fields = answers.get(info.fieldNodes[0]);
+    if (!fields) {
+      fields = EVENT_FIELDS.filter(([, selects]) => selects(info)).map(([field]) => field);
+      answers.set(info.fieldNodes[0], fields);
+    }
+    return fields;
+  };
+})();
+
 /** Whether an eventNames query asks for the names' mappings: else they are not read. */
 const selectsMapping = selectsBelow('mapping');
 
@@ -30,7 +61,7 @@ export class EventResolver {
     @Arg('filter', () => EventFilter, { nullable: true }) filter?: EventFilter | null,
   ) {
     const page = await ctx.services.events.list(workspace, filter ?? {}, pageSize(first), after, {
-      withPayload: selectsPayload(info),
+      fields: fieldsOf(info),
     });
     return toConnection(page);
   }
