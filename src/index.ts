@@ -2,9 +2,11 @@ import 'reflect-metadata';
 import v8 from 'node:v8';
 import { ConfigError, loadConfig } from './config';
 import { redactUrl } from './db/data-source-options';
+import { buildOpenApiDocument } from './ingest/segment/openapi';
 import { openDatabase } from './open-database';
 import { Lifecycle } from './ops/lifecycle';
 import { createLogger } from './ops/logger';
+import { createOpsApp } from './ops/ops-app';
 import { startRetention } from './ops/retention-scheduler';
 import { drainMs } from './ops/shutdown';
 import { Worker } from './pipeline/worker';
@@ -68,16 +70,12 @@ async function main(): Promise<void> {
   if (app) {
     await app.listen({ port: config.port, host: config.host });
   }
-  // loaded only when a worker serves its ops routes: without PIGEON_OPS_PORT a worker never loads Fastify,
-  // nor the ingest schemas the OpenAPI document is built from
   const opsApp =
     config.role === 'worker' && config.opsPort !== undefined
-      ? await (
-          await import('./ops/ops-app')
-        ).createOpsApp({
+      ? await createOpsApp({
           db,
           metrics: services.metrics,
-          openApi: (await import('./ingest/segment/openapi')).buildOpenApiDocument,
+          openApi: buildOpenApiDocument,
           logger,
           role: config.role,
           worker,

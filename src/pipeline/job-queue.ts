@@ -2,8 +2,6 @@ import { EventEmitter } from 'node:events';
 import type { Database, Sql } from '../db/database';
 import { fromDbTime, toDbTime } from '../db/dialect';
 import { insertRows, placeholders } from '../db/rows';
-import { toMessage, type MessageRow } from '../domain/message/message-rows';
-import type { Message } from '../domain/message/message.entity';
 import type { MessageScheduler } from '../domain/message/message.service';
 import type { RunScheduler } from '../domain/workflow/run-store';
 
@@ -26,20 +24,6 @@ export interface ClaimedJob {
   /** The message id (`send`) or run id (`run`). */
   messageId: string;
   runs: number;
-  /**
-   * The job's message as it was when the claim committed (read with the claim, `withMessages`); absent when
-   * not asked for or not read (gone, or locked by another transaction): the pipeline then reads it itself.
-   */
-  message?: Message;
-}
-
-/** Options of {@link JobQueue.claim}. */
-export interface ClaimOptions {
-  /**
-   * Also read each job's message in the claim's own statement (a join, locked like the job until the claim
-   * commits), so the send pipeline needs no read of its own: one statement less per batch.
-   */
-  withMessages?: boolean;
 }
 
 /**
@@ -183,68 +167,41 @@ export class JobQueue implements MessageScheduler, RunScheduler {
    * Claims up to `limit` due `send` jobs for `workerId`, leased for `leaseMs` (a send calls a provider,
    * outside any transaction); with `workspaceIds`, only jobs of those workspaces (a worker dedicated to
    * some tenants). `run` jobs are taken by the workflow runner's own transaction ({@link takeDueRunsIn}).
-   * With `withMessages`, each job carries its message, read in the same statement ({@link ClaimOptions}).
    */
   async claim(
     workerId: string,
     limit: number,
     leaseMs: number,
     workspaceIds?: readonly number[],
-    options: ClaimOptions = {},
   ): Promise<ClaimedJob[]> {
     if (limit <= 0 || workspaceIds?.length === 0) return [];
-    return this.db.transaction((tx) => this.claimIn(tx, workerId, limit, leaseMs, workspaceIds, options));
-  }
-
-  /**
-   * {@link claim} inside the caller's transaction (the send pipeline's first one, `SendPipeline.claimAndRoute`):
-   * the jobs are taken when it commits, and stay due when it rolls back.
-   */
-  async claimIn(
-    tx: Sql,
-    workerId: string,
-    limit: number,
-    leaseMs: number,
-    workspaceIds?: readonly number[],
-    options: ClaimOptions = {},
-  ): Promise<ClaimedJob[]> {
-    if (limit <= 0 || workspaceIds?.length === 0) return [];
-    const only = workspaceIds ? ` AND j.workspace_id IN (${placeholders(workspaceIds.length)})` : '';
-    // the message's columns come after the job's, under its own names (the job's are prefixed)
-    const [messageColumns, join] = options.withMessages
-      ? [', m.*', ' LEFT JOIN messages m ON m.id = j.message_id']
-      : ['', ''];
-    const now = new Date();
-    const rows = await tx.rows<
-      {
-        job_id: string | number;
-        job_workspace_id: number;
-        job_kind: JobKind;
-        job_message_id: string;
-        job_runs: number;
-      } & Partial<MessageRow>
-    >(
-      `SELECT j.id AS job_id, j.workspace_id AS job_workspace_id, j.kind AS job_kind, j.message_id AS job_message_id, j.runs AS job_runs${messageColumns}
-         FROM jobs j${join} WHERE j.kind = 'send' AND j.run_at <= ?${only} ORDER BY j.run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
-      [toDbTime(now), ...(workspaceIds ?? [])],
-    );
-    if (!rows.length) return [];
-    const ids = rows.map((r) => String(r.job_id));
-    await tx.run(
-      `UPDATE jobs SET status = 'running', run_at = ?, locked_by = ?, runs = runs + 1, updated_at = ? WHERE id IN (${placeholders(ids.length)})`,
-      [toDbTime(new Date(now.getTime() + leaseMs)), workerId, toDbTime(now), ...ids],
-    );
-    return rows.map((r) => ({
-      id: String(r.job_id),
-      workspaceId: Number(r.job_workspace_id),
-      kind: r.job_kind,
-      messageId: r.job_message_id,
-      runs: Number(r.job_runs) + 1,
-      // a message another transaction holds locked comes back as NULLs (SKIP LOCKED): the pipeline reads it
-      ...(options.withMessages && r.id && Number(r.workspace_id) === Number(r.job_workspace_id)
-        ? { message: toMessage(r as MessageRow) }
-        : {}),
-    }));
+    const only = workspaceIds ? ` AND workspace_id IN (${placeholders(workspaceIds.length)})` : '';
+    return this.db.transaction(async (tx) => {
+      const now = new Date();
+      const rows = await tx.rows<{
+        id: string | number;
+        workspace_id: number;
+        kind: JobKind;
+        message_id: string;
+        runs: number;
+      }>(
+        `SELECT id, workspace_id, kind, message_id, runs FROM jobs WHERE kind = 'send' AND run_at <= ?${only} ORDER BY run_at LIMIT ${limit}${tx.dialect.forUpdateSkipLocked}`,
+        [toDbTime(now), ...(workspaceIds ?? [])],
+      );
+      if (!rows.length) return [];
+      const ids = rows.map((r) => String(r.id));
+      await tx.run(
+        `UPDATE jobs SET status = 'running', run_at = ?, locked_by = ?, runs = runs + 1, updated_at = ? WHERE id IN (${placeholders(ids.length)})`,
+        [toDbTime(new Date(now.getTime() + leaseMs)), workerId, toDbTime(now), ...ids],
+      );
+      return rows.map((r) => ({
+        id: String(r.id),
+        workspaceId: Number(r.workspace_id),
+        kind: r.kind,
+        messageId: r.message_id,
+        runs: Number(r.runs) + 1,
+      }));
+    });
   }
 
   /** Extends the leases of jobs this worker still holds. */

@@ -21,7 +21,7 @@ import { RoutingMethod } from '../domain/routing/routing.enums';
 import { attempt, skipAttempt, SKIPPED_ERROR, telemetryIds, type AttemptDeps } from './attempt';
 import type { PipelineTelemetry } from './pipeline-telemetry';
 import type { RetryPolicy } from './retry-policy';
-import { decide, type Decision, type Plan, type PlannedChannel, type RoutingInputs } from './routing/decide';
+import { decide, type Plan, type PlannedChannel, type RoutingInputs } from './routing/decide';
 import { loadInputs, loadPreferencesIn, loadSuppressionsIn, type RoutingSources } from './routing/load-inputs';
 
 /**
@@ -59,39 +59,6 @@ interface DispatchRun {
   configs: Map<string, OpenProviderConfig>;
   traits: Record<string, unknown>;
   signal: AbortSignal;
-}
-
-/** A first attempt the fast path records before it is made. */
-interface FirstAttempt {
-  message: Message;
-  plan: Plan;
-  planned: PlannedChannel;
-  delivery: Delivery;
-}
-
-/** What the fast path's first transaction decided for new messages of one workspace. */
-interface RoutedBatch {
-  ctx: RequestContext;
-  inputs: RoutingInputs;
-  configs: Map<string, OpenProviderConfig>;
-  decided: { message: Message; decision: Decision }[];
-  /** Messages whose first provider cannot be used: {@link SendPipeline.run} skips it, with the reason. */
-  skipping: Set<string>;
-  attempts: FirstAttempt[];
-}
-
-/** A claimed job as the pipeline reads it: its message when the claim read it too. */
-export interface PipelineJob {
-  workspaceId: number;
-  messageId: string;
-  message?: Message;
-}
-
-/** A batch claimed and routed in one transaction ({@link SendPipeline.claimAndRoute}); `finish` does the rest. */
-export interface ClaimedBatch<J extends PipelineJob> {
-  jobs: J[];
-  /** Sends what was routed, runs the other jobs through {@link SendPipeline.run}; one outcome per job, in order. */
-  finish(signal: AbortSignal): Promise<RunOutcome[]>;
 }
 
 /** The channels a message's first attempt goes to: SINGLE → the first channel; ALL → every channel. */
@@ -144,27 +111,20 @@ export class SendPipeline {
    * of the messages the fast path finishes are completed in the transaction that finishes them.
    */
   async runMany(
-    jobs: PipelineJob[],
+    jobs: { workspaceId: number; messageId: string }[],
     signal: AbortSignal = new AbortController().signal,
     completeIn?: CompleteJobsIn,
   ): Promise<RunOutcome[]> {
     const outcomes = new Map<string, RunOutcome>();
     const byWorkspace = new Map<number, string[]>();
     for (const j of jobs) byWorkspace.set(j.workspaceId, [...(byWorkspace.get(j.workspaceId) ?? []), j.messageId]);
-    // messages read with the claim (JobQueue.claim `withMessages`) are not read again
-    const claimed = new Map(jobs.flatMap((j) => (j.message ? [[j.messageId, j.message] as const] : [])));
     // a failure is kept to its workspace (the fast path) or its message (run): it never reschedules the others
     for (const [workspaceId, ids] of byWorkspace) {
       const ctx: RequestContext = { workspaceId };
       let unfinished: string[];
       let rest: string[];
       try {
-        const unread = ids.filter((id) => !claimed.has(id));
-        const found = unread.length ? await this.deps.messages.getByIds(ctx, unread) : new Map<string, Message>();
-        for (const id of ids) {
-          const message = claimed.get(id);
-          if (message) found.set(id, message);
-        }
+        const found = await this.deps.messages.getByIds(ctx, ids);
         const fresh = [...found.values()].filter((m) => m.status === MessageStatus.ENQUEUED);
         rest = ids.filter((id) => !fresh.some((m) => m.id === id));
         unfinished = fresh.length ? await this.fastPath(ctx, fresh, signal, completeIn) : [];
@@ -186,80 +146,6 @@ export class SendPipeline {
     return jobs.map((j) => outcomes.get(j.messageId) ?? { done: true });
   }
 
-  /**
-   * {@link runMany} with the claim inside the fast path's first transaction: `claimIn` claims the jobs (with
-   * their messages) in it, the new messages among them are routed and their first attempts recorded in it, and
-   * one commit takes the jobs and records the decisions — one transaction per batch less than a claim followed
-   * by {@link runMany}. The routing reads outside the transaction (`loadInputs`) are made while it is open.
-   * Resolves after that commit; `finish` makes the attempts. When the transaction fails nothing was claimed.
-   * `completeInFor` gives the `completeIn` of a set of jobs (see {@link runMany}).
-   */
-  async claimAndRoute<J extends PipelineJob>(
-    claimIn: (tx: Sql) => Promise<J[]>,
-    completeInFor: (jobs: readonly J[]) => CompleteJobsIn,
-  ): Promise<ClaimedBatch<J>> {
-    const { jobs, routed } = await this.deps.db.transaction(async (tx) => {
-      const jobs = await claimIn(tx);
-      const completeIn = completeInFor(jobs);
-      // the new messages by workspace, each once (two jobs of one message share its outcome, as in runMany)
-      const fresh = new Map<number, Map<string, Message>>();
-      for (const j of jobs) {
-        if (j.message?.status !== MessageStatus.ENQUEUED || j.message.workspaceId !== j.workspaceId) continue;
-        const ofWorkspace = fresh.get(j.workspaceId) ?? new Map<string, Message>();
-        ofWorkspace.set(j.messageId, ofWorkspace.get(j.messageId) ?? j.message);
-        fresh.set(j.workspaceId, ofWorkspace);
-      }
-      const routed: RoutedBatch[] = [];
-      for (const [workspaceId, byId] of fresh) {
-        const ctx: RequestContext = { workspaceId };
-        const messages = [...byId.values()];
-        const inputs = await loadInputs(this.deps, ctx, messages);
-        routed.push(await this.routeNewIn(tx, ctx, messages, inputs, completeIn));
-      }
-      return { jobs, routed };
-    });
-    return { jobs, finish: (signal) => this.finishRouted(jobs, routed, signal, completeInFor(jobs)) };
-  }
-
-  /** The rest of {@link claimAndRoute}: the routed messages' first attempts, the other jobs one by one. */
-  private async finishRouted(
-    jobs: readonly PipelineJob[],
-    routed: readonly RoutedBatch[],
-    signal: AbortSignal,
-    completeIn: CompleteJobsIn,
-  ): Promise<RunOutcome[]> {
-    const outcomes = new Map<string, RunOutcome>();
-    const routedIds = new Set(routed.flatMap((r) => r.decided.map(({ message }) => message.id)));
-    const rest = jobs.filter((j) => !routedIds.has(j.messageId));
-    // a failure is kept to its workspace (the routed batch) or its message (run): it never reschedules the others
-    await Promise.all(
-      routed.map(async (batch) => {
-        const ids = batch.decided.map(({ message }) => message.id);
-        try {
-          const unfinished = new Set(await this.sendRouted(batch, signal, completeIn));
-          for (const id of ids) if (!unfinished.has(id)) outcomes.set(id, { done: true, completed: true });
-          rest.push(...jobs.filter((j) => unfinished.has(j.messageId)));
-        } catch (failed) {
-          for (const id of ids) outcomes.set(id, { done: false, failed });
-        }
-      }),
-    );
-    // each message runs once, whatever the number of its jobs
-    const once = [...new Map(rest.map((j) => [j.messageId, j])).values()];
-    await Promise.all(
-      once.map(async (j) =>
-        outcomes.set(
-          j.messageId,
-          await this.run(j.workspaceId, j.messageId, signal).catch((failed: unknown) => ({
-            done: false as const,
-            failed,
-          })),
-        ),
-      ),
-    );
-    return jobs.map((j) => outcomes.get(j.messageId) ?? { done: true });
-  }
-
   /** Routes and sends the first attempt of new messages in bulk; returns the ids it did not finish. */
   private async fastPath(
     ctx: RequestContext,
@@ -267,24 +153,8 @@ export class SendPipeline {
     signal: AbortSignal,
     completeIn?: CompleteJobsIn,
   ): Promise<string[]> {
+    const { db, store, telemetry } = this.deps;
     const inputs = await loadInputs(this.deps, ctx, messages);
-    const routed = await this.deps.db.transaction((tx) => this.routeNewIn(tx, ctx, messages, inputs, completeIn));
-    return this.sendRouted(routed, signal, completeIn);
-  }
-
-  /**
-   * The fast path's first transaction, in `tx`: reads preferences, topics and suppressions, decides, and
-   * records the decisions and the first attempts (their try counted); a message routing ended is finished
-   * here, and so is its job. Telemetry is left to {@link sendRouted}, after the commit.
-   */
-  private async routeNewIn(
-    tx: Sql,
-    ctx: RequestContext,
-    messages: Message[],
-    inputs: RoutingInputs,
-    completeIn?: CompleteJobsIn,
-  ): Promise<RoutedBatch> {
-    const { store } = this.deps;
     const configs = new Map(inputs.configs.map((c) => [c.id, c]));
     const now = new Date();
     // a first provider whose configuration cannot be used is skipped by run(), with the reason in the history
@@ -312,49 +182,41 @@ export class SendPipeline {
     };
     // preferences and topics are read in the transaction that records the decision (README, "Preferences
     // and topics"): the decision is taken there, from what is committed at that moment, with no cache
-    const made = decideAll({
-      ...inputs,
-      ...(await loadPreferencesIn(this.deps, tx, ctx, messages, inputs)),
-      ...(await loadSuppressionsIn(this.deps, tx, ctx, messages, inputs)),
+    const { decided, skipping, attempts } = await db.transaction(async (tx) => {
+      const made = decideAll({
+        ...inputs,
+        ...(await loadPreferencesIn(this.deps, tx, ctx, messages, inputs)),
+        ...(await loadSuppressionsIn(this.deps, tx, ctx, messages, inputs)),
+      });
+      const { decided, attempts } = made;
+      await store.saveRoutingIn(
+        tx,
+        decided.map(({ message, decision }) =>
+          Object.assign(message, {
+            status: decision.status,
+            reason: decision.reason,
+            templateVersion: decision.templateVersion,
+            plan: decision.plan ?? null,
+            updatedAt: now,
+          }),
+        ),
+      );
+      // attempts are counted before the calls: a worker that dies mid-send still used them up
+      await store.saveDeliveriesIn(
+        tx,
+        attempts.map((a) => a.delivery),
+      );
+      await store.appendHistoryIn(
+        tx,
+        decided.flatMap(({ message, decision }) =>
+          ofMessage(message.id, withEnd(decision.status, decision.reason, decision.history)),
+        ),
+      );
+      // a message routing ended (filtered, unroutable, …) is finished here, and so is its job
+      const ended = decided.flatMap(({ message, decision }) => (decision.plan ? [] : [message.id]));
+      if (completeIn && ended.length) await completeIn(tx, ended);
+      return made;
     });
-    const { decided, attempts } = made;
-    await store.saveRoutingIn(
-      tx,
-      decided.map(({ message, decision }) =>
-        Object.assign(message, {
-          status: decision.status,
-          reason: decision.reason,
-          templateVersion: decision.templateVersion,
-          plan: decision.plan ?? null,
-          updatedAt: now,
-        }),
-      ),
-    );
-    // attempts are counted before the calls: a worker that dies mid-send still used them up
-    await store.saveDeliveriesIn(
-      tx,
-      attempts.map((a) => a.delivery),
-    );
-    await store.appendHistoryIn(
-      tx,
-      decided.flatMap(({ message, decision }) =>
-        ofMessage(message.id, withEnd(decision.status, decision.reason, decision.history)),
-      ),
-    );
-    // a message routing ended (filtered, unroutable, …) is finished here, and so is its job
-    const ended = decided.flatMap(({ message, decision }) => (decision.plan ? [] : [message.id]));
-    if (completeIn && ended.length) await completeIn(tx, ended);
-    return { ctx, inputs, configs, ...made };
-  }
-
-  /**
-   * After the fast path's first transaction committed: reports the routing decisions, makes the first
-   * attempts together and records their results (and the end of every message they finished) in a second
-   * transaction; returns the ids of the messages it did not finish.
-   */
-  private async sendRouted(routed: RoutedBatch, signal: AbortSignal, completeIn?: CompleteJobsIn): Promise<string[]> {
-    const { db, store, telemetry } = this.deps;
-    const { ctx, inputs, configs, decided, skipping, attempts } = routed;
     for (const { message, decision } of decided) {
       telemetry?.status({ ...telemetryIds(message), status: decision.status, reason: decision.reason });
     }
@@ -382,8 +244,6 @@ export class SendPipeline {
       end: sentOutcome(plan.method, channels, [], delivered),
     }));
     const finishedAt = new Date();
-    // nothing was tried (every message's routing ended, or its first provider is skipped): nothing to write
-    if (!results.length) return [...unfinished];
     await db.transaction(async (tx) => {
       // the deliveries were stored with their try counted in the first transaction: only what the try changed
       await store.saveDeliveryStateIn(

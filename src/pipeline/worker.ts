@@ -6,7 +6,7 @@ import type { Sql } from '../db/database';
 import type { CallbackApplier } from './callback-applier';
 import type { ClaimedJob, JobQueue } from './job-queue';
 import { crashDelayMs } from './retry-policy';
-import type { ClaimedBatch, CompleteJobsIn, SendPipeline } from './send-pipeline';
+import type { SendPipeline } from './send-pipeline';
 import type { WorkflowRunner } from './workflow-runner';
 
 export interface WorkerOptions {
@@ -27,19 +27,8 @@ export interface WorkerOptions {
  */
 const CALLBACK_LOOK_MS = 100;
 
-/**
- * Batches one worker keeps in flight. A batch spends most of its time waiting: on the database (its reads and
- * two commits) and on the provider; with four, a worker keeps claiming while earlier batches wait, so one
- * process keeps its core busy (docs/scaling.md: in flight ≤ workers × concurrency × this).
- */
-const MAX_BATCHES = 4;
-
-/**
- * Claims one worker runs at once. A claim routes its new messages in its transaction, reading routing inputs
- * on other pooled connections meanwhile (`SendPipeline.claimAndRoute`): two overlap one batch's round trips with
- * the next one's, and with the two run loops at most four transactions wait for a pooled connection.
- */
-const MAX_CLAIMS = 2;
+/** Batches one worker keeps in flight. */
+const MAX_BATCHES = 2;
 
 /**
  * Runs one transaction of the workflow runner advances at most (no provider call happens in it, so a batch
@@ -66,8 +55,6 @@ export class Worker {
   private loop?: Promise<void>;
   private runLoops: Promise<void>[] = [];
   private readonly inflight = new Set<Promise<void>>();
-  /** Claims (and routing) of {@link inflight} batches whose transaction has not ended yet. */
-  private readonly claims = new Set<Promise<number>>();
   private readonly abort = new AbortController();
   /** When the send loop looks for provider callbacks next (see {@link CALLBACK_LOOK_MS}). */
   private callbacksAt = 0;
@@ -112,11 +99,16 @@ export class Worker {
   async drain(untilIdleMs = 2000): Promise<void> {
     let idleSince = Date.now();
     while (Date.now() - idleSince < untilIdleMs) {
-      const batch = await this.claimBatch();
+      const jobs = await this.queue.claim(
+        this.id,
+        this.options.concurrency,
+        this.options.leaseMs,
+        this.options.workspaceIds,
+      );
       const more = await this.applyCallbacks();
       const ran = this.runner ? await this.advanceRuns(this.runner) : 0;
-      if (batch.jobs.length || more || ran) {
-        if (batch.jobs.length) await this.process(batch);
+      if (jobs.length || more || ran) {
+        if (jobs.length) await this.process(jobs);
         idleSince = Date.now();
       } else {
         await new Promise((r) => setTimeout(r, 10));
@@ -125,14 +117,10 @@ export class Worker {
   }
 
   /**
-   * Claims due jobs in batches of up to `concurrency`, each with its messages, and runs each batch through the
-   * pipeline together; up to {@link MAX_BATCHES} batches are in flight, so the database work of some overlaps
-   * the sends of others.
+   * Claims due jobs in batches of up to `concurrency` and runs each batch through the pipeline
+   * together; up to two batches are in flight, so database writes of one overlap the sends of the other.
    */
   private async run(): Promise<void> {
-    // whether the last claim found a full batch: more jobs are due, so the next claim starts without waiting
-    // for this one's transaction to commit (up to MAX_CLAIMS at once)
-    let full = false;
     while (this.running) {
       // callbacks first, one batch a loop: the intake never wakes workers, and a full batch means more wait
       let moreCallbacks = false;
@@ -140,43 +128,28 @@ export class Worker {
         moreCallbacks = await this.applyCallbacks();
         this.callbacksAt = moreCallbacks ? 0 : Date.now() + Math.min(CALLBACK_LOOK_MS, this.options.pollMs);
       }
-      if (this.inflight.size < MAX_BATCHES && this.claims.size < MAX_CLAIMS) {
-        const claimed = this.startBatch();
-        if (full) {
-          void claimed.then((n) => (full = n >= this.options.concurrency));
-          continue;
+      let claimed: ClaimedJob[] = [];
+      if (this.inflight.size < MAX_BATCHES) {
+        try {
+          claimed = await this.queue.claim(
+            this.id,
+            this.options.concurrency,
+            this.options.leaseMs,
+            this.options.workspaceIds,
+          );
+        } catch (err) {
+          this.logger.error({ err, workerId: this.id }, 'could not claim jobs');
         }
-        full = (await claimed) >= this.options.concurrency;
+      }
+      if (claimed.length) {
+        const p = this.process(claimed).finally(() => this.inflight.delete(p));
+        this.inflight.add(p);
       }
       if (!this.running) break;
       if (this.inflight.size >= MAX_BATCHES) await Promise.race(this.inflight);
-      else if (this.claims.size >= MAX_CLAIMS) await Promise.race(this.claims);
-      else if (!full && !moreCallbacks) await this.queue.waitForWork(await this.idleMs());
+      else if (claimed.length < this.options.concurrency && !moreCallbacks)
+        await this.queue.waitForWork(await this.idleMs());
     }
-  }
-
-  /**
-   * Claims (and routes) a batch and then runs it, counted in `inflight` from the start; resolves with the
-   * number of jobs claimed as soon as the claim committed (0 when it failed: the error is logged).
-   */
-  private startBatch(): Promise<number> {
-    const batch = this.claimBatch();
-    const claimed = batch.then(
-      (b) => b.jobs.length,
-      (err: unknown) => {
-        this.logger.error({ err, workerId: this.id }, 'could not claim jobs');
-        return 0;
-      },
-    );
-    const claim = claimed.finally(() => this.claims.delete(claim));
-    this.claims.add(claim);
-    const p = claim
-      .then(async (n) => {
-        if (n) await this.process(await batch);
-      })
-      .finally(() => this.inflight.delete(p));
-    this.inflight.add(p);
-    return claim;
   }
 
   /**
@@ -239,40 +212,7 @@ export class Worker {
     }
   }
 
-  /**
-   * Claims a batch of due `send` jobs with their messages, and routes the new ones in the same transaction
-   * (`SendPipeline.claimAndRoute`). When that transaction fails, nothing was claimed: the batch is claimed
-   * alone and the pipeline routes it workspace by workspace (`runMany`), so one workspace whose routing fails
-   * never holds up the others' jobs. Throws when the claim itself fails.
-   */
-  private async claimBatch(): Promise<ClaimedBatch<ClaimedJob>> {
-    const { concurrency, leaseMs, workspaceIds } = this.options;
-    try {
-      return await this.pipeline.claimAndRoute(
-        (tx) => this.queue.claimIn(tx, this.id, concurrency, leaseMs, workspaceIds, { withMessages: true }),
-        (jobs) => this.completeIn(jobs),
-      );
-    } catch (err) {
-      this.logger.warn({ err, workerId: this.id }, 'could not claim and route in one transaction; claiming alone');
-      const jobs = await this.queue.claim(this.id, concurrency, leaseMs, workspaceIds, { withMessages: true });
-      return { jobs, finish: (signal) => this.pipeline.runMany(jobs, signal, this.completeIn(jobs)) };
-    }
-  }
-
-  /** Deletes, in the transaction that finishes their messages, the jobs of these messages that this worker holds. */
-  private completeIn(jobs: readonly ClaimedJob[]): CompleteJobsIn {
-    return (tx: Sql, messageIds: readonly string[]) => {
-      const ids = new Set(messageIds);
-      return this.queue.completeIn(
-        tx,
-        jobs.filter((j) => ids.has(j.messageId)),
-        this.id,
-      );
-    };
-  }
-
-  private async process(batch: ClaimedBatch<ClaimedJob>): Promise<void> {
-    const { jobs } = batch;
+  private async process(jobs: ClaimedJob[]): Promise<void> {
     const log = this.logger.child({ workerId: this.id });
     const heartbeat = setInterval(
       () => {
@@ -284,7 +224,15 @@ export class Worker {
     );
     try {
       // the jobs of messages the pipeline finishes in bulk are deleted in the transaction that finishes them
-      const outcomes = await batch.finish(this.abort.signal);
+      const completeIn = (tx: Sql, messageIds: readonly string[]) => {
+        const ids = new Set(messageIds);
+        return this.queue.completeIn(
+          tx,
+          jobs.filter((j) => ids.has(j.messageId)),
+          this.id,
+        );
+      };
+      const outcomes = await this.pipeline.runMany(jobs, this.abort.signal, completeIn);
       await this.queue.complete(
         jobs.filter((_, i) => {
           const outcome = outcomes[i];
