@@ -66,6 +66,18 @@ export function isUniqueViolation(err: unknown): boolean {
   return e?.errno === 1062 || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/**
+ * Makes a SQLite transaction take the write lock before it reads anything. A transaction that reads first must
+ * later upgrade to the write lock, and SQLite refuses that upgrade at once (SQLITE_BUSY, no waiting) while the
+ * checkpoint thread's RESTART is pending (`sqlite-checkpointer.ts`) — and the RESTART waits for that very reader:
+ * ingest answered 503 under sustained writes. Taken first, the lock is waited for (busy_timeout) holding no
+ * snapshot, and the RESTART completes. A DELETE that matches no row takes the lock and changes nothing; the
+ * `migrations` table is there in every migrated database.
+ */
+async function takeSqliteWriteLock(runner: QueryRunner): Promise<void> {
+  await runner.query('DELETE FROM migrations WHERE 0');
+}
+
 class QueryRunnerSql implements Sql {
   constructor(
     readonly dialect: Dialect,
@@ -163,6 +175,7 @@ export class Database implements Sql {
       }
       await runner.startTransaction();
       try {
+        if (this.kind === 'sqlite') await takeSqliteWriteLock(runner);
         const result = await work(new QueryRunnerSql(this.dialect, runner));
         await runner.commitTransaction();
         return result;
