@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingEvent, IngestOutcome } from '../../domain/event-log/incoming-event';
 import { isJsonObject, type JsonObject } from '../../lib/json';
-import type { RequestContext } from '../../domain/request-context';
 import { SENDING_SCOPES } from '../../domain/workspace/api-key-scope.enum';
 import { KeyRefusedError } from '../../domain/workspace/key-refused.error';
 import type { Services } from '../../services';
@@ -60,20 +59,22 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
    * Checks the caller's key on its own. Only a request refused before it reaches the event log takes this
    * extra round trip, so that a bad key is answered 401/403 before a bad body is answered 400.
    */
-  async function authenticate(request: FastifyRequest): Promise<RequestContext> {
-    let caller;
+  async function authenticate(request: FastifyRequest, key: string): Promise<void> {
     try {
-      caller = await services.workspaces.authenticate(presentedKey(request), SENDING_SCOPES);
+      request.workspaceId = (await services.workspaces.authenticate(key, SENDING_SCOPES)).workspaceId;
     } catch (err) {
       throw err instanceof KeyRefusedError ? refusal(err) : err;
     }
-    request.workspaceId = caller.workspaceId;
-    return { workspaceId: caller.workspaceId };
   }
 
   /** Refuses the request with `error`, once its key is known to be good (a bad key answers first). */
-  async function refuse(request: FastifyRequest, error: HttpError, rejectedTypes: unknown[] = []): Promise<never> {
-    await authenticate(request);
+  async function refuse(
+    request: FastifyRequest,
+    key: string,
+    error: HttpError,
+    rejectedTypes: unknown[] = [],
+  ): Promise<never> {
+    await authenticate(request, key);
     if (rejectedTypes.length)
       telemetry.record(
         request,
@@ -86,9 +87,9 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
    * Stores `events` for the caller whose key is checked in the same transaction (one database round trip
    * for an accepted request); a refused key answers 401/403 and stores nothing.
    */
-  async function store(request: FastifyRequest, events: IncomingEvent[]): Promise<IngestOutcome[]> {
+  async function store(request: FastifyRequest, key: string, events: IncomingEvent[]): Promise<IngestOutcome[]> {
     try {
-      const { workspaceId, outcomes } = await services.events.ingestWithKey(presentedKey(request), events);
+      const { workspaceId, outcomes } = await services.events.ingestWithKey(key, events);
       request.workspaceId = workspaceId;
       return outcomes;
     } catch (err) {
@@ -96,10 +97,10 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
     }
   }
 
-  async function one(request: FastifyRequest, forcedType?: SegmentType): Promise<IncomingEvent> {
+  async function one(request: FastifyRequest, key: string, forcedType?: SegmentType): Promise<IncomingEvent> {
     const event = normalizeMessage(request.body, new Date(), { forcedType });
     if (event instanceof MessageRejection) {
-      return refuse(request, new HttpError(event.status, event.code, event.message), [
+      return refuse(request, key, new HttpError(event.status, event.code, event.message), [
         forcedType ?? rawType(request.body),
       ]);
     }
@@ -107,9 +108,9 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
   }
 
   const destination = async (request: FastifyRequest, reply: FastifyReply) => {
-    presentedKey(request);
-    const event = await one(request);
-    recordStored(telemetry, request, [event], await store(request, [event]));
+    const key = presentedKey(request);
+    const event = await one(request, key);
+    recordStored(telemetry, request, [event], await store(request, key, [event]));
     return reply.code(202).send({ messageId: event.messageId });
   };
   app.post('/segment', destination);
@@ -117,25 +118,27 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
 
   for (const type of SEGMENT_TYPES) {
     app.post(`/v1/${type}`, async (request, reply) => {
-      presentedKey(request);
-      const event = await one(request, type);
-      recordStored(telemetry, request, [event], await store(request, [event]));
+      const key = presentedKey(request);
+      const event = await one(request, key, type);
+      recordStored(telemetry, request, [event], await store(request, key, [event]));
       return reply.code(200).send({ success: true });
     });
   }
 
   app.post('/v1/batch', async (request, reply) => {
-    presentedKey(request);
+    const key = presentedKey(request);
     const body = request.body;
     if (!isJsonObject(body) || !Array.isArray(body.batch)) {
       return refuse(
         request,
+        key,
         new HttpError(400, 'INVALID_EVENT', 'batch must be an array of messages: {"batch": [...]}'),
       );
     }
     if (body.batch.length > MAX_BATCH_ITEMS) {
       return refuse(
         request,
+        key,
         new HttpError(
           413,
           'PAYLOAD_TOO_LARGE',
@@ -157,7 +160,7 @@ function segmentRoutes(app: FastifyInstance, services: Services, telemetry: Inge
       else events.push(result);
     });
     // the key is checked where the events are stored (with none valid, only the key is checked)
-    const outcomes = await store(request, events);
+    const outcomes = await store(request, key, events);
     if (rejected.length)
       telemetry.record(
         request,
