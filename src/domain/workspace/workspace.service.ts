@@ -65,6 +65,18 @@ export interface AuthenticatedKey {
   keyId: string;
 }
 
+/** A presented key worth looking up: not empty, and not longer than any key could be. */
+function wellFormedSecret(secret: string): boolean {
+  return secret !== '' && secret.length <= 512;
+}
+
+/** The caller a checked key stands for when it may make a call of `scopes`, else the refusal. */
+function callerOf(check: KeyCheck, scopes: readonly ApiKeyScope[]): AuthenticatedKey | KeyRefusedError {
+  if (!check.ok) return new KeyRefusedError(check.reason);
+  if (!scopes.includes(check.key.scope)) return new KeyRefusedError('scope', check.key.scope);
+  return { workspaceId: check.key.workspaceId, scope: check.key.scope, keyId: check.key.id };
+}
+
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
@@ -195,7 +207,7 @@ export class WorkspaceService {
    * call reads the database, so a revoked key stops working at once; concurrent calls share one query.
    */
   async verify(secret: string): Promise<KeyCheck> {
-    if (!secret || secret.length > 512) return { ok: false, reason: 'unknown' };
+    if (!wellFormedSecret(secret)) return { ok: false, reason: 'unknown' };
     const check = await this.verifier.submit(secret);
     if (check.ok) this.touch(check.key);
     return check;
@@ -214,9 +226,9 @@ export class WorkspaceService {
     } catch (err) {
       throw new StoreUnavailableError(err);
     }
-    if (!check.ok) throw new KeyRefusedError(check.reason);
-    if (!scopes.includes(check.key.scope)) throw new KeyRefusedError('scope', check.key.scope);
-    return { workspaceId: check.key.workspaceId, scope: check.key.scope, keyId: check.key.id };
+    const caller = callerOf(check, scopes);
+    if (caller instanceof KeyRefusedError) throw caller;
+    return caller;
   }
 
   /**
@@ -230,7 +242,7 @@ export class WorkspaceService {
     secrets: readonly string[],
     scopes: readonly ApiKeyScope[],
   ): Promise<(AuthenticatedKey | KeyRefusedError)[]> {
-    const wellFormed = secrets.filter((s) => s && s.length <= 512);
+    const wellFormed = secrets.filter(wellFormedSecret);
     const checks = new Map<string, KeyCheck>();
     if (wellFormed.length) {
       const unique = [...new Set(wellFormed)];
@@ -238,10 +250,9 @@ export class WorkspaceService {
     }
     return secrets.map((secret) => {
       const check = checks.get(secret) ?? { ok: false, reason: 'unknown' };
-      if (!check.ok) return new KeyRefusedError(check.reason);
-      if (!scopes.includes(check.key.scope)) return new KeyRefusedError('scope', check.key.scope);
-      this.touch(check.key);
-      return { workspaceId: check.key.workspaceId, scope: check.key.scope, keyId: check.key.id };
+      const caller = callerOf(check, scopes);
+      if (check.ok && !(caller instanceof KeyRefusedError)) this.touch(check.key);
+      return caller;
     });
   }
 
