@@ -1,5 +1,5 @@
 import type { Sql } from '../../db/database';
-import { parseJsonColumn, placeholders } from '../../db/rows';
+import { chunks, parseJsonColumn, placeholders } from '../../db/rows';
 import { eventWhere, type EventFilter } from './event-filter';
 import { EventStatus } from './event-status.enum';
 import { EventType } from './event-type.enum';
@@ -38,21 +38,41 @@ export async function storedEventIds(
   return rows.map((r) => ({ id: String(r.id), messageId: r.message_id }));
 }
 
+/** An event to claim and the message or run it becomes (`null`: it only cancels runs). */
+export interface EventClaim {
+  eventId: string;
+  messageRef: string | null;
+}
+
 /**
- * Marks an UNMAPPED event MAPPED to the message `messageRef`. A conditional update: false when the
- * event was mapped already (by a concurrent replay or ingest), so each event becomes at most one message.
+ * Marks UNMAPPED events MAPPED to their message or run, in two statements however many there are: the
+ * events are locked and read (a concurrent replay or ingest that claimed one first has made it MAPPED, and it
+ * is left out), then updated together. Returns the ids claimed, so each event becomes at most one message.
  */
-export async function claimEvent(
-  sql: Sql,
-  workspaceId: number,
-  eventId: string,
-  messageRef: string | null,
-): Promise<boolean> {
-  const claimed = await sql.run(
-    'UPDATE inbound_events SET status = ?, message_ref = ? WHERE id = ? AND workspace_id = ? AND status = ?',
-    [EventStatus.MAPPED, messageRef, eventId, workspaceId, EventStatus.UNMAPPED],
-  );
-  return claimed > 0;
+export async function claimEvents(sql: Sql, workspaceId: number, claims: readonly EventClaim[]): Promise<Set<string>> {
+  const claimed = new Set<string>();
+  for (const part of chunks(claims)) {
+    const ids = part.map((c) => c.eventId);
+    const open = await sql.rows<{ id: string | number }>(
+      `SELECT id FROM inbound_events WHERE workspace_id = ? AND status = ? AND id IN (${placeholders(ids.length)})${sql.dialect.forUpdate}`,
+      [workspaceId, EventStatus.UNMAPPED, ...ids],
+    );
+    if (!open.length) continue;
+    const openIds = new Set(open.map((r) => String(r.id)));
+    const mine = part.filter((c) => openIds.has(c.eventId));
+    await sql.run(
+      `UPDATE inbound_events SET status = ?, message_ref = CASE id ${mine.map(() => 'WHEN ? THEN ?').join(' ')} END
+       WHERE workspace_id = ? AND id IN (${placeholders(mine.length)})`,
+      [
+        EventStatus.MAPPED,
+        ...mine.flatMap((c) => [c.eventId, c.messageRef]),
+        workspaceId,
+        ...mine.map((c) => c.eventId),
+      ],
+    );
+    for (const c of mine) claimed.add(c.eventId);
+  }
+  return claimed;
 }
 
 /** Up to `limit` UNMAPPED tracks matching `filter` with an id above `afterId`, by id. */

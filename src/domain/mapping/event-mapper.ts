@@ -2,7 +2,7 @@ import type { Database, Sql } from '../../db/database';
 import { isJsonObject } from '../../lib/json';
 import type { EventFilter } from '../event-log/event-filter';
 import type { TrackMapper } from '../event-log/event-log.service';
-import { claimEvent, storedEventIds, unmappedTracks, type StoredTrack } from '../event-log/event-log-store';
+import { claimEvents, storedEventIds, unmappedTracks, type StoredTrack } from '../event-log/event-log-store';
 import { EventStatus } from '../event-log/event-status.enum';
 import { EventType } from '../event-log/event-type.enum';
 import { trackEventName } from '../event-log/inbound-event.entity';
@@ -130,7 +130,16 @@ export class EventMapper implements TrackMapper {
     };
     // in the order received (ids grow with it): a cancelling event cancels the runs of earlier events, in
     // this batch too, and never one that a later event starts — nor the one it starts itself
-    for (const e of [...mapped].sort((x, y) => Number(x.id) - Number(y.id))) {
+    const ordered = [...mapped].sort((x, y) => Number(x.id) - Number(y.id));
+    const refs = new Map(ordered.map((e) => [e.id, targets.has(e.name) ? timeOrderedId() : null]));
+    const claimed = await claimEvents(
+      tx,
+      workspaceId,
+      ordered.map((e) => ({ eventId: e.id, messageRef: refs.get(e.id)! })),
+    );
+    for (const e of ordered) {
+      // an event claimed by a concurrent replay or ingest first is theirs: it neither cancels nor starts anything here
+      if (!claimed.has(e.id)) continue;
       const cancelling = cancel ? cancels.get(e.name) : undefined;
       if (cancelling) {
         await flushStarts();
@@ -149,8 +158,7 @@ export class EventMapper implements TrackMapper {
         );
       }
       const target = targets.get(e.name);
-      const ref = target ? timeOrderedId() : null;
-      if (!(await claimEvent(tx, workspaceId, e.id, ref))) continue;
+      const ref = refs.get(e.id)!;
       if (!target) continue;
       if (target.templateId) {
         created.push({
