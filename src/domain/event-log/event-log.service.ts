@@ -81,10 +81,21 @@ export interface IngestKeys {
  * event log does not depend on mapping.
  */
 export interface TrackMapper {
-  /** Turns the mapped tracks among `events` (stored in `tx`) into messages; returns how many. */
-  mapTracksIn(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<number>;
+  /**
+   * Before `events` are stored in `tx`: the tracks among them that a mapping takes, by Segment messageId, each
+   * with the id of the message or run it becomes (null: it only cancels runs). The event log stores them
+   * `MAPPED` with that reference, so their own insert claims them.
+   */
+  planTracksIn(tx: Sql, workspaceId: number, events: readonly IncomingEvent[]): Promise<TrackPlan>;
+  /** Turns the planned tracks among `events` (stored in `tx` since) into messages or runs; returns how many. */
+  mapTracksIn(tx: Sql, workspaceId: number, events: IncomingEvent[], plan: TrackPlan): Promise<number>;
   /** Called after that transaction committed, so a worker in this process starts at once. */
   wake(): void;
+}
+
+/** What {@link TrackMapper.planTracksIn} decided: the message or run reference of each mapped track by messageId. */
+export interface TrackPlan {
+  readonly refs: ReadonlyMap<string, string | null>;
 }
 
 /** The error an ingest caller sees: domain errors as they are, anything from the database as 503. */
@@ -259,8 +270,10 @@ export class EventLogService {
     const unique = firstIndex.size === events.length ? events : [...firstIndex.values()].map((i) => events[i]);
     // Retried messages are rare: insert first, and look for the ones already stored only when the unique
     // key refuses a statement (both engines undo just that statement; the transaction goes on).
+    // mapped tracks are stored MAPPED with their message or run id: the insert claims them (no UPDATE after)
+    const plan = await this.mapper.planTracksIn(tx, workspaceId, unique);
     let fresh = unique;
-    const done = await this.insertEvents(tx, workspaceId, unique, true);
+    const done = await this.insertEvents(tx, workspaceId, unique, plan, true);
     if (done < unique.length) {
       const rest = unique.slice(done);
       const stored = await this.existingMessageIds(
@@ -269,7 +282,7 @@ export class EventLogService {
         rest.map((e) => e.messageId),
       );
       const restFresh = rest.filter((e) => !stored.has(e.messageId));
-      if (restFresh.length) await this.insertEvents(tx, workspaceId, restFresh, false);
+      if (restFresh.length) await this.insertEvents(tx, workspaceId, restFresh, plan, false);
       fresh = done ? [...unique.slice(0, done), ...restFresh] : restFresh;
     }
     for (const e of fresh) outcomes[firstIndex.get(e.messageId)!] = 'stored';
@@ -277,7 +290,7 @@ export class EventLogService {
 
     await this.applyEffects(tx, workspaceId, fresh);
     await this.countNames(tx, workspaceId, fresh, shard);
-    const mapped = await this.mapper.mapTracksIn(tx, workspaceId, fresh);
+    const mapped = plan.refs.size ? await this.mapper.mapTracksIn(tx, workspaceId, fresh, plan) : 0;
     return { outcomes, mapped };
   }
 
@@ -302,6 +315,7 @@ export class EventLogService {
     tx: Sql,
     workspaceId: number,
     events: IncomingEvent[],
+    plan: TrackPlan,
     optimistic: boolean,
   ): Promise<number> {
     let done = 0;
@@ -311,8 +325,8 @@ export class EventLogService {
       if (!rows.length) return true;
       try {
         await tx.runPrepared(
-          `INSERT INTO inbound_events (workspace_id, message_id, type, name, user_id, anonymous_id, status, payload, timestamp, received_at)
-           VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          `INSERT INTO inbound_events (workspace_id, message_id, type, name, user_id, anonymous_id, status, message_ref, payload, timestamp, received_at)
+           VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
           rows.flat(),
         );
       } catch (err) {
@@ -334,7 +348,8 @@ export class EventLogService {
         isTrack ? trackEventName(e.event!) : null,
         e.userId,
         e.anonymousId,
-        isTrack ? EventStatus.UNMAPPED : EventStatus.PROCESSED,
+        isTrack ? (plan.refs.has(e.messageId) ? EventStatus.MAPPED : EventStatus.UNMAPPED) : EventStatus.PROCESSED,
+        plan.refs.get(e.messageId) ?? null,
         payload,
         toDbTime(e.timestamp),
         toDbTime(e.receivedAt),

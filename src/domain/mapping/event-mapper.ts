@@ -1,7 +1,7 @@
 import type { Database, Sql } from '../../db/database';
 import { isJsonObject } from '../../lib/json';
 import type { EventFilter } from '../event-log/event-filter';
-import type { TrackMapper } from '../event-log/event-log.service';
+import type { TrackMapper, TrackPlan } from '../event-log/event-log.service';
 import { claimEvents, storedEventIds, unmappedTracks, type StoredTrack } from '../event-log/event-log-store';
 import { EventStatus } from '../event-log/event-status.enum';
 import { EventType } from '../event-log/event-type.enum';
@@ -18,6 +18,11 @@ import type { EventRunStart, WorkflowRunService } from '../workflow/workflow-run
 /** Stored events replay maps per transaction. */
 const REPLAY_PAGE = 500;
 
+/** The mapper's {@link TrackPlan}: with the targets it looked up, so mapping after the insert does not look again. */
+interface MappingPlan extends TrackPlan {
+  found: TrackTargets;
+}
+
 /**
  * Track → message or workflow run: a stored track event whose name is mapped to a template becomes a
  * message of that template, one mapped to a workflow starts a run of it (README, "From event to
@@ -25,7 +30,8 @@ const REPLAY_PAGE = 500;
  * event log calls {@link mapTracksIn} in the transaction that stores the events, so a mapped track and its
  * message or run (and their job), and a cancel, commit together; {@link replay} maps tracks stored while
  * they were unmapped (a replay never cancels: runs started since are not the event's to cancel). Each
- * event becomes at most one message or run: it is claimed (UNMAPPED → MAPPED) before they are created.
+ * event becomes at most one message or run: a new one is stored MAPPED with its message or run id by its own
+ * insert ({@link planTracksIn}), and a replay claims UNMAPPED ones (UNMAPPED → MAPPED) before creating anything.
  */
 export class EventMapper implements TrackMapper {
   constructor(
@@ -37,23 +43,38 @@ export class EventMapper implements TrackMapper {
   ) {}
 
   /**
-   * Maps the tracks among `events`, just stored by the event log in `tx` (other types are skipped), and
-   * applies their cancel mappings. Returns how many became messages or runs; call {@link wake} once the
-   * transaction committed.
+   * Before the event log stores `events` in `tx`: the tracks a mapping takes (a template or workflow, or a
+   * cancel mapping), each with the id of the message or run it becomes (null when it only cancels). The event
+   * log stores them MAPPED with that id, so they need no claim afterwards (nothing else can see them before
+   * the transaction commits).
    */
-  async mapTracksIn(tx: Sql, workspaceId: number, events: IncomingEvent[]): Promise<number> {
+  async planTracksIn(tx: Sql, workspaceId: number, events: readonly IncomingEvent[]): Promise<TrackPlan> {
+    const refs = new Map<string, string | null>();
     const tracks = events.filter((e) => e.type === EventType.TRACK);
-    if (!tracks.length) return 0;
+    if (!tracks.length) return { refs };
     const found = await this.mappings.targetsFor(
       tx,
       workspaceId,
       tracks.map((e) => trackEventName(e.event!)),
     );
-    const relevant = tracks.filter((e) => {
+    for (const e of tracks) {
       const name = trackEventName(e.event!);
-      return found.targets.has(name) || found.cancels.has(name);
-    });
+      if (found.targets.has(name)) refs.set(e.messageId, timeOrderedId());
+      else if (found.cancels.has(name)) refs.set(e.messageId, null);
+    }
+    const plan: MappingPlan = { refs, found };
+    return plan;
+  }
+
+  /**
+   * Maps the planned tracks among `events` ({@link planTracksIn}), stored by the event log in `tx` since, and
+   * applies their cancel mappings. Returns how many became messages or runs; call {@link wake} once the
+   * transaction committed.
+   */
+  async mapTracksIn(tx: Sql, workspaceId: number, events: IncomingEvent[], plan: TrackPlan): Promise<number> {
+    const relevant = events.filter((e) => e.type === EventType.TRACK && plan.refs.has(e.messageId));
     if (!relevant.length) return 0;
+    const found = 'found' in plan ? (plan as MappingPlan).found : undefined;
     const byMessageId = new Map(relevant.map((e) => [e.messageId, e]));
     const stored = (await storedEventIds(tx, workspaceId, [...byMessageId.keys()])).map(({ id, messageId }) => {
       const e = byMessageId.get(messageId)!;
@@ -67,7 +88,7 @@ export class EventMapper implements TrackMapper {
         properties: e.payload.properties,
       };
     });
-    return this.mapStoredIn(tx, workspaceId, stored, events[0].receivedAt, found, true);
+    return this.mapStoredIn(tx, workspaceId, stored, events[0].receivedAt, found, plan.refs);
   }
 
   /** `replayEvents`: maps stored track events that are still UNMAPPED, a page per transaction. */
@@ -94,9 +115,10 @@ export class EventMapper implements TrackMapper {
   }
 
   /**
-   * Turns stored track events into messages or runs for the mapped ones (`found` is looked up when
-   * absent), claiming each event first: an event a concurrent call claimed is skipped. With `cancel`
-   * (new events only), applies their cancel mappings first. Returns how many became messages or runs.
+   * Turns stored track events into messages or runs for the mapped ones (`found` is looked up when absent).
+   * With `claimedAtInsert` (new events, stored MAPPED with these references by messageId) they are theirs
+   * already and their cancel mappings apply first; without (a replay), the events are claimed first and one
+   * a concurrent call claimed is skipped. Returns how many became messages or runs.
    */
   private async mapStoredIn(
     tx: Sql,
@@ -104,7 +126,7 @@ export class EventMapper implements TrackMapper {
     events: StoredTrack[],
     at: Date,
     found?: TrackTargets,
-    cancel = false,
+    claimedAtInsert?: ReadonlyMap<string, string | null>,
   ): Promise<number> {
     found ??= await this.mappings.targetsFor(
       tx,
@@ -113,6 +135,8 @@ export class EventMapper implements TrackMapper {
     );
     const targets = found.targets;
     const cancels = found.cancels;
+    // new events (stored MAPPED by their insert) apply their cancel mappings; a replay never cancels
+    const cancel = Boolean(claimedAtInsert);
     const mapped = events.filter((e) => targets.has(e.name) || (cancel && cancels.has(e.name)));
     if (!mapped.length) return 0;
     // a track of an anonymous id that was merged later goes to the user
@@ -131,12 +155,19 @@ export class EventMapper implements TrackMapper {
     // in the order received (ids grow with it): a cancelling event cancels the runs of earlier events, in
     // this batch too, and never one that a later event starts — nor the one it starts itself
     const ordered = [...mapped].sort((x, y) => Number(x.id) - Number(y.id));
-    const refs = new Map(ordered.map((e) => [e.id, targets.has(e.name) ? timeOrderedId() : null]));
-    const claimed = await claimEvents(
-      tx,
-      workspaceId,
-      ordered.map((e) => ({ eventId: e.id, messageRef: refs.get(e.id)! })),
+    const refs = new Map(
+      ordered.map((e) => [
+        e.id,
+        claimedAtInsert ? (claimedAtInsert.get(e.messageId) ?? null) : targets.has(e.name) ? timeOrderedId() : null,
+      ]),
     );
+    const claimed = claimedAtInsert
+      ? new Set(ordered.map((e) => e.id))
+      : await claimEvents(
+          tx,
+          workspaceId,
+          ordered.map((e) => ({ eventId: e.id, messageRef: refs.get(e.id)! })),
+        );
     for (const e of ordered) {
       // an event claimed by a concurrent replay or ingest first is theirs: it neither cancels nor starts anything here
       if (!claimed.has(e.id)) continue;
