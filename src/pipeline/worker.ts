@@ -29,15 +29,17 @@ const CALLBACK_LOOK_MS = 100;
 
 /**
  * Batches one worker keeps in flight: while some wait on the database (claim, routing, commits), the others send.
- * Two left the worker idle ~45 % of the time under a backlog; four keep it busy (docs/scaling.md).
+ * Two left the worker idle ~45 % of the time under a backlog; four keep it busy (docs/scaling.md). While due
+ * workflow runs wait (a run loop's last batch was full), one.
  */
-const MAX_BATCHES = 4;
+export const MAX_BATCHES = 4;
 
 /**
  * Runs one transaction of the workflow runner advances at most (no provider call happens in it, so a batch
- * is bounded by database time only; larger batches than `concurrency` keep due runs from queueing).
+ * is bounded by database time only; larger batches than `concurrency` keep due runs from queueing: a burst
+ * of 20,000 runs due within 3 s was resumed with lateness p99 1.2–1.25 s at 500 against 1.4 s at 200).
  */
-const RUN_BATCH = 200;
+export const RUN_BATCH = 500;
 
 /**
  * Run batches one worker advances at once: while one batch waits on the database (its commit), the other
@@ -61,6 +63,8 @@ export class Worker {
   private readonly abort = new AbortController();
   /** When the send loop looks for provider callbacks next (see {@link CALLBACK_LOOK_MS}). */
   private callbacksAt = 0;
+  /** Run loops whose last batch was full: due runs are waiting, and the send loop gives way (see {@link run}). */
+  private runBacklog = 0;
 
   constructor(
     private readonly queue: JobQueue,
@@ -132,7 +136,11 @@ export class Worker {
         this.callbacksAt = moreCallbacks ? 0 : Date.now() + Math.min(CALLBACK_LOOK_MS, this.options.pollMs);
       }
       let claimed: ClaimedJob[] = [];
-      if (this.inflight.size < MAX_BATCHES) {
+      // Due workflow runs come first: resuming one is a little database work that decides what happens on time
+      // (a cancel or digest that arrives after its due time must not change it), while sends are the bulk. So
+      // while runs wait, sends keep one batch in flight and leave the database to the run loops.
+      const maxBatches = this.runBacklog > 0 ? 1 : MAX_BATCHES;
+      if (this.inflight.size < maxBatches) {
         try {
           claimed = await this.queue.claim(
             this.id,
@@ -149,7 +157,7 @@ export class Worker {
         this.inflight.add(p);
       }
       if (!this.running) break;
-      if (this.inflight.size >= MAX_BATCHES) await Promise.race(this.inflight);
+      if (this.inflight.size >= maxBatches) await Promise.race(this.inflight);
       else if (claimed.length < this.options.concurrency && !moreCallbacks)
         await this.queue.waitForWork(await this.idleMs());
     }
@@ -175,11 +183,17 @@ export class Worker {
    * next run is due, at most `pollMs`.
    */
   private async runRuns(runner: WorkflowRunner): Promise<void> {
+    let full = false;
     while (this.running) {
       const taken = await this.advanceRuns(runner);
+      if (full !== taken >= RUN_BATCH) {
+        full = !full;
+        this.runBacklog += full ? 1 : -1;
+      }
       if (!this.running) break;
-      if (taken < RUN_BATCH) await this.queue.waitForWork(await this.idleMs('run'));
+      if (!full) await this.queue.waitForWork(await this.idleMs('run'));
     }
+    if (full) this.runBacklog--;
   }
 
   /** One batch of due runs; returns how many jobs it took (0 on an error, which is logged). */
