@@ -2,7 +2,8 @@ import type { Sql } from './database';
 
 /**
  * The repeated SQL shapes, written once: chunking a long list, multi-row INSERTs of at most
- * {@link CHUNK_ROWS} rows per statement, and reading a JSON column whatever the driver returns.
+ * {@link CHUNK_ROWS} rows per statement, UPDATEs of many rows by id, and reading a JSON column whatever the
+ * driver returns.
  */
 
 /** Rows per multi-row statement (and ids per `IN (…)` list): well under every engine's parameter limit. */
@@ -45,4 +46,44 @@ export async function insertRows<T>(
 /** A JSON column's value: MariaDB and SQLite return the text, MySQL the parsed value. */
 export function parseJsonColumn<T = unknown>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/** A parameter as prepared statements take it (they refuse `undefined`). */
+export const orNull = (v: unknown) => (v === undefined ? null : v);
+
+/** Rows per {@link updateById} statement (its `CASE id` lists grow with it). */
+const UPDATE_CHUNK = 200;
+
+/** Columns {@link updateById} writes: each column and its value from a row in memory. */
+export type ColumnValues<T> = readonly (readonly [string, (row: T) => unknown])[];
+
+/**
+ * Writes `columns` of stored rows of `table` by their `id`: one `UPDATE … WHERE id IN (…)` per
+ * {@link UPDATE_CHUNK} rows, a value the rows share set once and the others by `CASE id`. Only these
+ * columns travel, and a row that is gone stays gone (an upsert would bring it back).
+ */
+export async function updateById<T extends { id: string }>(
+  tx: Sql,
+  table: string,
+  columns: ColumnValues<T>,
+  rows: readonly T[],
+): Promise<void> {
+  for (const part of chunks(rows, UPDATE_CHUNK)) {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, valueOf] of columns) {
+      const values = part.map(valueOf);
+      if (values.every((v) => v === values[0])) {
+        sets.push(`${column} = ?`);
+        params.push(values[0]);
+      } else {
+        sets.push(`${column} = CASE id${' WHEN ? THEN ?'.repeat(part.length)} END`);
+        part.forEach((row, i) => params.push(row.id, values[i]));
+      }
+    }
+    await tx.runPrepared(`UPDATE ${table} SET ${sets.join(', ')} WHERE id IN (${placeholders(part.length)})`, [
+      ...params.map(orNull),
+      ...part.map((row) => row.id),
+    ]);
+  }
 }

@@ -1,5 +1,5 @@
 import type { Sql } from '../../db/database';
-import { chunks, parseJsonColumn, placeholders } from '../../db/rows';
+import { chunks, parseJsonColumn, placeholders, updateById, type ColumnValues } from '../../db/rows';
 import { eventWhere, type EventFilter } from './event-filter';
 import { EventStatus } from './event-status.enum';
 import { EventType } from './event-type.enum';
@@ -44,10 +44,16 @@ export interface EventClaim {
   messageRef: string | null;
 }
 
+/** What a claim writes: MAPPED, and the message or run the event becomes. */
+const CLAIM_COLUMNS: ColumnValues<{ id: string; messageRef: string | null }> = [
+  ['status', () => EventStatus.MAPPED],
+  ['message_ref', (c) => c.messageRef],
+];
+
 /**
- * Marks UNMAPPED events MAPPED to their message or run, in two statements however many there are: the
- * events are locked and read (a concurrent replay or ingest that claimed one first has made it MAPPED, and it
- * is left out), then updated together. Returns the ids claimed, so each event becomes at most one message.
+ * Marks UNMAPPED events MAPPED to their message or run, a few statements for many events: the events are
+ * locked and read (a concurrent replay or ingest that claimed one first has made it MAPPED, and it is left
+ * out), then updated together (`updateById`). Returns the ids claimed, so each event becomes at most one message.
  */
 export async function claimEvents(sql: Sql, workspaceId: number, claims: readonly EventClaim[]): Promise<Set<string>> {
   const claimed = new Set<string>();
@@ -60,15 +66,11 @@ export async function claimEvents(sql: Sql, workspaceId: number, claims: readonl
     if (!open.length) continue;
     const openIds = new Set(open.map((r) => String(r.id)));
     const mine = part.filter((c) => openIds.has(c.eventId));
-    await sql.run(
-      `UPDATE inbound_events SET status = ?, message_ref = CASE id ${mine.map(() => 'WHEN ? THEN ?').join(' ')} END
-       WHERE workspace_id = ? AND id IN (${placeholders(mine.length)})`,
-      [
-        EventStatus.MAPPED,
-        ...mine.flatMap((c) => [c.eventId, c.messageRef]),
-        workspaceId,
-        ...mine.map((c) => c.eventId),
-      ],
+    await updateById(
+      sql,
+      'inbound_events',
+      CLAIM_COLUMNS,
+      mine.map((c) => ({ id: c.eventId, messageRef: c.messageRef })),
     );
     for (const c of mine) claimed.add(c.eventId);
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Sql } from '../../db/database';
 import { toDbTime } from '../../db/dialect';
-import { CHUNK_ROWS, chunks, placeholders } from '../../db/rows';
+import { CHUNK_ROWS, chunks, orNull, placeholders, updateById, type ColumnValues } from '../../db/rows';
 import type { Channel } from '../channel/channel.enum';
 import { RoutingMethod } from '../routing/routing.enums';
 import { Delivery } from './delivery.entity';
@@ -82,12 +82,6 @@ const DELIVERY_COLUMNS = [
 ];
 const time = (t: Date | null) => (t ? toDbTime(t) : null);
 
-/** Rows per {@link updateById} statement (its `CASE id` lists grow with it). */
-const UPDATE_CHUNK = 200;
-
-/** Columns {@link updateById} writes: each column and its value from a row in memory. */
-type ColumnValues<T> = readonly (readonly [string, (row: T) => unknown])[];
-
 /** The routing state {@link MessageStore.saveRoutingIn} writes. */
 const ROUTING_COLUMNS: ColumnValues<Message> = [
   ['status', (m) => m.status],
@@ -116,40 +110,6 @@ const DELIVERY_STATE_COLUMNS: ColumnValues<Delivery> = [
   ['next_attempt_at', (x) => time(x.nextAttemptAt)],
   ['updated_at', (x) => toDbTime(x.updatedAt)],
 ];
-
-/**
- * Writes `columns` of stored rows of `table` by their `id`: one `UPDATE … WHERE id IN (…)` per
- * {@link UPDATE_CHUNK} rows, a value the rows share set once and the others by `CASE id`. Only these
- * columns travel, and a row that is gone stays gone (an upsert would bring it back).
- */
-async function updateById<T extends { id: string }>(
-  tx: Sql,
-  table: string,
-  columns: ColumnValues<T>,
-  rows: readonly T[],
-): Promise<void> {
-  for (const part of chunks(rows, UPDATE_CHUNK)) {
-    const sets: string[] = [];
-    const params: unknown[] = [];
-    for (const [column, valueOf] of columns) {
-      const values = part.map(valueOf);
-      if (values.every((v) => v === values[0])) {
-        sets.push(`${column} = ?`);
-        params.push(values[0]);
-      } else {
-        sets.push(`${column} = CASE id${' WHEN ? THEN ?'.repeat(part.length)} END`);
-        part.forEach((row, i) => params.push(row.id, values[i]));
-      }
-    }
-    await tx.runPrepared(`UPDATE ${table} SET ${sets.join(', ')} WHERE id IN (${placeholders(part.length)})`, [
-      ...params.map(orNull),
-      ...part.map((row) => row.id),
-    ]);
-  }
-}
-
-/** A parameter as prepared statements take it (they refuse `undefined`). */
-const orNull = (v: unknown) => (v === undefined ? null : v);
 
 /**
  * Inserts `rows` into `table` in statements of at most {@link CHUNK_ROWS} rows, as `insertRows` of
