@@ -188,6 +188,15 @@ export class Database implements Sql {
     }
   }
 
+  /**
+   * Runs `fn` where no transaction of this database is open: on SQLite it waits its turn among the
+   * transactions and none starts until it settles (the checkpoint thread's WAL restart runs here; see
+   * `sqlite-checkpointer.ts`); elsewhere it runs at once.
+   */
+  betweenTransactions<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serialised(fn);
+  }
+
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
     if (this.kind !== 'sqlite') return fn();
     const next = this.sqliteQueue.then(fn, fn);
