@@ -19,6 +19,9 @@ describe('SQLite file database', () => {
       const [{ synchronous }] = await db.rows<{ synchronous: number }>('PRAGMA synchronous');
       expect(journal_mode).toBe('wal');
       expect(synchronous).toBe(2); // FULL
+      // and an 8 MB page cache instead of better-sqlite3's 16 MB (memory target of the embedded process)
+      const [{ cache_size }] = await db.rows<{ cache_size: number }>('PRAGMA cache_size');
+      expect(cache_size).toBe(-8000);
     } finally {
       await db.dataSource.destroy();
       fs.rmSync(dir, { recursive: true, force: true });
