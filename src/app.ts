@@ -19,6 +19,7 @@ import { createLogger } from './ops/logger';
 import type { Metrics } from './ops/metrics';
 import { registerOpsRoutes } from './ops/ops.routes';
 import type { Services } from './services';
+import { countAcceptedConnections } from './lib/loop-turns';
 
 export interface AppDeps {
   services: Services;
@@ -130,6 +131,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // one line per request is written by registerRequestLog, with the workspace and outcome
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // a group commit on SQLite waits while turns of the loop still accept connections (lib/loop-turns.ts)
+  countAcceptedConnections(app.server);
   registerJsonBodies(app);
   registerRequestLog(app, services.metrics);
   registerErrorAnswers(app);

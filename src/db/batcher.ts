@@ -1,3 +1,5 @@
+import { afterQuietTurn } from '../lib/loop-turns';
+
 export interface BatcherOptions<I> {
   /** Batches run at once, at most. */
   maxInFlight: number;
@@ -17,7 +19,8 @@ export interface BatcherOptions<I> {
    * deferred with `setImmediate`, no timer). Needed where the work itself never yields to I/O —
    * better-sqlite3 runs a whole transaction synchronously inside promise callbacks, so without this
    * each request would commit alone before the next one is even parsed, and group commit would never
-   * group. Under no load this adds one turn of the event loop, microseconds.
+   * group. Under no load this adds one turn of the event loop, microseconds. While turns accept new
+   * connections, more turns are taken first (`lib/loop-turns.ts`: libuv accepts one per turn).
    */
   gatherTurn?: boolean;
 }
@@ -60,7 +63,7 @@ export class Batcher<I, O> {
     if (!this.options.gatherTurn) return this.pump();
     if (this.gathering) return;
     this.gathering = true;
-    setImmediate(() => {
+    afterQuietTurn(() => {
       this.gathering = false;
       this.pump();
     });

@@ -1,4 +1,7 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import { Batcher } from '../../src/db/batcher';
+import { countAcceptedConnections, MAX_ACCEPT_TURNS } from '../../src/lib/loop-turns';
 
 /** A run whose batches finish only when the test says so, recording what each batch held. */
 function controlledRun() {
@@ -59,6 +62,66 @@ describe('Batcher (group commit)', () => {
     );
     expect(gathered).toEqual([[1, 2, 3, 4, 5]]);
     expect(results).toEqual([10, 20, 30, 40, 50]);
+  });
+
+  it('gatherTurn: while turns of the loop accept connections, the batch waits for a turn that accepts none', async () => {
+    // libuv accepts one connection per turn: twenty clients that connected at once take twenty turns
+    const server = net.createServer((socket) => socket.on('error', () => undefined));
+    let acceptedByServer = 0;
+    server.on('connection', () => acceptedByServer++);
+    countAcceptedConnections(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    const clients: net.Socket[] = [];
+    try {
+      const connected = Array.from(
+        { length: 20 },
+        () =>
+          new Promise<void>((r) => {
+            const c = net.connect(port, '127.0.0.1', r);
+            c.on('error', () => undefined);
+            clients.push(c);
+          }),
+      );
+      await Promise.all(connected); // the handshakes are done: all twenty wait in the accept queue
+      let acceptedAtRun = -1;
+      const b = new Batcher<number, number>(
+        async (items) => {
+          acceptedAtRun = acceptedByServer;
+          return items;
+        },
+        { maxInFlight: 1, maxItems: 100, gatherTurn: true },
+      );
+      expect(await b.submit(7)).toBe(7);
+      expect(acceptedAtRun).toBe(20);
+    } finally {
+      clients.forEach((c) => c.destroy());
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('gatherTurn: a storm of connections holds a batch back for at most MAX_ACCEPT_TURNS turns', async () => {
+    const server = new EventEmitter();
+    countAcceptedConnections(server);
+    let turns = 0;
+    let storming = true;
+    const storm = () => {
+      turns++;
+      server.emit('connection');
+      if (storming) setImmediate(storm);
+    };
+    setImmediate(storm);
+    let turnsAtRun = -1;
+    const b = new Batcher<number, number>(
+      async (items) => {
+        turnsAtRun = turns;
+        return items;
+      },
+      { maxInFlight: 1, maxItems: 100, gatherTurn: true },
+    );
+    await b.submit(1);
+    storming = false;
+    expect(turnsAtRun).toBe(MAX_ACCEPT_TURNS);
   });
 
   it('never puts more than maxItems units in a batch (a larger call goes alone)', async () => {
