@@ -34,7 +34,7 @@ export interface Checkpointer {
    * and let none start until it settles. Without a gate the thread takes the write lock by contention.
    */
   setWriteGate(gate: (restart: () => Promise<void>) => Promise<unknown>): void;
-  /** RESTART checkpoints run so far (the WAL started over after each). */
+  /** RESTART checkpoints completed so far (the WAL starts over with the write after each). */
   restarts(): number;
 }
 
@@ -85,6 +85,8 @@ const sleep = (ms) => new Promise((r) => {
       // the last passive checkpoint are left to copy
       go = false;
       const [row] = db.pragma('wal_checkpoint(RESTART)');
+      // a reader kept it from finishing (busy): ask again on the next pass
+      if (row.busy) asked = false;
       parentPort.postMessage({ restarted: row });
       continue;
     }
@@ -157,7 +159,7 @@ export function startCheckpointer(
       if (gate) void gate(restart).catch(() => undefined);
       else worker.postMessage('go');
     } else if (m && typeof m === 'object' && 'restarted' in m) {
-      restarts++;
+      if (!(m as { restarted: { busy?: number } }).restarted?.busy) restarts++;
       restarted?.();
     } else if (m && typeof m === 'object' && 'failed' in m) fallBack(String((m as { failed: unknown }).failed));
   });
