@@ -70,8 +70,9 @@ export function isUniqueViolation(err: unknown): boolean {
  * Makes a SQLite transaction take the write lock before it reads anything. A transaction that reads first must
  * later upgrade to the write lock, and SQLite refuses that upgrade at once (SQLITE_BUSY, no waiting) while the
  * checkpoint thread's RESTART is pending (`sqlite-checkpointer.ts`) — and the RESTART waits for that very reader:
- * ingest answered 503 under sustained writes. Taken first, the lock is waited for (busy_timeout) holding no
- * snapshot, and the RESTART completes. A DELETE that matches no row takes the lock and changes nothing; the
+ * ingest answered 503 under sustained writes. The RESTART now runs between transactions
+ * ({@link Database.betweenTransactions}), but one can still be pending beside a transaction when the wait for it
+ * timed out. Taken first, the lock is waited for (busy_timeout) holding no snapshot, and the RESTART completes. A DELETE that matches no row takes the lock and changes nothing; the
  * `migrations` table is there in every migrated database.
  */
 async function takeSqliteWriteLock(runner: QueryRunner): Promise<void> {

@@ -17,6 +17,20 @@ function controlledRun() {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** Submits one call to a `gatherTurn` batcher and returns what `read` gave when its batch started. */
+async function readWhenGatheredBatchRuns<T>(read: () => T): Promise<T> {
+  let seen: { value: T } | undefined;
+  const b = new Batcher<number, number>(
+    async (items) => {
+      seen = { value: read() };
+      return items;
+    },
+    { maxInFlight: 1, maxItems: 100, gatherTurn: true },
+  );
+  expect(await b.submit(7)).toBe(7);
+  return seen!.value;
+}
+
 describe('Batcher (group commit)', () => {
   it('sends the first call at once and coalesces the calls that arrive meanwhile', async () => {
     const { batches, finishers, run } = controlledRun();
@@ -84,16 +98,7 @@ describe('Batcher (group commit)', () => {
           }),
       );
       await Promise.all(connected); // the handshakes are done: all twenty wait in the accept queue
-      let acceptedAtRun = -1;
-      const b = new Batcher<number, number>(
-        async (items) => {
-          acceptedAtRun = acceptedByServer;
-          return items;
-        },
-        { maxInFlight: 1, maxItems: 100, gatherTurn: true },
-      );
-      expect(await b.submit(7)).toBe(7);
-      expect(acceptedAtRun).toBe(20);
+      expect(await readWhenGatheredBatchRuns(() => acceptedByServer)).toBe(20);
     } finally {
       clients.forEach((c) => c.destroy());
       await new Promise((r) => server.close(r));
@@ -111,15 +116,7 @@ describe('Batcher (group commit)', () => {
       if (storming) setImmediate(storm);
     };
     setImmediate(storm);
-    let turnsAtRun = -1;
-    const b = new Batcher<number, number>(
-      async (items) => {
-        turnsAtRun = turns;
-        return items;
-      },
-      { maxInFlight: 1, maxItems: 100, gatherTurn: true },
-    );
-    await b.submit(1);
+    const turnsAtRun = await readWhenGatheredBatchRuns(() => turns);
     storming = false;
     expect(turnsAtRun).toBe(MAX_ACCEPT_TURNS);
   });
