@@ -3,8 +3,8 @@
  * LIMIT 50 FOR UPDATE SKIP LOCKED`, then the UPDATE that leases the rows) and `complete` (DELETE), by 1 and
  * then 8 concurrent claimers, on a jobs table of `--jobs` rows (default 1,000,000: 80 % due sends, 20 %
  * workflow runs waiting for a later time). Each claimer claims, then completes at once — a worker whose
- * provider answers instantly — so the figures are the queue's own ceiling. Also times the `depth()` query
- * that every process's `/metrics` scrape runs.
+ * provider answers instantly — so the figures are the queue's own ceiling. Also times the two queries behind
+ * the queue gauges of every process's `/metrics`: `oldestDue()` (every scrape) and `counts()`.
  *
  *   npx ts-node --transpile-only bench/scaling/claims.ts [--jobs 1000000] [--seconds 15] [--keep]
  *
@@ -156,15 +156,19 @@ async function main(): Promise<void> {
     const queue = new JobQueue(db);
     const runs: Run[] = [];
     const fills: number[] = [];
-    const depthMs: number[] = [];
+    const oldestDueMs: number[] = [];
+    const countsMs: number[] = [];
     for (const claimers of [1, 8]) {
       await db.run('TRUNCATE TABLE jobs');
       log(`filling jobs with ${o.jobs.toLocaleString('en')} rows`);
       fills.push(await fill(db, o.jobs));
       for (let i = 0; i < 5; i++) {
         const d0 = performance.now();
-        await queue.depth();
-        depthMs.push(performance.now() - d0);
+        await queue.oldestDue();
+        const d1 = performance.now();
+        await queue.counts();
+        oldestDueMs.push(d1 - d0);
+        countsMs.push(performance.now() - d1);
       }
       log(`${claimers} claimer(s) for ${o.seconds} s`);
       runs.push(await run(db, queue, claimers, o.seconds));
@@ -175,7 +179,7 @@ async function main(): Promise<void> {
       options: o,
       claimSize: CLAIM,
       fillSeconds: fills,
-      depthQueryMs: latency(depthMs),
+      queueGaugesMs: { oldestDue: latency(oldestDueMs), counts: latency(countsMs) },
       runs,
       note: 'machine shared with other work on 2 cores; the claimers and MariaDB share them',
     };
@@ -184,7 +188,7 @@ async function main(): Promise<void> {
     const n = (x: number, d = 1) => x.toLocaleString('en', { maximumFractionDigits: d });
     console.log(
       [
-        `Job claims on ${n(o.jobs, 0)} jobs (claim ${CLAIM}, complete at once), ${o.seconds} s per run; depth() query p50 ${n(report.depthQueryMs.p50)} ms`,
+        `Job claims on ${n(o.jobs, 0)} jobs (claim ${CLAIM}, complete at once), ${o.seconds} s per run; queue gauges' queries p50: oldestDue ${n(report.queueGaugesMs.oldestDue.p50)} ms, counts ${n(report.queueGaugesMs.counts.p50)} ms`,
         '',
         '| claimers | jobs/s | claim p50 / p99 ms | first → last second p50 ms | complete p50 / p99 ms | MariaDB CPU % | errors |',
         '| -------: | -----: | -----------------: | -------------------------: | --------------------: | ------------: | -----: |',

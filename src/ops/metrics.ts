@@ -3,11 +3,22 @@ import type { RetentionObserver } from '../domain/event-log/retention.service';
 import type { Channel } from '../domain/channel/channel.enum';
 import { SuppressionReason, type SuppressionObserver } from '../domain/suppression/suppression.service';
 
-/** Where a queue's depth is read on each scrape (the job queue implements it). */
+/** Where the queue gauges are read at scrape time (the job queue implements it). */
 export interface QueueDepthSource {
-  /** Jobs ready or running, the oldest due one's age, and workflow runs waiting for a later time. */
-  depth(): Promise<{ jobs: number; oldestDueMs: number; waitingRuns: number }>;
+  /** When the oldest due job became due (null: none is due); cheap at any queue size, read at every scrape. */
+  oldestDue(): Promise<Date | null>;
+  /** Jobs ready or running, and workflow runs waiting for a later time: counts whose cost grows with the queue. */
+  counts(): Promise<{ jobs: number; waitingRuns: number }>;
 }
+
+/**
+ * The share of time the queue counts may take of one database connection, per process: a count that took
+ * `d` ms is read again no sooner than `d / COUNTS_SHARE` ms later (a 300 ms count of a million jobs at
+ * most every 30 s), so scrapes never load the database in proportion to the backlog.
+ */
+const COUNTS_SHARE = 0.01;
+/** Counts quicker than this (a queue of up to some tens of thousands of jobs) are read at every scrape. */
+const CHEAP_COUNTS_MS = 20;
 
 /** What became of one ingested event. */
 export type IngestMetricOutcome = 'stored' | 'duplicate' | 'rejected';
@@ -115,7 +126,7 @@ export class Metrics implements RetentionObserver, SuppressionObserver {
 
   readonly queueDepth = new Gauge({
     name: METRIC_NAMES.queueDepth,
-    help: 'Jobs in the send queue (ready or running), read from the database at scrape time',
+    help: 'Jobs in the queue (ready or running), counted in the database at scrape time; a count that was slow is reused for up to 100 times its duration',
     registers: [this.registry],
     collect: () => this.readQueue(),
   });
@@ -137,7 +148,7 @@ export class Metrics implements RetentionObserver, SuppressionObserver {
 
   readonly workflowRunsWaiting = new Gauge({
     name: METRIC_NAMES.workflowRunsWaiting,
-    help: 'Workflow runs waiting for a later time (delay, send window, digest), read from the database at scrape time',
+    help: 'Workflow runs waiting for a later time (delay, send window, digest), counted like pigeon_job_queue_depth',
     registers: [this.registry],
     collect: () => this.readQueue(),
   });
@@ -196,21 +207,33 @@ export class Metrics implements RetentionObserver, SuppressionObserver {
 
   private queueRead: Promise<void> | null = null;
 
+  /** When the queue counts may be read again (epoch ms; 0: at the next scrape). */
+  private countsDueAt = 0;
+
   constructor() {
     for (const outcome of ['ok', 'error']) this.retentionRuns.inc({ outcome }, 0);
     this.retentionPurged.inc(0);
     this.retentionLastRun.set(0);
   }
 
-  /** Reads the queue once per scrape, for both gauges; keeps the last values when the database is down. */
+  /**
+   * Reads the queue once per scrape for its three gauges (concurrent scrapes share the read); keeps the last
+   * values when the database is down. The oldest due job is looked up every time; the two counts only when
+   * their last reading's cost allows ({@link COUNTS_SHARE}), else the gauges keep that reading.
+   */
   private readQueue(): Promise<void> {
     this.queueRead ??= (async () => {
       try {
         if (!this.queueSource) return;
-        const { jobs, oldestDueMs, waitingRuns } = await this.queueSource.depth();
+        const due = await this.queueSource.oldestDue();
+        this.queueOldest.set(due ? Math.max(0, Date.now() - due.getTime()) / 1000 : 0);
+        if (Date.now() < this.countsDueAt) return;
+        const started = performance.now();
+        const { jobs, waitingRuns } = await this.queueSource.counts();
+        const took = performance.now() - started;
         this.queueDepth.set(jobs);
         this.workflowRunsWaiting.set(waitingRuns);
-        this.queueOldest.set(oldestDueMs / 1000);
+        this.countsDueAt = took < CHEAP_COUNTS_MS ? 0 : Date.now() + took / COUNTS_SHARE;
       } catch {
         // the database is unreachable: /readyz says so
       } finally {

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import mysql from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/db/data-source-options';
 import { MIGRATIONS } from '../../migrations';
-import { isMysql, startTestApp, testDatabaseUrl, uid, type TestApp } from '../helpers/test-app';
+import { ownDatabase } from '../helpers/own-database';
+import { startTestApp, uid, type TestApp } from '../helpers/test-app';
 
 /**
  * `event_names` counters are sharded (migration EventNameShards1765000002000): group commits running at
@@ -50,26 +49,10 @@ describe('event name counters in shards', () => {
     let url: string;
     let dropDatabase: (() => Promise<void>) | undefined;
     beforeEach(async () => {
-      if (!isMysql()) {
-        url = testDatabaseUrl();
-        return;
-      }
       // a database of its own: the shared test database is migrated already
-      const base = new URL(testDatabaseUrl());
-      const name = `pigeon_mig_${randomUUID().slice(0, 8)}`;
-      const admin = await mysql.createConnection({
-        host: base.hostname,
-        port: Number(base.port || 3306),
-        user: decodeURIComponent(base.username),
-        password: decodeURIComponent(base.password),
-      });
-      await admin.query(`CREATE DATABASE \`${name}\``);
-      dropDatabase = async () => {
-        await admin.query(`DROP DATABASE \`${name}\``);
-        await admin.end();
-      };
-      base.pathname = `/${name}`;
-      url = base.toString();
+      const own = await ownDatabase('pigeon_mig');
+      url = own.url;
+      dropDatabase = own.drop;
     });
     afterEach(async () => {
       await dropDatabase?.();
