@@ -18,6 +18,7 @@ import type { OpenProviderConfig } from '../domain/provider/provider-config.serv
 import type { ProviderRegistry } from '../domain/provider/provider-registry';
 import type { RequestContext } from '../domain/request-context';
 import { RoutingMethod } from '../domain/routing/routing.enums';
+import { suppressionKey } from '../domain/suppression/suppression.service';
 import { attempt, skipAttempt, SKIPPED_ERROR, telemetryIds, type AttemptDeps } from './attempt';
 import type { PipelineTelemetry } from './pipeline-telemetry';
 import type { RetryPolicy } from './retry-policy';
@@ -323,7 +324,7 @@ export class SendPipeline {
       ]);
 
     if (plan.method === RoutingMethod.ALL) {
-      const outcomes = await Promise.all(plan.channels.map((planned) => this.runChannel(run, planned)));
+      const outcomes = await Promise.all(plan.channels.map((planned) => this.runChannel(run, planned, false)));
       const retries = outcomes.flatMap((o) => (o.kind === 'retry' ? [o.at.getTime()] : []));
       if (retries.length) return { done: false, retryAt: new Date(Math.min(...retries)) };
       const sent = plan.channels.filter((_, i) => outcomes[i].kind === 'sent').map((c) => c.channel);
@@ -338,7 +339,7 @@ export class SendPipeline {
 
     for (let i = 0; i < plan.channels.length; i++) {
       const planned = plan.channels[i];
-      const outcome = await this.runChannel(run, planned);
+      const outcome = await this.runChannel(run, planned, i > 0);
       if (outcome.kind === 'retry') return { done: false, retryAt: outcome.at };
       if (outcome.kind === 'sent') {
         await this.finishSent(message, sentOutcome(plan.method, [planned.channel], [], outcome.delivered));
@@ -355,8 +356,15 @@ export class SendPipeline {
     return { done: true };
   }
 
-  /** One channel: its providers by priority; each gets the configured tries, then the next takes over. */
-  private async runChannel(run: DispatchRun, planned: PlannedChannel): Promise<ChannelOutcome> {
+  /**
+   * One channel: its providers by priority; each gets the configured tries, then the next takes over.
+   * `afterChannelFailed`: an earlier channel of the message failed (SINGLE's failover to this one).
+   */
+  private async runChannel(
+    run: DispatchRun,
+    planned: PlannedChannel,
+    afterChannelFailed: boolean,
+  ): Promise<ChannelOutcome> {
     const { message, plan, deliveries, configs, traits, signal } = run;
     const { store, registry } = this.deps;
     for (let p = 0; p < planned.providers.length; p++) {
@@ -373,6 +381,11 @@ export class SendPipeline {
       if (found?.nextAttemptAt && found.nextAttemptAt.getTime() > Date.now())
         return { kind: 'retry', at: found.nextAttemptAt };
 
+      // a failover tries the address later than routing checked it: meanwhile a failed try may have suppressed
+      // it (Twilio 21610: the recipient replied STOP, and the next SMS provider must not text them either)
+      if (!found && (p > 0 || afterChannelFailed) && (await this.suppressedSinceRouting(message, planned))) {
+        return { kind: 'failed' };
+      }
       const delivery =
         found ?? (await store.createDelivery(message.id, planned.channel, provider.configId, provider.provider));
       const config = configs.get(provider.configId);
@@ -408,6 +421,32 @@ export class SendPipeline {
       if (outcome.retryAt) return { kind: 'retry', at: outcome.retryAt };
     }
     return { kind: 'failed' };
+  }
+
+  /**
+   * Whether the channel's address is suppressed now; when it is, the message's history says so (`SUPPRESSED`,
+   * as routing writes it) and the channel is not tried. One indexed look-up, made only on a failover.
+   */
+  private async suppressedSinceRouting(message: Message, planned: PlannedChannel): Promise<boolean> {
+    const { channel, address } = planned;
+    if (typeof address !== 'string' && typeof address !== 'number') return false;
+    const ctx = { workspaceId: message.workspaceId };
+    const pair = { channel, address: String(address) };
+    const found = await this.deps.suppressions.activeIn(this.deps.db, ctx, [pair], new Date());
+    const suppression = found.get(suppressionKey(channel, pair.address));
+    if (!suppression) return false;
+    await this.deps.store.appendHistory(message.id, [
+      {
+        type: 'SUPPRESSED',
+        detail: {
+          channel,
+          address: suppression.address,
+          reason: suppression.reason,
+          expiresAt: suppression.expiresAt?.toISOString() ?? null,
+        },
+      },
+    ]);
+    return true;
   }
 
   // ---- status changes: written by the store, reported to telemetry ---------------------------------

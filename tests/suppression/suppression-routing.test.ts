@@ -3,6 +3,7 @@ import { PermanentProviderError } from '../../src/domain/provider/provider.error
 import { suppressionForErrorCode } from '../../src/domain/suppression/suppression.service';
 import { twilioProvider } from '../../src/plugins/providers/twilio/twilio.provider';
 import { sendContext } from '../helpers/fakes/send-context';
+import { HttpFake } from '../helpers/fakes/http-fake';
 import { TwilioFake } from '../helpers/fakes/twilio-fake';
 import {
   configureProvider,
@@ -226,6 +227,44 @@ describe('suppression in routing', () => {
     );
   });
 
+  it("SINGLE's failover to the next channel checks its address again: suppressed since routing, it is not sent", async () => {
+    const ws = await workspace();
+    const u = await user(ws);
+    // the first channel's endpoint refuses the message; meanwhile the recipient's number gets suppressed
+    const hook = await HttpFake.start(async () => {
+      await t.services.suppressions.add({ workspaceId: ws.workspaceId }, Channel.SMS, u.phone, 'STOP by phone');
+      return { status: 400, body: { error: 'refused' } };
+    });
+    try {
+      await configureProvider(t, { channel: 'WEBHOOK', provider: 'webhook', config: { url: hook.url } }, ws.adminKey);
+      const templateId = await createTemplate(
+        t,
+        {
+          key: uid('tpl'),
+          name: 'Hook then SMS',
+          channels: ['WEBHOOK', 'SMS'],
+          content: { webhook: { body: { n: 1 } }, sms: { body: 'Hi' } },
+        },
+        true,
+        ws.adminKey,
+      );
+      const m = await deliver(ws, u.userId, templateId);
+      expect(hook.requests).toHaveLength(1);
+      expect({ status: m.status, reason: m.reason }).toEqual({
+        status: 'UNDELIVERABLE',
+        reason: 'ALL_CHANNELS_FAILED',
+      });
+      const [channels] = historyOf(m, 'CHANNELS');
+      expect(channels.available.map((c: any) => c.channel)).toEqual(['WEBHOOK', 'SMS']);
+      expect(historyOf(m, 'SUPPRESSED')).toEqual([
+        { channel: 'SMS', address: u.phone, reason: 'STOP by phone', expiresAt: null },
+      ]);
+      expect(m.deliveries.map((d: any) => [d.channel, d.status])).toEqual([['WEBHOOK', 'FAILED']]);
+    } finally {
+      await hook.close();
+    }
+  });
+
   describe('Twilio error 21610 (the recipient replied STOP) in the answer to a send', () => {
     async function twilioWorkspace(channels = ['SMS']) {
       const ws = await t.newWorkspace();
@@ -336,6 +375,40 @@ describe('suppression in routing', () => {
       expect(refused.status).toBe('UNDELIVERABLE');
       expect(refused.deliveries[0].lastError).toContain('21211');
       expect((await active(Channel.SMS, '5551234567')).size).toBe(0);
+    });
+
+    it('stops the failover to the next SMS provider: the number that replied STOP gets nothing more', async () => {
+      const ws = await twilioWorkspace();
+      await configureProvider(
+        t,
+        { channel: 'SMS', provider: 'log', priority: 1, config: { label: 'backup SMS' } },
+        ws.adminKey,
+      );
+      const templateId = await template(ws, ['SMS']);
+
+      // a number that did not reply STOP: Twilio first, the backup not needed
+      const fine = await user(ws);
+      const sent = await deliver(ws, fine.userId, templateId);
+      expect(sent.deliveries.map((d: any) => [d.provider, d.status])).toEqual([['twilio', 'SENT']]);
+
+      const u = await user(ws);
+      twilio.stopped.add(u.phone);
+      const m = await deliver(ws, u.userId, templateId);
+      expect({ status: m.status, reason: m.reason }).toEqual({
+        status: 'UNDELIVERABLE',
+        reason: 'ALL_CHANNELS_FAILED',
+      });
+      // Twilio's answer named the backup as next; the backup was not tried: the number is suppressed by then
+      const [failed] = historyOf(m, 'ATTEMPT');
+      expect(failed).toMatchObject({
+        provider: 'twilio',
+        outcome: 'FAILED',
+        next: expect.objectContaining({ provider: 'log' }),
+      });
+      expect(m.deliveries.map((d: any) => [d.provider, d.status])).toEqual([['twilio', 'FAILED']]);
+      expect(historyOf(m, 'SUPPRESSED')).toEqual([
+        { channel: 'SMS', address: u.phone, reason: 'STOP', expiresAt: null },
+      ]);
     });
   });
 });
