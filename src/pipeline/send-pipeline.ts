@@ -22,7 +22,7 @@ import { suppressionKey } from '../domain/suppression/suppression.service';
 import { attempt, skipAttempt, SKIPPED_ERROR, telemetryIds, type AttemptDeps } from './attempt';
 import type { PipelineTelemetry } from './pipeline-telemetry';
 import type { RetryPolicy } from './retry-policy';
-import { decide, type Plan, type PlannedChannel, type RoutingInputs } from './routing/decide';
+import { decide, suppressedEntry, type Plan, type PlannedChannel, type RoutingInputs } from './routing/decide';
 import { loadInputs, loadPreferencesIn, loadSuppressionsIn, type RoutingSources } from './routing/load-inputs';
 
 /**
@@ -435,17 +435,7 @@ export class SendPipeline {
     const found = await this.deps.suppressions.activeIn(this.deps.db, ctx, [pair], new Date());
     const suppression = found.get(suppressionKey(channel, pair.address));
     if (!suppression) return false;
-    await this.deps.store.appendHistory(message.id, [
-      {
-        type: 'SUPPRESSED',
-        detail: {
-          channel,
-          address: suppression.address,
-          reason: suppression.reason,
-          expiresAt: suppression.expiresAt?.toISOString() ?? null,
-        },
-      },
-    ]);
+    await this.deps.store.appendHistory(message.id, [suppressedEntry(channel, suppression)]);
     return true;
   }
 

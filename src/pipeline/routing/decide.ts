@@ -29,6 +29,19 @@ export interface Plan {
   emailHeaders?: Record<string, string>;
 }
 
+/** The history entry of a channel left out because its address is suppressed (at routing, or before a failover). */
+export function suppressedEntry(channel: Channel, suppression: Suppression): HistoryEntry {
+  return {
+    type: 'SUPPRESSED',
+    detail: {
+      channel,
+      address: suppression.address,
+      reason: suppression.reason,
+      expiresAt: suppression.expiresAt?.toISOString() ?? null,
+    },
+  };
+}
+
 export interface PlannedChannel {
   channel: Channel;
   /** The trait the address came from (null for WEBHOOK). */
@@ -213,15 +226,7 @@ export function decide(message: Message, inputs: RoutingInputs): Decision {
     const suppression = address.found ? suppressionOf(inputs.suppressions, channel, address.address) : undefined;
     if (suppression) {
       suppressed++;
-      history.push({
-        type: 'SUPPRESSED',
-        detail: {
-          channel,
-          address: suppression.address,
-          reason: suppression.reason,
-          expiresAt: suppression.expiresAt?.toISOString() ?? null,
-        },
-      });
+      history.push(suppressedEntry(channel, suppression));
       unavailable.push({ channel, reasons: [`the address is suppressed (${suppression.reason})`] });
       continue;
     }
