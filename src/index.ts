@@ -7,7 +7,7 @@ import { openDatabase } from './open-database';
 import { Lifecycle } from './ops/lifecycle';
 import { createLogger } from './ops/logger';
 import { createOpsApp } from './ops/ops-app';
-import { startRetention } from './ops/retention-scheduler';
+import { startRetention, startSoftBouncePurge } from './ops/housekeeping';
 import { drainMs } from './ops/shutdown';
 import { Worker } from './pipeline/worker';
 import { createServices } from './services';
@@ -89,6 +89,7 @@ async function main(): Promise<void> {
     worker && config.eventRetentionDays
       ? startRetention(services.retention, { days: config.eventRetentionDays }, logger)
       : undefined;
+  const stopSoftBouncePurge = worker ? startSoftBouncePurge(services.suppressions, {}, logger) : undefined;
 
   const stop = async (signal: string) => {
     if (lifecycle.stopping) return;
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
     if (drain > 0) await new Promise((resolve) => setTimeout(resolve, drain));
     await app?.close();
     await stopRetention?.();
+    await stopSoftBouncePurge?.();
     // a worker process's ops routes stay up while its sends finish: /readyz says "stopping", /metrics still answers
     await workerStopped;
     await opsApp?.close();

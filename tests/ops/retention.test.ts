@@ -2,7 +2,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from '../../src/config';
 import { toDbTime } from '../../src/db/dialect';
 import { METRIC_NAMES } from '../../src/ops/metrics';
-import { startRetention } from '../../src/ops/retention-scheduler';
+import { startRetention } from '../../src/ops/housekeeping';
 import { configureProvider, createTemplate, mapEvent } from '../helpers/pipeline';
 import { startTestApp, uid, type TestApp } from '../helpers/test-app';
 import { sampleValue, scrape } from './metrics-text';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import { Channel } from '../../src/domain/channel/channel.enum';
 import type { RequestContext } from '../../src/domain/request-context';
 import {
@@ -7,6 +8,7 @@ import {
   suppressionKey,
   type SuppressionInput,
 } from '../../src/domain/suppression/suppression.service';
+import { startSoftBouncePurge } from '../../src/ops/housekeeping';
 import { METRIC_NAMES } from '../../src/ops/metrics';
 import { startTestApp, uid, type TestApp } from '../helpers/test-app';
 
@@ -215,6 +217,47 @@ describe('SuppressionService', () => {
       ).rejects.toThrow('rolled back');
       expect(await one(Channel.EMAIL, address)).toBeUndefined();
       expect(await softBounce(address, 'd3', now)).toBe(true);
+    });
+  });
+
+  describe('purgeSoftBounces', () => {
+    const bouncesOf = async (address: string) =>
+      (
+        await t.db.rows<{ delivery_id: string }>(
+          'SELECT delivery_id FROM soft_bounces WHERE workspace_id = ? AND address = ? ORDER BY delivery_id',
+          [ctx.workspaceId, address],
+        )
+      ).map((r) => r.delivery_id);
+
+    it('deletes bounces older than the window plus 3 days, in batches, and counting goes on with the rest', async () => {
+      const now = new Date();
+      const old = email();
+      for (const d of ['o1', 'o2', 'o3', 'o4', 'o5']) await softBounce(old, d, new Date(now.getTime() - 11 * DAY));
+      const recent = email();
+      await softBounce(recent, 'r1', new Date(now.getTime() - 9 * DAY)); // late callbacks may still count it
+      await softBounce(recent, 'r2', new Date(now.getTime() - 6 * DAY));
+      await softBounce(recent, 'r3', new Date(now.getTime() - 3 * DAY));
+
+      expect(await service().purgeSoftBounces(now, 2)).toBeGreaterThanOrEqual(5);
+      expect(await bouncesOf(old)).toEqual([]);
+      expect(await bouncesOf(recent)).toEqual(['r1', 'r2', 'r3']);
+      expect(await service().purgeSoftBounces(now, 2)).toBe(0);
+
+      // r2 and r3 are within 7 days of a third bounce now: still suppressed
+      expect(await softBounce(recent, 'r4', now)).toBe(true);
+      // a week and a half later r1 goes too, the others stay for their own ten days
+      await service().purgeSoftBounces(new Date(now.getTime() + 1.5 * DAY));
+      expect(await bouncesOf(recent)).toEqual(['r2', 'r3', 'r4']);
+    });
+
+    it('runs hourly in processes with workers (ops/housekeeping.ts)', async () => {
+      const address = email();
+      await softBounce(address, 'h1', new Date(Date.now() - 30 * DAY));
+      const stop = startSoftBouncePurge(service(), { firstRunMs: 1, intervalMs: 60_000 }, pino({ level: 'silent' }));
+      for (let i = 0; i < 200 && (await bouncesOf(address)).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      await stop();
+      expect(await bouncesOf(address)).toEqual([]);
     });
   });
 

@@ -33,6 +33,12 @@ export const SOFT_BOUNCE_LIMIT = 3;
 /** The window soft bounces are counted in, and how long the suppression they cause lasts: 7 days. */
 export const SOFT_BOUNCE_WINDOW_MS = 7 * 86_400_000;
 
+/**
+ * How long after the counting window a soft bounce is kept: a provider's callback may arrive late (providers
+ * retry a webhook for up to about three days), and a late bounce is counted in the window before its own time.
+ */
+export const SOFT_BOUNCE_LATE_MS = 3 * 86_400_000;
+
 /** Twilio's error code for "the recipient replied STOP" (attempts to send to it fail with it). */
 export const TWILIO_STOP_CODE = '21610';
 
@@ -275,6 +281,30 @@ export class SuppressionService {
       expiresAt: new Date(input.at.getTime() + SOFT_BOUNCE_WINDOW_MS),
     });
     return true;
+  }
+
+  /**
+   * Deletes the soft bounces no count can need any more — recorded more than the window plus
+   * {@link SOFT_BOUNCE_LATE_MS} before `now` (10 days) — in statements of at most `batchSize` rows, each
+   * its own short transaction; returns how many. Run hourly by the processes with workers
+   * (`ops/housekeeping.ts`); without it the table would keep every soft bounce ever reported.
+   */
+  async purgeSoftBounces(now = new Date(), batchSize = 1000): Promise<number> {
+    const before = toDbTime(new Date(now.getTime() - SOFT_BOUNCE_WINDOW_MS - SOFT_BOUNCE_LATE_MS));
+    let purged = 0;
+    for (;;) {
+      // ids grow with time, so the old rows are at the head of the primary key
+      const ids = (
+        await this.db.rows<{ id: string | number }>(
+          `SELECT id FROM soft_bounces WHERE bounced_at < ? ORDER BY id LIMIT ${batchSize}`,
+          [before],
+        )
+      ).map((r) => String(r.id));
+      if (!ids.length) return purged;
+      await this.db.run(`DELETE FROM soft_bounces WHERE id IN (${placeholders(ids.length)})`, ids);
+      purged += ids.length;
+      if (ids.length < batchSize) return purged;
+    }
   }
 
   /**
