@@ -16,4 +16,14 @@ describe('timeOrderedId (UUIDv7)', () => {
     const later = timeOrderedId(fixed + 1);
     expect(later > ids[ids.length - 1]).toBe(true);
   });
+
+  it('has 62 random bits that never repeat, across refills of its pool of random bytes (512 ids each)', () => {
+    const ids = Array.from({ length: 3000 }, () => timeOrderedId());
+    const tails = ids.map((id) => id.replace(/-/g, '').slice(16)); // the variant bits and the random bits
+    expect(new Set(tails).size).toBe(ids.length);
+    // every position of the random part takes many values (no byte stuck at one value)
+    for (let hexDigit = 1; hexDigit < 16; hexDigit++) {
+      expect(new Set(tails.map((t) => t[hexDigit])).size).toBeGreaterThan(8);
+    }
+  });
 });
