@@ -13,8 +13,8 @@ export interface QueueDepthSource {
 
 /**
  * The share of time the queue counts may take of one database connection, per process: a count that took
- * `d` ms is read again no sooner than `d / COUNTS_SHARE` ms later (a 300 ms count of a million jobs at
- * most every 30 s), so scrapes never load the database in proportion to the backlog.
+ * `d` ms is read again no sooner than `d / COUNTS_SHARE` ms later (a 340 ms count of a million jobs at
+ * most every 34 s), so scrapes never load the database in proportion to the backlog.
  */
 const COUNTS_SHARE = 0.01;
 /** Counts quicker than this (a queue of up to some tens of thousands of jobs) are read at every scrape. */

@@ -256,8 +256,8 @@ export class JobQueue implements MessageScheduler, RunScheduler {
 
   /**
    * Jobs waiting or running, and workflow runs waiting for a later time. Both are counts: they read every
-   * job (from an index, not the rows), so their cost grows with the queue — about 30 ms per million jobs on
-   * SQLite and 300 ms on MariaDB (docs/scaling.md, section 2); the metrics read them no more often than
+   * job (from an index, not the rows), so their cost grows with the queue — about 50 ms per million jobs on
+   * SQLite and 340 ms on MariaDB (docs/scaling.md, section 2); the metrics read them no more often than
    * that cost allows. A `run` job is never leased (the runner takes it inside its own transaction), so
    * every `run` job due later is a waiting run.
    */
