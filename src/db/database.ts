@@ -72,8 +72,9 @@ export function isUniqueViolation(err: unknown): boolean {
  * checkpoint thread's RESTART is pending (`sqlite-checkpointer.ts`) — and the RESTART waits for that very reader:
  * ingest answered 503 under sustained writes. The RESTART now runs between transactions
  * ({@link Database.betweenTransactions}), but one can still be pending beside a transaction when the wait for it
- * timed out. Taken first, the lock is waited for (busy_timeout) holding no snapshot, and the RESTART completes. A DELETE that matches no row takes the lock and changes nothing; the
- * `migrations` table is there in every migrated database.
+ * timed out. Taken first, the lock is waited for (busy_timeout) holding no snapshot, and the RESTART completes.
+ * A DELETE that matches no row takes the lock and changes nothing; the `migrations` table is there in every
+ * migrated database.
  */
 async function takeSqliteWriteLock(runner: QueryRunner): Promise<void> {
   await runner.query('DELETE FROM migrations WHERE 0');

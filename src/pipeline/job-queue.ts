@@ -246,12 +246,9 @@ export class JobQueue implements MessageScheduler, RunScheduler {
       `SELECT (SELECT run_at FROM jobs WHERE kind = 'send' ORDER BY run_at LIMIT 1) AS send,
          (SELECT run_at FROM jobs WHERE kind = 'run' ORDER BY run_at LIMIT 1) AS run`,
     );
-    const now = Date.now();
-    const due = [row?.send, row?.run]
-      .filter((at) => at !== null && at !== undefined)
-      .map((at) => fromDbTime(at))
-      .filter((at) => at.getTime() <= now);
-    return due.length ? new Date(Math.min(...due.map((at) => at.getTime()))) : null;
+    const times = [row?.send, row?.run].filter((at) => at !== null && at !== undefined).map((at) => fromDbTime(at));
+    const oldest = Math.min(...times.map((at) => at.getTime()));
+    return oldest <= Date.now() ? new Date(oldest) : null;
   }
 
   /**

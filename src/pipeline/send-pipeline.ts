@@ -18,11 +18,17 @@ import type { OpenProviderConfig } from '../domain/provider/provider-config.serv
 import type { ProviderRegistry } from '../domain/provider/provider-registry';
 import type { RequestContext } from '../domain/request-context';
 import { RoutingMethod } from '../domain/routing/routing.enums';
-import { suppressionKey } from '../domain/suppression/suppression.service';
 import { attempt, skipAttempt, SKIPPED_ERROR, telemetryIds, type AttemptDeps } from './attempt';
 import type { PipelineTelemetry } from './pipeline-telemetry';
 import type { RetryPolicy } from './retry-policy';
-import { decide, suppressedEntry, type Plan, type PlannedChannel, type RoutingInputs } from './routing/decide';
+import {
+  decide,
+  suppressedEntry,
+  suppressionOf,
+  type Plan,
+  type PlannedChannel,
+  type RoutingInputs,
+} from './routing/decide';
 import { loadInputs, loadPreferencesIn, loadSuppressionsIn, type RoutingSources } from './routing/load-inputs';
 
 /**
@@ -433,7 +439,7 @@ export class SendPipeline {
     const ctx = { workspaceId: message.workspaceId };
     const pair = { channel, address: String(address) };
     const found = await this.deps.suppressions.activeIn(this.deps.db, ctx, [pair], new Date());
-    const suppression = found.get(suppressionKey(channel, pair.address));
+    const suppression = suppressionOf(found, channel, address);
     if (!suppression) return false;
     await this.deps.store.appendHistory(message.id, [suppressedEntry(channel, suppression)]);
     return true;

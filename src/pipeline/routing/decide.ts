@@ -84,7 +84,8 @@ export interface RoutingInputs extends PreferenceInputs, SuppressionInputs {
 }
 
 /** The suppression in force for a channel's address (string or number), if any. */
-function suppressionOf(
+/** The suppression in force for (channel, address) among those read (`SuppressionService.activeIn`), if any. */
+export function suppressionOf(
   suppressions: Map<string, Suppression> | undefined,
   channel: Channel,
   address: unknown,
